@@ -1,0 +1,1 @@
+//! The launcher (placeholder: filled by the launcher work).

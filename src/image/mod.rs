@@ -1,0 +1,4 @@
+//! Image model (manifests, indexes, configs, descriptors, digests), references and the
+//! image stores (remote registry, OCI layout, in-memory for tests).
+
+pub mod reference;

@@ -1,0 +1,1 @@
+//! (placeholder: image references, filled by the registry work)

@@ -1,0 +1,15 @@
+//! `cnb`: the engine of cnb-lifecycle-rs. It knows nothing of phases: images, registries,
+//! OCI layouts, archives and layers, caches, platform files, buildpack environments, logging
+//! and exit codes. The phases in the `lifecycle` package are built from these parts.
+
+pub mod api;
+pub mod archive;
+pub mod cache;
+pub mod env;
+pub mod exit;
+pub mod files;
+pub mod image;
+pub mod layers;
+pub mod log;
+pub mod registry;
+pub mod testing;
