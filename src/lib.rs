@@ -4,7 +4,9 @@
 
 pub mod api;
 pub mod archive;
+pub mod buildpack;
 pub mod cache;
+pub mod digest;
 pub mod env;
 pub mod exit;
 pub mod files;
