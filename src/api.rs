@@ -16,19 +16,25 @@ impl Version {
         Self { major, minor }
     }
 
-    /// Parses `0.12` (a leading `v` is accepted like Go's parser; a missing minor means 0).
+    /// Parses like the Go lifecycle (`^v?(\d+)\.?(\d*)$`): `0.12`, `v0.12`, `1`, `0.` (minor 0).
     pub fn parse(s: &str) -> Result<Self, String> {
+        let err = || format!("could not parse '{s}' as version");
         let t = s.strip_prefix('v').unwrap_or(s);
-        let mut it = t.splitn(2, '.');
-        let major = it.next().unwrap_or("");
-        let minor = it.next().unwrap_or("0");
-        let num = |p: &str| -> Result<u32, String> {
-            if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(format!("could not parse '{s}' as version"));
-            }
-            p.parse::<u32>().map_err(|_| format!("could not parse '{s}' as version"))
+        let (major, minor) = match t.split_once('.') {
+            Some((a, b)) => (a, b),
+            None => (t, ""),
         };
-        Ok(Self { major: num(major)?, minor: num(minor)? })
+        let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
+        if major.is_empty() || !digits(major) || !digits(minor) {
+            return Err(err());
+        }
+        let major = major.parse::<u32>().map_err(|_| err())?;
+        let minor = if minor.is_empty() {
+            0
+        } else {
+            minor.parse::<u32>().map_err(|_| err())?
+        };
+        Ok(Self { major, minor })
     }
 
     /// `self >= other` ("at least"), the gate used for API-dependent behaviour.
@@ -57,8 +63,12 @@ impl fmt::Display for Version {
 
 /// Platform APIs this lifecycle implements. Older ones (0.7–0.11) come with a later issue; the
 /// per-API tables elsewhere are written against [`Version`] so adding them is additive.
-pub const SUPPORTED_PLATFORM_APIS: &[Version] =
-    &[Version::new(0, 12), Version::new(0, 13), Version::new(0, 14), Version::new(0, 15)];
+pub const SUPPORTED_PLATFORM_APIS: &[Version] = &[
+    Version::new(0, 12),
+    Version::new(0, 13),
+    Version::new(0, 14),
+    Version::new(0, 15),
+];
 pub const DEPRECATED_PLATFORM_APIS: &[Version] = &[];
 
 /// Buildpack APIs this lifecycle runs.
@@ -81,22 +91,28 @@ pub enum Mode {
 }
 
 impl Mode {
-    /// Go's reading: `quiet`, `error`, anything else is `warn`; unset/empty gives `default`.
+    /// Go's reading: exactly `quiet` or `error`, anything else is `warn`; unset/empty gives `default`.
     pub fn from_value(v: Option<&str>, default: Mode) -> Mode {
-        match v.map(str::trim) {
+        match v {
             None | Some("") => default,
-            Some(s) if s.eq_ignore_ascii_case("quiet") => Mode::Quiet,
-            Some(s) if s.eq_ignore_ascii_case("error") => Mode::Error,
+            Some("quiet") => Mode::Quiet,
+            Some("error") => Mode::Error,
             Some(_) => Mode::Warn,
         }
     }
 
     pub fn deprecation_from_env() -> Mode {
-        Mode::from_value(std::env::var("CNB_DEPRECATION_MODE").ok().as_deref(), Mode::Warn)
+        Mode::from_value(
+            std::env::var("CNB_DEPRECATION_MODE").ok().as_deref(),
+            Mode::Warn,
+        )
     }
 
     pub fn experimental_from_env() -> Mode {
-        Mode::from_value(std::env::var("CNB_EXPERIMENTAL_MODE").ok().as_deref(), Mode::Error)
+        Mode::from_value(
+            std::env::var("CNB_EXPERIMENTAL_MODE").ok().as_deref(),
+            Mode::Error,
+        )
     }
 }
 
@@ -116,20 +132,28 @@ pub fn platform_gate(value: Option<&str>, deprecation: Mode) -> Result<Gate, Lif
             "failed to get platform API version; please set 'CNB_PLATFORM_API' to specify the desired platform API version",
         ));
     }
-    let api = Version::parse(raw.trim()).map_err(|e| {
+    let api = Version::parse(raw).map_err(|_| {
         LifecycleError::new(
             ExitCode::IncompatiblePlatformApi,
-            format!("failed to parse platform API '{raw}': {e}"),
+            format!("failed to parse platform API '{raw}'"),
         )
     })?;
-    if !SUPPORTED_PLATFORM_APIS.iter().any(|s| s.is_superset_of(api)) {
+    if !SUPPORTED_PLATFORM_APIS
+        .iter()
+        .any(|s| s.is_superset_of(api))
+    {
         return Err(LifecycleError::new(
             ExitCode::IncompatiblePlatformApi,
-            format!("platform API version '{raw}' is incompatible with the lifecycle"),
+            format!(
+                "failed to set platform API: platform API version '{raw}' is incompatible with the lifecycle"
+            ),
         ));
     }
     let mut warning = None;
-    if DEPRECATED_PLATFORM_APIS.iter().any(|d| d.is_superset_of(api)) {
+    if DEPRECATED_PLATFORM_APIS
+        .iter()
+        .any(|d| d.is_superset_of(api))
+    {
         match deprecation {
             Mode::Quiet => {}
             Mode::Warn => {
@@ -138,7 +162,9 @@ pub fn platform_gate(value: Option<&str>, deprecation: Mode) -> Result<Gate, Lif
             Mode::Error => {
                 return Err(LifecycleError::new(
                     ExitCode::IncompatiblePlatformApi,
-                    format!("platform API version '{raw}' is incompatible with the lifecycle"),
+                    format!(
+                        "failed to set platform API: platform API version '{raw}' is incompatible with the lifecycle"
+                    ),
                 ));
             }
         }
@@ -148,7 +174,10 @@ pub fn platform_gate(value: Option<&str>, deprecation: Mode) -> Result<Gate, Lif
 
 /// The gate read from the environment (`CNB_PLATFORM_API`, `CNB_DEPRECATION_MODE`).
 pub fn platform_gate_from_env() -> Result<Gate, LifecycleError> {
-    platform_gate(std::env::var("CNB_PLATFORM_API").ok().as_deref(), Mode::deprecation_from_env())
+    platform_gate(
+        std::env::var("CNB_PLATFORM_API").ok().as_deref(),
+        Mode::deprecation_from_env(),
+    )
 }
 
 /// The Buildpack API check for a buildpack `id@version` declaring `api` (exit 12 on failure).
@@ -160,23 +189,30 @@ pub fn buildpack_gate(
     let Some(raw) = api else {
         return Err(LifecycleError::new(
             ExitCode::IncompatibleBuildpackApi,
-            format!("parse buildpack API '<nil>' for buildpack '{bp}'"),
+            format!("failed to parse buildpack API '<nil>' for buildpack '{bp}'"),
         ));
     };
-    let v = Version::parse(raw).map_err(|e| {
+    // Go formats the nil *Version of a failed parse as "<nil>".
+    let v = Version::parse(raw).map_err(|_| {
         LifecycleError::new(
             ExitCode::IncompatibleBuildpackApi,
-            format!("parse buildpack API '{raw}' for buildpack '{bp}': {e}"),
+            format!("failed to parse buildpack API '<nil>' for buildpack '{bp}'"),
         )
     })?;
     if !SUPPORTED_BUILDPACK_APIS.iter().any(|s| s.is_superset_of(v)) {
         return Err(LifecycleError::new(
             ExitCode::IncompatibleBuildpackApi,
-            format!("buildpack API version '{raw}' is incompatible with the lifecycle"),
+            format!(
+                "failed to set API for buildpack '{bp}': buildpack API version '{raw}' is incompatible with the lifecycle"
+            ),
         ));
     }
     let mut warning = None;
-    if DEPRECATED_BUILDPACK_APIS.iter().any(|d| d.is_superset_of(v)) && deprecation == Mode::Warn {
+    if DEPRECATED_BUILDPACK_APIS
+        .iter()
+        .any(|d| d.is_superset_of(v))
+        && deprecation == Mode::Warn
+    {
         warning = Some(format!("Buildpack '{bp}' requests deprecated API '{raw}'"));
     }
     Ok(Gate { api: v, warning })
@@ -191,7 +227,10 @@ mod tests {
         assert_eq!(Version::parse("0.12").unwrap(), Version::new(0, 12));
         assert!(Version::parse("0.12").unwrap() > Version::parse("0.9").unwrap());
         assert!(Version::parse("x").is_err());
-        assert!(Version::parse("0.").is_err());
+        assert_eq!(Version::parse("0.").unwrap(), Version::new(0, 0));
+        assert_eq!(Version::parse("v1").unwrap(), Version::new(1, 0));
+        assert!(Version::parse(".1").is_err());
+        assert!(Version::parse("0.1.2").is_err());
         assert!(Version::new(0, 13).at_least("0.13"));
         assert!(Version::new(0, 12).less_than("0.13"));
     }
@@ -203,10 +242,18 @@ mod tests {
         assert!(unset.message.contains("please set 'CNB_PLATFORM_API'"));
         assert!(platform_gate(Some("  "), Mode::Warn).is_err());
         let bad = platform_gate(Some("abc"), Mode::Warn).unwrap_err();
-        assert!(bad.message.starts_with("failed to parse platform API 'abc'"), "{bad}");
+        assert_eq!(bad.message, "failed to parse platform API 'abc'");
         let old = platform_gate(Some("0.3"), Mode::Warn).unwrap_err();
-        assert_eq!(old.message, "platform API version '0.3' is incompatible with the lifecycle");
-        assert_eq!(platform_gate(Some("0.15"), Mode::Warn).unwrap().api, Version::new(0, 15));
+        assert_eq!(
+            old.message,
+            "failed to set platform API: platform API version '0.3' is incompatible with the lifecycle"
+        );
+        // Go does not trim before parsing.
+        assert!(platform_gate(Some(" 0.13"), Mode::Warn).is_err());
+        assert_eq!(
+            platform_gate(Some("0.15"), Mode::Warn).unwrap().api,
+            Version::new(0, 15)
+        );
         assert!(platform_gate(Some("0.16"), Mode::Warn).is_err());
     }
 
@@ -216,6 +263,10 @@ mod tests {
         let e = buildpack_gate(Some("0.2"), "a@1", Mode::Warn).unwrap_err();
         assert_eq!(e.code, ExitCode::IncompatibleBuildpackApi);
         let e = buildpack_gate(None, "a@1", Mode::Warn).unwrap_err();
-        assert_eq!(e.message, "parse buildpack API '<nil>' for buildpack 'a@1'");
+        assert_eq!(
+            e.message,
+            "failed to parse buildpack API '<nil>' for buildpack 'a@1'"
+        );
+        assert_eq!(Mode::from_value(Some("ERROR"), Mode::Quiet), Mode::Warn);
     }
 }

@@ -23,7 +23,7 @@ impl Level {
             "info" => Ok(Level::Info),
             "warn" | "warning" => Ok(Level::Warn),
             "error" | "fatal" => Ok(Level::Error),
-            _ => Err(format!("failed to parse log level: invalid level '{s}'")),
+            _ => Err("failed to parse log level: invalid level".to_string()),
         }
     }
 }
@@ -56,8 +56,9 @@ pub fn enabled(l: Level) -> bool {
     l >= level()
 }
 
-const BOLD_YELLOW: &str = "\x1b[1;33m";
-const BOLD_RED: &str = "\x1b[1;31m";
+// fatih/color order as the Go lifecycle builds them: colour first, then bold.
+const BOLD_YELLOW: &str = "\x1b[33;1m";
+const BOLD_RED: &str = "\x1b[31;1m";
 const CYAN: &str = "\x1b[36m";
 const RESET: &str = "\x1b[0m";
 
@@ -91,7 +92,11 @@ pub fn phase_header(name: &str) {
     if !enabled(Level::Info) {
         return;
     }
-    let line = if color() { format!("{CYAN}===> {name}{RESET}\n") } else { format!("===> {name}\n") };
+    let line = if color() {
+        format!("{CYAN}===> {name}{RESET}\n")
+    } else {
+        format!("===> {name}\n")
+    };
     let out = std::io::stdout();
     let mut h = out.lock();
     let _ = h.write_all(line.as_bytes());
@@ -124,7 +129,7 @@ mod tests {
         assert_eq!(format_line(Level::Warn, "x", false), "Warning: x");
         assert_eq!(format_line(Level::Error, "boom\n", false), "ERROR: boom");
         assert_eq!(format_line(Level::Info, "hi", true), "hi");
-        assert!(format_line(Level::Error, "e", true).starts_with("\x1b[1;31mERROR: "));
+        assert!(format_line(Level::Error, "e", true).starts_with("\x1b[31;1mERROR: \x1b[0m"));
     }
 
     #[test]
