@@ -66,7 +66,11 @@ pub fn resolve(parsed: CommandLine, api: Version) -> Result<Inputs, LifecycleErr
 /// Go `buildCmd.Privileges`: the builder never runs as root.
 pub fn privileges(_inputs: &Inputs) -> Result<(), LifecycleError> {
     if is_root() {
-        return Err(LifecycleError::failed(ExitCode::Failed, "build", "refusing to run as root"));
+        return Err(LifecycleError::failed(
+            ExitCode::Failed,
+            "build",
+            "refusing to run as root",
+        ));
     }
     Ok(())
 }

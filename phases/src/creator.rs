@@ -2,7 +2,9 @@
 //! process. Flags, input resolution, and the phase body slot.
 
 use crate::cli::flags::{self as f, Flag, Gated, all, since};
-use crate::cli::{CommandLine, bad_args, bad_inputs, not_implemented, opt, resolve_paths, validate};
+use crate::cli::{
+    CommandLine, bad_args, bad_inputs, not_implemented, opt, resolve_paths, validate,
+};
 use cnb::api::Version;
 use cnb::exit::{ExitCode, LifecycleError};
 use serde::Serialize;
@@ -100,7 +102,10 @@ pub struct Inputs {
 pub fn resolve(parsed: CommandLine, api: Version) -> Result<Inputs, LifecycleError> {
     let CommandLine { mut inputs, args } = parsed;
     if args.len() != 1 {
-        return Err(bad_args(&format!("received {} arguments, but expected 1", args.len())));
+        return Err(bad_args(&format!(
+            "received {} arguments, but expected 1",
+            args.len()
+        )));
     }
     inputs.output_image_ref = args[0].clone();
     let i = &mut inputs;
@@ -120,7 +125,10 @@ pub fn resolve(parsed: CommandLine, api: Version) -> Result<Inputs, LifecycleErr
     validate::validate_targets_same_registry(i).map_err(bad_inputs)?;
     validate::check_parallel_export(i);
     if i.use_layout {
-        validate::guard_experimental(validate::LAYOUT_FORMAT, i.experimental_mode.unwrap_or(cnb::api::Mode::Error))?;
+        validate::guard_experimental(
+            validate::LAYOUT_FORMAT,
+            i.experimental_mode.unwrap_or(cnb::api::Mode::Error),
+        )?;
     }
     let i = inputs;
     Ok(Inputs {

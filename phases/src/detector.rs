@@ -82,7 +82,11 @@ pub fn resolve(parsed: CommandLine, api: Version) -> Result<Inputs, LifecycleErr
 /// Go `detectCmd.Privileges`: the detector never runs as root.
 pub fn privileges(_inputs: &Inputs) -> Result<(), LifecycleError> {
     if is_root() {
-        return Err(LifecycleError::failed(ExitCode::Failed, "detect", "refusing to run as root"));
+        return Err(LifecycleError::failed(
+            ExitCode::Failed,
+            "detect",
+            "refusing to run as root",
+        ));
     }
     Ok(())
 }

@@ -3,7 +3,9 @@
 
 use crate::cli::flags::{self as f, Flag, Gated, all, since, until};
 use crate::cli::platform_files::read_analyzed_run_image_reference;
-use crate::cli::{CommandLine, bad_args, bad_inputs, not_implemented, opt, resolve_paths, validate};
+use crate::cli::{
+    CommandLine, bad_args, bad_inputs, not_implemented, opt, resolve_paths, validate,
+};
 use cnb::api::Version;
 use cnb::exit::{ExitCode, LifecycleError};
 use serde::Serialize;
@@ -105,7 +107,10 @@ pub fn resolve(parsed: CommandLine, api: Version) -> Result<Inputs, LifecycleErr
     validate::validate_image_refs(i).map_err(bad_inputs)?;
     validate::validate_targets_same_registry(i).map_err(bad_inputs)?;
     if i.use_layout {
-        validate::guard_experimental(validate::LAYOUT_FORMAT, i.experimental_mode.unwrap_or(cnb::api::Mode::Error))?;
+        validate::guard_experimental(
+            validate::LAYOUT_FORMAT,
+            i.experimental_mode.unwrap_or(cnb::api::Mode::Error),
+        )?;
     }
     let i = inputs;
     Ok(Inputs {

@@ -2,7 +2,9 @@
 //! phase body slot.
 
 use crate::cli::flags::{self as f, Flag, Gated, all, since};
-use crate::cli::{CommandLine, bad_args, bad_inputs, not_implemented, opt, resolve_paths, validate};
+use crate::cli::{
+    CommandLine, bad_args, bad_inputs, not_implemented, opt, resolve_paths, validate,
+};
 use cnb::api::Version;
 use cnb::exit::{ExitCode, LifecycleError};
 use serde::Serialize;

@@ -93,5 +93,9 @@ pub fn privileges(_inputs: &Inputs) -> Result<(), LifecycleError> {
 
 /// The restorer body. Errors carry exit 42.
 pub fn run(_inputs: &Inputs) -> Result<(), LifecycleError> {
-    Err(not_implemented(ExitCode::RestoreError, "restore", "restorer"))
+    Err(not_implemented(
+        ExitCode::RestoreError,
+        "restore",
+        "restorer",
+    ))
 }

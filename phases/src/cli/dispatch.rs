@@ -101,7 +101,10 @@ pub fn invoked_name(argv0: &str) -> String {
 }
 
 fn gate(env: &Env) -> Result<Gate, LifecycleError> {
-    let gate = cnb::api::platform_gate(env.raw("CNB_PLATFORM_API").as_deref(), cnb::api::Mode::deprecation_from_env())?;
+    let gate = cnb::api::platform_gate(
+        env.raw("CNB_PLATFORM_API").as_deref(),
+        cnb::api::Mode::deprecation_from_env(),
+    )?;
     if let Some(w) = &gate.warning {
         cnb::warn!("{w}");
     }
@@ -110,7 +113,10 @@ fn gate(env: &Env) -> Result<Gate, LifecycleError> {
 
 /// The whole command line in, what to do at exit out.
 pub fn dispatch(argv: &[OsString], env: &Env) -> Outcome {
-    let args: Vec<String> = argv.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    let args: Vec<String> = argv
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     let argv0 = args.first().map(String::as_str).unwrap_or("lifecycle");
     if let Some(phase) = Phase::from_binary(&invoked_name(argv0)) {
         let api = match gate(env) {
@@ -180,9 +186,17 @@ fn drive<I: Serialize>(
     let usage = || goflag::usage(&flags, &|f: &Flag| inputs.display(f.field));
     let parsed = match goflag::parse(&flags, args) {
         Ok(p) => p,
-        Err(FlagError::Help) => return Outcome::Usage { stderr: usage(), code: ExitCode::Success },
+        Err(FlagError::Help) => {
+            return Outcome::Usage {
+                stderr: usage(),
+                code: ExitCode::Success,
+            };
+        }
         Err(FlagError::Invalid(msg)) => {
-            return Outcome::Usage { stderr: format!("{msg}\n{}", usage()), code: ExitCode::FlagParse };
+            return Outcome::Usage {
+                stderr: format!("{msg}\n{}", usage()),
+                code: ExitCode::FlagParse,
+            };
         }
     };
     for (flag, value) in parsed.assignments {
@@ -195,7 +209,14 @@ fn drive<I: Serialize>(
     cnb::log::set_color(!inputs.no_color);
     match cnb::log::Level::parse(&inputs.log_level) {
         Ok(level) => cnb::log::set_level(level),
-        Err(msg) => return LifecycleError::new(ExitCode::Failed, msg).into(),
+        // apex/log's error text, without the value (Go: "failed to parse log level: invalid level").
+        Err(_) => {
+            return LifecycleError::new(
+                ExitCode::Failed,
+                "failed to parse log level: invalid level",
+            )
+            .into();
+        }
     }
     for arg in parsed.args.iter().filter(|a| a.starts_with('-')) {
         cnb::warn!(
@@ -204,14 +225,23 @@ fn drive<I: Serialize>(
     }
     cnb::debug!("Starting {name}...");
     cnb::debug!("Parsing inputs...");
-    let resolved = match resolve(CommandLine { inputs, args: parsed.args }, api) {
+    let resolved = match resolve(
+        CommandLine {
+            inputs,
+            args: parsed.args,
+        },
+        api,
+    ) {
         Ok(r) => r,
         Err(e) => return e.into(),
     };
     if env.raw(PRINT_INPUTS_ENV).as_deref() == Some("1") {
-        return match serde_json::to_value(&resolved).and_then(|v| serde_json::to_string_pretty(&v)) {
+        return match serde_json::to_value(&resolved).and_then(|v| serde_json::to_string_pretty(&v))
+        {
             Ok(json) => Outcome::PrintInputs(json),
-            Err(e) => LifecycleError::new(ExitCode::Failed, format!("failed to print inputs: {e}")).into(),
+            Err(e) => {
+                LifecycleError::new(ExitCode::Failed, format!("failed to print inputs: {e}")).into()
+            }
         };
     }
     cnb::debug!("Ensuring privileges...");
@@ -254,18 +284,38 @@ mod tests {
     fn top_level_outcomes() {
         let api = Env::from_pairs(&[("CNB_PLATFORM_API", "0.13")]);
         let no_api = Env::from_pairs(&[]);
-        assert_eq!(dispatch(&os(&["lifecycle", "-version"]), &no_api), Outcome::Done);
-        let Outcome::Failed(e) = dispatch(&os(&["lifecycle"]), &api) else { panic!() };
-        assert_eq!((e.code, e.message.as_str()), (ExitCode::InvalidArgs, "failed to parse arguments"));
-        let Outcome::Failed(e) = dispatch(&os(&["lifecycle", "nope"]), &api) else { panic!() };
+        assert_eq!(
+            dispatch(&os(&["lifecycle", "-version"]), &no_api),
+            Outcome::Done
+        );
+        let Outcome::Failed(e) = dispatch(&os(&["lifecycle"]), &api) else {
+            panic!()
+        };
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (ExitCode::InvalidArgs, "failed to parse arguments")
+        );
+        let Outcome::Failed(e) = dispatch(&os(&["lifecycle", "nope"]), &api) else {
+            panic!()
+        };
         assert_eq!(e.code, ExitCode::InvalidArgs);
-        assert!(e.message.starts_with("failed to recognize phase: nope \nValid phases: detect,"));
-        let Outcome::Failed(e) = dispatch(&os(&["analyzer", "-version"]), &no_api) else { panic!() };
+        assert!(
+            e.message
+                .starts_with("failed to recognize phase: nope \nValid phases: detect,")
+        );
+        let Outcome::Failed(e) = dispatch(&os(&["analyzer", "-version"]), &no_api) else {
+            panic!()
+        };
         assert_eq!(e.code, ExitCode::IncompatiblePlatformApi);
-        let Outcome::Usage { code, stderr } = dispatch(&os(&["lifecycle", "build", "-x"]), &api) else { panic!() };
+        let Outcome::Usage { code, stderr } = dispatch(&os(&["lifecycle", "build", "-x"]), &api)
+        else {
+            panic!()
+        };
         assert_eq!(code, ExitCode::FlagParse);
         assert!(stderr.starts_with("flag provided but not defined: -x\nUsage of lifecycle:\n"));
-        let Outcome::Failed(e) = dispatch(&os(&["extender"]), &api) else { panic!() };
+        let Outcome::Failed(e) = dispatch(&os(&["extender"]), &api) else {
+            panic!()
+        };
         assert_eq!(e.code, ExitCode::ExtendError);
     }
 }

@@ -16,13 +16,23 @@ impl Env {
     /// The process environment (non-UTF-8 values are read lossily).
     pub fn from_process() -> Self {
         let vars = std::env::vars_os()
-            .map(|(k, v)| (k.to_string_lossy().into_owned(), v.to_string_lossy().into_owned()))
+            .map(|(k, v)| {
+                (
+                    k.to_string_lossy().into_owned(),
+                    v.to_string_lossy().into_owned(),
+                )
+            })
             .collect();
         Self { vars }
     }
 
     pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
-        Self { vars: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() }
+        Self {
+            vars: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
     }
 
     /// The value if set (possibly empty).
@@ -53,7 +63,11 @@ impl Env {
 
     pub fn list(&self, key: &str) -> Vec<String> {
         let v = self.get(key);
-        if v.is_empty() { Vec::new() } else { v.split(',').map(str::to_string).collect() }
+        if v.is_empty() {
+            Vec::new()
+        } else {
+            v.split(',').map(str::to_string).collect()
+        }
     }
 
     pub fn duration_or(&self, key: &str, default: Duration) -> Duration {

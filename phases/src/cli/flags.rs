@@ -41,17 +41,29 @@ pub struct Gated {
 
 /// Registered at every API.
 pub const fn all(flag: &'static Flag) -> Gated {
-    Gated { flag, since: None, until: None }
+    Gated {
+        flag,
+        since: None,
+        until: None,
+    }
 }
 
 /// Registered from Platform API `0.<minor>` on.
 pub const fn since(minor: u32, flag: &'static Flag) -> Gated {
-    Gated { flag, since: Some(Version::new(0, minor)), until: None }
+    Gated {
+        flag,
+        since: Some(Version::new(0, minor)),
+        until: None,
+    }
 }
 
 /// Registered only below Platform API `0.<minor>`.
 pub const fn until(minor: u32, flag: &'static Flag) -> Gated {
-    Gated { flag, since: None, until: Some(Version::new(0, minor)) }
+    Gated {
+        flag,
+        since: None,
+        until: Some(Version::new(0, minor)),
+    }
 }
 
 /// The flags of `table` that exist at `api`, plus `-version` (registered by every phase).
@@ -121,7 +133,11 @@ flags! {
 mod tests {
     use super::*;
 
-    static TABLE: [Gated; 3] = [all(&LAYERS), since(13, &INSECURE_REGISTRY), until(12, &STACK)];
+    static TABLE: [Gated; 3] = [
+        all(&LAYERS),
+        since(13, &INSECURE_REGISTRY),
+        until(12, &STACK),
+    ];
 
     fn names(api: Version) -> Vec<&'static str> {
         select(&TABLE, api).iter().map(|f| f.name).collect()
@@ -131,6 +147,9 @@ mod tests {
     fn gates_by_api() {
         assert_eq!(names(Version::new(0, 11)), ["layers", "stack", "version"]);
         assert_eq!(names(Version::new(0, 12)), ["layers", "version"]);
-        assert_eq!(names(Version::new(0, 13)), ["layers", "insecure-registry", "version"]);
+        assert_eq!(
+            names(Version::new(0, 13)),
+            ["layers", "insecure-registry", "version"]
+        );
     }
 }

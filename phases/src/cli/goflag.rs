@@ -54,12 +54,17 @@ pub fn parse(flags: &[&'static Flag], args: &[String]) -> Result<Parsed, FlagErr
             if name == "help" || name == "h" {
                 return Err(FlagError::Help);
             }
-            return Err(FlagError::Invalid(format!("flag provided but not defined: -{name}")));
+            return Err(FlagError::Invalid(format!(
+                "flag provided but not defined: -{name}"
+            )));
         };
         if flag.kind() == Kind::Bool {
             let v = value.unwrap_or("true");
             let b = parse_bool(v).ok_or_else(|| {
-                FlagError::Invalid(format!("invalid boolean value {} for -{name}: parse error", go_quote(v)))
+                FlagError::Invalid(format!(
+                    "invalid boolean value {} for -{name}: parse error",
+                    go_quote(v)
+                ))
             })?;
             assignments.push((flag, Value::Bool(b)));
             continue;
@@ -70,7 +75,11 @@ pub fn parse(flags: &[&'static Flag], args: &[String]) -> Result<Parsed, FlagErr
                 i += 1;
                 args[i - 1].clone()
             }
-            None => return Err(FlagError::Invalid(format!("flag needs an argument: -{name}"))),
+            None => {
+                return Err(FlagError::Invalid(format!(
+                    "flag needs an argument: -{name}"
+                )));
+            }
         };
         let parsed = match flag.kind() {
             Kind::Int => parse_int(&value).map(Value::Int),
@@ -78,11 +87,17 @@ pub fn parse(flags: &[&'static Flag], args: &[String]) -> Result<Parsed, FlagErr
             _ => Ok(Value::Str(value.clone())),
         };
         let parsed = parsed.map_err(|why| {
-            FlagError::Invalid(format!("invalid value {} for flag -{name}: {why}", go_quote(&value)))
+            FlagError::Invalid(format!(
+                "invalid value {} for flag -{name}: {why}",
+                go_quote(&value)
+            ))
         })?;
         assignments.push((flag, parsed));
     }
-    Ok(Parsed { assignments, args: args[i..].to_vec() })
+    Ok(Parsed {
+        assignments,
+        args: args[i..].to_vec(),
+    })
 }
 
 /// Go's `%q` for the strings a command line can hold (printable text kept, the rest escaped).
@@ -95,7 +110,9 @@ pub fn go_quote(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -144,14 +161,27 @@ mod tests {
     use crate::cli::flags::{DAEMON, INSECURE_REGISTRY, KANIKO_CACHE_TTL, LAYERS, TAG, UID};
     use std::time::Duration;
 
-    static SET: [&Flag; 6] = [&DAEMON, &LAYERS, &TAG, &UID, &INSECURE_REGISTRY, &KANIKO_CACHE_TTL];
+    static SET: [&Flag; 6] = [
+        &DAEMON,
+        &LAYERS,
+        &TAG,
+        &UID,
+        &INSECURE_REGISTRY,
+        &KANIKO_CACHE_TTL,
+    ];
 
     type Assigned = Vec<(&'static str, Value)>;
 
     fn run(args: &[&str]) -> Result<(Assigned, Vec<String>), FlagError> {
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         let p = parse(&SET, &args)?;
-        Ok((p.assignments.into_iter().map(|(f, v)| (f.name, v)).collect(), p.args))
+        Ok((
+            p.assignments
+                .into_iter()
+                .map(|(f, v)| (f.name, v))
+                .collect(),
+            p.args,
+        ))
     }
 
     fn s(v: &str) -> Value {
@@ -167,20 +197,41 @@ mod tests {
             (&["-layers=/l"], (vec![("layers", s("/l"))], vec![])),
             (&["--layers=a=b"], (vec![("layers", s("a=b"))], vec![])),
             (&["-layers="], (vec![("layers", s(""))], vec![])),
-            (&["-layers", "-daemon"], (vec![("layers", s("-daemon"))], vec![])),
+            (
+                &["-layers", "-daemon"],
+                (vec![("layers", s("-daemon"))], vec![]),
+            ),
             (&["-daemon"], (vec![("daemon", Value::Bool(true))], vec![])),
-            (&["-daemon=false"], (vec![("daemon", Value::Bool(false))], vec![])),
-            (&["--daemon=T"], (vec![("daemon", Value::Bool(true))], vec![])),
-            (&["-daemon", "false"], (vec![("daemon", Value::Bool(true))], vec!["false"])),
+            (
+                &["-daemon=false"],
+                (vec![("daemon", Value::Bool(false))], vec![]),
+            ),
+            (
+                &["--daemon=T"],
+                (vec![("daemon", Value::Bool(true))], vec![]),
+            ),
+            (
+                &["-daemon", "false"],
+                (vec![("daemon", Value::Bool(true))], vec!["false"]),
+            ),
             (&["img", "-daemon"], (vec![], vec!["img", "-daemon"])),
             (&["--", "-daemon"], (vec![], vec!["-daemon"])),
             (&["-", "-daemon"], (vec![], vec!["-", "-daemon"])),
-            (&["-tag", "a", "-tag=b"], (vec![("tag", s("a")), ("tag", s("b"))], vec![])),
+            (
+                &["-tag", "a", "-tag=b"],
+                (vec![("tag", s("a")), ("tag", s("b"))], vec![]),
+            ),
             (&["-uid", "0x10"], (vec![("uid", Value::Int(16))], vec![])),
             (&["-uid", "-1"], (vec![("uid", Value::Int(-1))], vec![])),
             (
                 &["-kaniko-cache-ttl", "1h"],
-                (vec![("kaniko-cache-ttl", Value::Duration(Duration::from_secs(3600)))], vec![]),
+                (
+                    vec![(
+                        "kaniko-cache-ttl",
+                        Value::Duration(Duration::from_secs(3600)),
+                    )],
+                    vec![],
+                ),
             ),
             (&[], (vec![], vec![])),
         ];
@@ -194,18 +245,39 @@ mod tests {
     #[test]
     fn errors_like_go() {
         let table: &[(&[&str], FlagError)] = &[
-            (&["-x"], FlagError::Invalid("flag provided but not defined: -x".into())),
-            (&["--nope=1"], FlagError::Invalid("flag provided but not defined: -nope".into())),
+            (
+                &["-x"],
+                FlagError::Invalid("flag provided but not defined: -x".into()),
+            ),
+            (
+                &["--nope=1"],
+                FlagError::Invalid("flag provided but not defined: -nope".into()),
+            ),
             (&["-h"], FlagError::Help),
             (&["--help"], FlagError::Help),
-            (&["-layers"], FlagError::Invalid("flag needs an argument: -layers".into())),
-            (&["-daemon=yes"], FlagError::Invalid("invalid boolean value \"yes\" for -daemon: parse error".into())),
-            (&["-uid", "abc"], FlagError::Invalid("invalid value \"abc\" for flag -uid: parse error".into())),
+            (
+                &["-layers"],
+                FlagError::Invalid("flag needs an argument: -layers".into()),
+            ),
+            (
+                &["-daemon=yes"],
+                FlagError::Invalid("invalid boolean value \"yes\" for -daemon: parse error".into()),
+            ),
+            (
+                &["-uid", "abc"],
+                FlagError::Invalid("invalid value \"abc\" for flag -uid: parse error".into()),
+            ),
             (
                 &["-uid=99999999999999999999"],
-                FlagError::Invalid("invalid value \"99999999999999999999\" for flag -uid: value out of range".into()),
+                FlagError::Invalid(
+                    "invalid value \"99999999999999999999\" for flag -uid: value out of range"
+                        .into(),
+                ),
             ),
-            (&["---x"], FlagError::Invalid("bad flag syntax: ---x".into())),
+            (
+                &["---x"],
+                FlagError::Invalid("bad flag syntax: ---x".into()),
+            ),
             (&["-=x"], FlagError::Invalid("bad flag syntax: -=x".into())),
         ];
         for (args, want) in table {

@@ -85,14 +85,18 @@ pub fn parse_duration(s: &str) -> Result<Duration, &'static str> {
     let mut total: f64 = 0.0;
     let mut rest = body;
     while !rest.is_empty() {
-        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
         let num = &rest[..num_len];
         if num.is_empty() || num == "." {
             return Err(PARSE_ERROR);
         }
         let n: f64 = num.parse().map_err(|_| PARSE_ERROR)?;
         rest = &rest[num_len..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let nanos_per = match &rest[..unit_len] {
             "ns" => 1.0,
             "us" | "µs" | "μs" => 1e3,
@@ -202,7 +206,11 @@ mod tests {
     fn durations_round_trip() {
         let table: &[(&str, u64)] = &[("336h", 336 * 3600), ("1h30m", 5400), ("90s", 90), ("0", 0)];
         for (input, secs) in table {
-            assert_eq!(parse_duration(input), Ok(Duration::from_secs(*secs)), "{input}");
+            assert_eq!(
+                parse_duration(input),
+                Ok(Duration::from_secs(*secs)),
+                "{input}"
+            );
         }
         assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
         assert_eq!(parse_duration("10"), Err(PARSE_ERROR));

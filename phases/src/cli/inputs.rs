@@ -188,7 +188,10 @@ impl LifecycleInputs {
             default_process_type: env.get("CNB_PROCESS_TYPE"),
             launcher_path: "/cnb/lifecycle/launcher".into(),
             launcher_sbom_dir: "/cnb/lifecycle".into(),
-            project_metadata_path: or("CNB_PROJECT_METADATA_PATH", &placeholder("project-metadata.toml")),
+            project_metadata_path: or(
+                "CNB_PROJECT_METADATA_PATH",
+                &placeholder("project-metadata.toml"),
+            ),
             force_rebase: env.bool("CNB_FORCE_REBASE"),
             env_run_image: env.get("CNB_RUN_IMAGE"),
             experimental_mode: Some(Mode::from_value(
@@ -345,7 +348,10 @@ mod tests {
 
     #[test]
     fn set_and_display() {
-        let mut i = LifecycleInputs::from_env(Version::new(0, 13), &env(&[("CNB_INSECURE_REGISTRIES", "a")]));
+        let mut i = LifecycleInputs::from_env(
+            Version::new(0, 13),
+            &env(&[("CNB_INSECURE_REGISTRIES", "a")]),
+        );
         i.set(Field::InsecureRegistries, Value::Str("b".into()));
         i.set(Field::LayersDir, Value::Str("/l".into()));
         i.set(Field::UseDaemon, Value::Bool(true));

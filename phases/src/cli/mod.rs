@@ -53,12 +53,20 @@ pub fn resolve_paths(i: &mut LifecycleInputs) -> Result<(), LifecycleError> {
 
 /// Go's "empty means unset".
 pub fn opt(s: &str) -> Option<String> {
-    if s.is_empty() { None } else { Some(s.to_string()) }
+    if s.is_empty() {
+        None
+    } else {
+        Some(s.to_string())
+    }
 }
 
 /// The "not implemented yet" error a phase body returns until it is written.
 pub fn not_implemented(code: ExitCode, action: &str, phase: &str) -> LifecycleError {
-    LifecycleError::failed(code, action, format!("{phase} is not implemented yet in cnb-lifecycle-rs"))
+    LifecycleError::failed(
+        code,
+        action,
+        format!("{phase} is not implemented yet in cnb-lifecycle-rs"),
+    )
 }
 
 /// Serializes a [`Version`] as `"0.12"` in the printed inputs.

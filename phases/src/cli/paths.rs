@@ -24,7 +24,11 @@ pub fn update_placeholder_paths(i: &mut LifecycleInputs) {
             continue;
         }
         let was_default_order = *path == default_order;
-        let from = if layers.is_empty() { format!("{PLACEHOLDER_LAYERS}/") } else { PLACEHOLDER_LAYERS.into() };
+        let from = if layers.is_empty() {
+            format!("{PLACEHOLDER_LAYERS}/")
+        } else {
+            PLACEHOLDER_LAYERS.into()
+        };
         *path = path.replacen(&from, &layers, 1);
         if was_default_order && std::fs::metadata(path.as_str()).is_err() {
             order_missing = true;

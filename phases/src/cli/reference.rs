@@ -18,7 +18,12 @@ fn as_tag(s: &str) -> Option<String> {
     if let Some((b, tag)) = s.rsplit_once(':')
         && !tag.contains('/')
     {
-        if tag.is_empty() || tag.len() > 128 || !tag.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)) {
+        if tag.is_empty()
+            || tag.len() > 128
+            || !tag
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+        {
             return None;
         }
         base = b;
@@ -32,7 +37,11 @@ fn as_digest(s: &str) -> Option<String> {
         return None;
     }
     let hex = digest.strip_prefix("sha256:")?;
-    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+    if hex.len() != 64
+        || !hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
         return None;
     }
     // ggcr tries the part before '@' as a tag first and keeps only its repository.
@@ -82,8 +91,14 @@ mod tests {
             ("library/busybox:1.36".into(), Ok("index.docker.io")),
             ("docker.io/foo/bar".into(), Ok("index.docker.io")),
             ("localhost/app".into(), Ok("localhost")),
-            ("127.0.0.1:5000/team/app:latest".into(), Ok("127.0.0.1:5000")),
-            ("registry.example.com/team/app".into(), Ok("registry.example.com")),
+            (
+                "127.0.0.1:5000/team/app:latest".into(),
+                Ok("127.0.0.1:5000"),
+            ),
+            (
+                "registry.example.com/team/app".into(),
+                Ok("registry.example.com"),
+            ),
             (format!("gcr.io/x/y@{d}"), Ok("gcr.io")),
             (format!("gcr.io/x/y:t@{d}"), Ok("gcr.io")),
             ("UPPER/case".into(), Err(())),
@@ -96,7 +111,11 @@ mod tests {
             let got = registry_of(&input);
             match want {
                 Ok(r) => assert_eq!(got.as_deref(), Ok(r), "{input}"),
-                Err(()) => assert_eq!(got, Err(format!("could not parse reference: {input}")), "{input}"),
+                Err(()) => assert_eq!(
+                    got,
+                    Err(format!("could not parse reference: {input}")),
+                    "{input}"
+                ),
             }
         }
     }

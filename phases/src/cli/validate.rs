@@ -9,6 +9,7 @@ use cnb::api::Mode;
 use cnb::exit::{ExitCode, LifecycleError};
 
 pub const LAYOUT_FORMAT: &str = "export to OCI layout format";
+const NO_RUN_METADATA: &str = "-run-image is required when there is no run metadata available";
 
 fn push_once(list: &mut Vec<String>, items: impl IntoIterator<Item = String>) {
     for s in items {
@@ -43,7 +44,11 @@ pub fn images(i: &LifecycleInputs) -> Vec<String> {
 }
 
 pub fn validate_output_image(i: &LifecycleInputs) -> Result<(), String> {
-    if i.output_image_ref.is_empty() { Err("image argument is required".into()) } else { Ok(()) }
+    if i.output_image_ref.is_empty() {
+        Err("image argument is required".into())
+    } else {
+        Ok(())
+    }
 }
 
 pub fn check_cache(i: &LifecycleInputs) {
@@ -60,12 +65,16 @@ pub fn check_launch_cache(i: &LifecycleInputs) {
 
 pub fn check_parallel_export(i: &LifecycleInputs) {
     if i.parallel_export && i.cache_image_ref.is_empty() && i.cache_dir.is_empty() {
-        cnb::warn!("Parallel export has been enabled, but it has not taken effect because no cache has been specified.");
+        cnb::warn!(
+            "Parallel export has been enabled, but it has not taken effect because no cache has been specified."
+        );
     }
 }
 
 pub fn validate_image_refs(i: &LifecycleInputs) -> Result<(), String> {
-    images(i).iter().try_for_each(|r| registry_of(r).map(|_| ()))
+    images(i)
+        .iter()
+        .try_for_each(|r| registry_of(r).map(|_| ()))
 }
 
 /// Go `ValidateTargetsAreSameRegistry` (skipped for the daemon).
@@ -111,18 +120,20 @@ pub fn fill_run_image(i: &mut LifecycleInputs, below_0_12: bool) -> Result<Vec<S
         read_stack_run_image(&i.stack_path)?
     } else {
         let images = read_run_images(&i.run_path)?;
-        match images.into_iter().next() {
-            Some(first) => first,
-            None => return Err("-run-image is required when there is no run metadata available".into()),
-        }
+        images
+            .into_iter()
+            .next()
+            .ok_or_else(|| NO_RUN_METADATA.to_string())?
     };
     if md.image.is_empty() {
         return Err("missing run image metadata (-run-image)".into());
     }
     let mut all = vec![md.image];
     all.extend(md.mirrors);
-    let (mut same, other): (Vec<String>, Vec<String>) =
-        all.iter().cloned().partition(|r| registry_of(r).is_ok_and(|reg| reg == target_registry));
+    let (mut same, other): (Vec<String>, Vec<String>) = all
+        .iter()
+        .cloned()
+        .partition(|r| registry_of(r).is_ok_and(|reg| reg == target_registry));
     if i.use_daemon || i.use_layout {
         i.run_image_ref = same.first().cloned().unwrap_or_else(|| all[0].clone());
         return Ok(Vec::new());
@@ -167,7 +178,10 @@ mod tests {
         i.additional_tags = vec!["reg.io/app:v1".into()];
         assert_eq!(validate_targets_same_registry(&i), Ok(()));
         i.additional_tags.push("other.io/app".into());
-        assert_eq!(validate_targets_same_registry(&i).unwrap_err(), "writing to multiple registries is unsupported");
+        assert_eq!(
+            validate_targets_same_registry(&i).unwrap_err(),
+            "writing to multiple registries is unsupported"
+        );
         i.use_daemon = true;
         assert_eq!(validate_targets_same_registry(&i), Ok(()));
     }
@@ -176,17 +190,27 @@ mod tests {
     fn image_refs_include_every_image() {
         let mut i = inputs();
         i.cache_image_ref = "Bad:Ref".into();
-        assert_eq!(validate_image_refs(&i).unwrap_err(), "could not parse reference: Bad:Ref");
+        assert_eq!(
+            validate_image_refs(&i).unwrap_err(),
+            "could not parse reference: Bad:Ref"
+        );
     }
 
     #[test]
     fn run_image_candidates_prefer_the_output_registry() {
         let d = tempfile::tempdir().unwrap();
         let run = d.path().join("run.toml");
-        std::fs::write(&run, "[[images]]\nimage = \"a.io/run\"\nmirrors = [\"reg.io/run\", \"b.io/run\"]\n").unwrap();
+        std::fs::write(
+            &run,
+            "[[images]]\nimage = \"a.io/run\"\nmirrors = [\"reg.io/run\", \"b.io/run\"]\n",
+        )
+        .unwrap();
         let mut i = inputs();
         i.run_path = run.to_string_lossy().into_owned();
-        assert_eq!(fill_run_image(&mut i, false).unwrap(), ["reg.io/run", "a.io/run", "b.io/run"]);
+        assert_eq!(
+            fill_run_image(&mut i, false).unwrap(),
+            ["reg.io/run", "a.io/run", "b.io/run"]
+        );
         assert_eq!(i.run_image_ref, "");
         i.use_layout = true;
         assert!(fill_run_image(&mut i, false).unwrap().is_empty());
