@@ -51,16 +51,24 @@ pub fn parse_int(s: &str) -> Result<i64, &'static str> {
     i64::try_from(value).map_err(|_| RANGE_ERROR)
 }
 
-/// Go's `underscoreOK` (simplified to the digit part): `_` only between digits, or right after a
-/// base prefix.
+/// Go's `underscoreOK` on the digits after any base prefix: every `_` follows a digit (or the
+/// base prefix) and is followed by one.
 fn underscores_ok(digits: &str, prefixed: bool) -> bool {
-    if !digits.contains('_') {
-        return true;
+    let mut after_digit = prefixed;
+    let mut last_underscore = false;
+    for c in digits.chars() {
+        if c == '_' {
+            if !after_digit {
+                return false;
+            }
+            after_digit = false;
+            last_underscore = true;
+        } else {
+            after_digit = true;
+            last_underscore = false;
+        }
     }
-    if !prefixed || digits.ends_with('_') || digits.contains("__") {
-        return false;
-    }
-    true
+    !last_underscore
 }
 
 /// `strconv.Atoi`: optional sign and decimal digits only.
@@ -176,7 +184,11 @@ mod tests {
             ("0o17", Ok(15)),
             ("0b101", Ok(5)),
             ("0", Ok(0)),
-            ("1_000", Err(PARSE_ERROR)),
+            ("1_000", Ok(1000)),
+            ("0_10", Ok(8)),
+            ("1__0", Err(PARSE_ERROR)),
+            ("_1", Err(PARSE_ERROR)),
+            ("1_", Err(PARSE_ERROR)),
             ("0x_1_0", Ok(16)),
             ("08", Err(PARSE_ERROR)),
             ("", Err(PARSE_ERROR)),
