@@ -139,6 +139,25 @@ pub struct LifecycleInputs {
     pub experimental_mode: Option<Mode>,
 }
 
+/// Accessors from a [`Field`] to the struct field of one type (Go's flag `Value` pointers).
+macro_rules! slots {
+    ($name_mut:ident, $name_ref:ident, $ty:ty, { $($variant:ident => $field:ident,)* }) => {
+        fn $name_mut(&mut self, f: Field) -> Option<&mut $ty> {
+            match f {
+                $(Field::$variant => Some(&mut self.$field),)*
+                _ => None,
+            }
+        }
+
+        fn $name_ref(&self, f: Field) -> Option<&$ty> {
+            match f {
+                $(Field::$variant => Some(&self.$field),)*
+                _ => None,
+            }
+        }
+    };
+}
+
 fn placeholder(file: &str) -> String {
     format!("{PLACEHOLDER_LAYERS}/{file}")
 }
@@ -202,56 +221,48 @@ impl LifecycleInputs {
         }
     }
 
-    fn string_mut(&mut self, f: Field) -> Option<&mut String> {
-        use Field::*;
-        Some(match f {
-            AnalyzedPath => &mut self.analyzed_path,
-            AppDir => &mut self.app_dir,
-            BuildConfigDir => &mut self.build_config_dir,
-            BuildImageRef => &mut self.build_image_ref,
-            BuildpacksDir => &mut self.buildpacks_dir,
-            CacheDir => &mut self.cache_dir,
-            CacheImageRef => &mut self.cache_image_ref,
-            DefaultProcessType => &mut self.default_process_type,
-            DeprecatedRunImageRef => &mut self.deprecated_run_image_ref,
-            ExtendKind => &mut self.extend_kind,
-            ExtendedDir => &mut self.extended_dir,
-            ExtensionsDir => &mut self.extensions_dir,
-            GeneratedDir => &mut self.generated_dir,
-            GroupPath => &mut self.group_path,
-            LaunchCacheDir => &mut self.launch_cache_dir,
-            LauncherPath => &mut self.launcher_path,
-            LauncherSbomDir => &mut self.launcher_sbom_dir,
-            LayersDir => &mut self.layers_dir,
-            LayoutDir => &mut self.layout_dir,
-            LogLevel => &mut self.log_level,
-            OrderPath => &mut self.order_path,
-            PlanPath => &mut self.plan_path,
-            PlatformDir => &mut self.platform_dir,
-            PreviousImageRef => &mut self.previous_image_ref,
-            ProjectMetadataPath => &mut self.project_metadata_path,
-            ReportPath => &mut self.report_path,
-            RunImageRef => &mut self.run_image_ref,
-            RunPath => &mut self.run_path,
-            StackPath => &mut self.stack_path,
-            SystemPath => &mut self.system_path,
-            _ => return None,
-        })
-    }
+    slots!(string_mut, string_ref, String, {
+        AnalyzedPath => analyzed_path,
+        AppDir => app_dir,
+        BuildConfigDir => build_config_dir,
+        BuildImageRef => build_image_ref,
+        BuildpacksDir => buildpacks_dir,
+        CacheDir => cache_dir,
+        CacheImageRef => cache_image_ref,
+        DefaultProcessType => default_process_type,
+        DeprecatedRunImageRef => deprecated_run_image_ref,
+        ExtendKind => extend_kind,
+        ExtendedDir => extended_dir,
+        ExtensionsDir => extensions_dir,
+        GeneratedDir => generated_dir,
+        GroupPath => group_path,
+        LaunchCacheDir => launch_cache_dir,
+        LauncherPath => launcher_path,
+        LauncherSbomDir => launcher_sbom_dir,
+        LayersDir => layers_dir,
+        LayoutDir => layout_dir,
+        LogLevel => log_level,
+        OrderPath => order_path,
+        PlanPath => plan_path,
+        PlatformDir => platform_dir,
+        PreviousImageRef => previous_image_ref,
+        ProjectMetadataPath => project_metadata_path,
+        ReportPath => report_path,
+        RunImageRef => run_image_ref,
+        RunPath => run_path,
+        StackPath => stack_path,
+        SystemPath => system_path,
+    });
 
-    fn bool_mut(&mut self, f: Field) -> Option<&mut bool> {
-        use Field::*;
-        Some(match f {
-            ForceRebase => &mut self.force_rebase,
-            NoColor => &mut self.no_color,
-            ParallelExport => &mut self.parallel_export,
-            SkipLayers => &mut self.skip_layers,
-            UseDaemon => &mut self.use_daemon,
-            UseLayout => &mut self.use_layout,
-            PrintVersion => &mut self.print_version,
-            _ => return None,
-        })
-    }
+    slots!(bool_mut, bool_ref, bool, {
+        ForceRebase => force_rebase,
+        NoColor => no_color,
+        ParallelExport => parallel_export,
+        SkipLayers => skip_layers,
+        UseDaemon => use_daemon,
+        UseLayout => use_layout,
+        PrintVersion => print_version,
+    });
 
     /// Applies one parsed flag (Go `Value.Set`): strings replace, repeated flags append.
     pub fn set(&mut self, f: Field, v: Value) {
@@ -285,13 +296,11 @@ impl LifecycleInputs {
             Field::KanikoCacheTtl => format_duration(self.kaniko_cache_ttl),
             Field::PrintVersion => "false".into(),
             Field::DeprecatedRunImageRef => String::new(), // Go registers `-image` with default ""
-            f => {
-                let mut c = self.clone();
-                if let Some(b) = c.bool_mut(f) {
-                    return b.to_string();
-                }
-                c.string_mut(f).map(|s| s.clone()).unwrap_or_default()
-            }
+            f => match (self.bool_ref(f), self.string_ref(f)) {
+                (Some(b), _) => b.to_string(),
+                (None, Some(s)) => s.clone(),
+                (None, None) => String::new(),
+            },
         }
     }
 }
