@@ -8,7 +8,7 @@ use super::goflag::{self, FlagError};
 use super::inputs::LifecycleInputs;
 use super::{CommandLine, PRINT_INPUTS_ENV};
 use crate::{analyzer, builder, creator, detector, exporter, rebaser, restorer};
-use cnb::api::{Gate, Version};
+use cnb::api::{Gate, Mode, Version};
 use cnb::exit::{ExitCode, LifecycleError};
 use serde::Serialize;
 use std::ffi::OsString;
@@ -101,10 +101,8 @@ pub fn invoked_name(argv0: &str) -> String {
 }
 
 fn gate(env: &Env) -> Result<Gate, LifecycleError> {
-    let gate = cnb::api::platform_gate(
-        env.raw("CNB_PLATFORM_API").as_deref(),
-        cnb::api::Mode::deprecation_from_env(),
-    )?;
+    let deprecation = Mode::from_value(env.raw("CNB_DEPRECATION_MODE").as_deref(), Mode::Warn);
+    let gate = cnb::api::platform_gate(env.raw("CNB_PLATFORM_API").as_deref(), deprecation)?;
     if let Some(w) = &gate.warning {
         cnb::warn!("{w}");
     }
@@ -117,13 +115,12 @@ pub fn dispatch(argv: &[OsString], env: &Env) -> Outcome {
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    let argv0 = args.first().map(String::as_str).unwrap_or("lifecycle");
-    if let Some(phase) = Phase::from_binary(&invoked_name(argv0)) {
+    let name = invoked_name(args.first().map(String::as_str).unwrap_or("lifecycle"));
+    if let Some(phase) = Phase::from_binary(&name) {
         let api = match gate(env) {
             Ok(g) => g.api,
             Err(e) => return e.into(),
         };
-        let name = invoked_name(argv0);
         return run_phase(phase, &name, api, &args[1..], env);
     }
     let Some(first) = args.get(1) else {
