@@ -13,5 +13,6 @@ pub mod files;
 pub mod image;
 pub mod layers;
 pub mod log;
+pub mod privileges;
 pub mod registry;
 pub mod testing;
