@@ -134,3 +134,41 @@ fn write_a_cache_for_the_go_lifecycle_to_read() {
     cache.commit().unwrap();
     println!("a {da}\nb {db}\nc {dc}");
 }
+
+fn json(path: &Path) -> (Vec<u8>, serde_json::Value) {
+    let bytes = fs::read(path).unwrap();
+    let v = serde_json::from_slice(&bytes).unwrap();
+    (bytes, v)
+}
+
+#[test]
+fn empty_layer_matches_the_go_cache_image() {
+    use cnb::cache::{CacheCompression, EMPTY_LAYER_DIFF_ID, EMPTY_LAYER_SIZE, empty_layer_tar};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/cache/go-image");
+    let (_, manifest) = json(&dir.join("empty-manifest.json"));
+    let (config_bytes, config) = json(&dir.join("empty-config.json"));
+    assert_eq!(manifest["config"]["digest"].as_str().unwrap(), Digest::of(&config_bytes).as_str());
+    let layers = manifest["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 1);
+    assert_eq!(layers[0]["digest"].as_str().unwrap(), EMPTY_LAYER_DIFF_ID);
+    assert_eq!(layers[0]["size"].as_u64().unwrap(), EMPTY_LAYER_SIZE);
+    assert_eq!(layers[0]["mediaType"].as_str().unwrap(), CacheCompression::Gzip.media_type());
+    assert_eq!(Digest::of(&empty_layer_tar()).as_str(), EMPTY_LAYER_DIFF_ID);
+    assert_eq!(config["rootfs"]["diff_ids"], serde_json::json!([EMPTY_LAYER_DIFF_ID]));
+    assert_eq!(config["config"]["Labels"][METADATA_LABEL], "{\"sbom\":{\"sha\":\"\"},\"buildpacks\":null}");
+}
+
+#[test]
+fn reads_a_layer_blob_the_go_lifecycle_pushed() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/cache/go-image");
+    let (_, manifest) = json(&dir.join("one-layer-manifest.json"));
+    let (_, config) = json(&dir.join("one-layer-config.json"));
+    let blob = fs::read(dir.join("one-layer-blob.tar.gz")).unwrap();
+    assert_eq!(manifest["layers"][0]["digest"].as_str().unwrap(), Digest::of(&blob).as_str());
+    let mut tar = Vec::new();
+    cnb::cache::decompressing_reader(&blob[..]).unwrap().read_to_end(&mut tar).unwrap();
+    assert_eq!(config["rootfs"]["diff_ids"][0].as_str().unwrap(), Digest::of(&tar).as_str());
+    let label = config["config"]["Labels"][METADATA_LABEL].as_str().unwrap();
+    assert_eq!(metadata_layer_diff_ids(label.as_bytes()), BTreeSet::from([Digest::of(&tar)]));
+    assert_eq!(entries(&tar[..]).last().unwrap(), &("layers/samples_a/deps/a.txt".to_string(), "alpha\n".to_string()));
+}

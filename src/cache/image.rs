@@ -74,9 +74,10 @@ pub enum PushLayer {
 ///
 /// The image (Go: a from-scratch imgutil remote image): OCI manifest and config media types;
 /// config `os` = the runtime OS (`linux`), `architecture` = "", `created` =
-/// 1980-01-01T00:00:01Z, no history except for the empty layer (one entry with that
-/// `created`), `rootfs.diff_ids` in `layers` order, `config.Labels` = {
-/// `io.buildpacks.lifecycle.cache.metadata`: `label` }.
+/// 1980-01-01T00:00:01Z, one history entry `{"created":"1980-01-01T00:00:01Z"}` per layer,
+/// `rootfs.diff_ids` in `layers` order, `config.Labels` = {
+/// `io.buildpacks.lifecycle.cache.metadata`: `label` }. Golden Go output:
+/// `testdata/cache/go-image/` (same bytes → same manifest digest as Go).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PushRequest {
     pub layers: Vec<PushLayer>,
