@@ -276,3 +276,24 @@ fn reuse_copies_when_committed_is_on_another_device() {
     assert_eq!(Digest::of(&fs::read(&staged).unwrap()), d, "copied, verified");
     assert_eq!(fs::metadata(&staged).unwrap().nlink(), 1);
 }
+
+#[test]
+fn add_layer_file_copies_and_checks_a_tar_on_disk() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tempfile::tempdir().unwrap();
+    let a = layer_tar("f", "from a file");
+    let path = src.path().join("layer.tar");
+    fs::write(&path, &a).unwrap();
+    let cache = VolumeCache::open(tmp.path()).unwrap();
+    cache.add_layer_file(&Digest::of(&a), &path).unwrap();
+    let staged = tmp.path().join("staging").join(tar_name(&Digest::of(&a)));
+    assert_eq!(fs::read(&staged).unwrap(), a);
+    assert_ne!(fs::metadata(&staged).unwrap().ino(), fs::metadata(&path).unwrap().ino(), "a copy, not a link");
+    let missing = src.path().join("missing.tar");
+    let err = cache.add_layer_file(&Digest::of(b"m"), &missing).unwrap_err();
+    assert!(!err.is_read_err());
+    assert_eq!(
+        err.to_string(),
+        format!("caching layer ({}): open {}: no such file or directory", Digest::of(b"m"), missing.display())
+    );
+}

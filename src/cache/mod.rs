@@ -29,9 +29,33 @@ pub use volume::VolumeCache;
 
 use crate::digest::Digest;
 use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 
 /// Label of the cache image, and file name of the metadata in a volume cache.
 pub const METADATA_LABEL: &str = "io.buildpacks.lifecycle.cache.metadata";
+
+/// Warning of restorer/exporter/creator when neither `-cache-image` nor `-cache-dir` is set
+/// (Go `platform.CheckCache`).
+pub const NO_CACHE_WARNING: &str = "No cached data will be used, no cache specified.";
+
+/// Which cache the flags select (lifecycle-spec §6.1): `-cache-image` wins over `-cache-dir`;
+/// empty values count as unset.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CacheChoice {
+    Image(String),
+    Volume(PathBuf),
+    None,
+}
+
+impl CacheChoice {
+    pub fn from_flags(cache_image: Option<&str>, cache_dir: Option<&Path>) -> CacheChoice {
+        match (cache_image.filter(|s| !s.is_empty()), cache_dir.filter(|p| !p.as_os_str().is_empty())) {
+            (Some(image), _) => CacheChoice::Image(image.to_string()),
+            (None, Some(dir)) => CacheChoice::Volume(dir.to_path_buf()),
+            (None, None) => CacheChoice::None,
+        }
+    }
+}
 
 /// What the restorer and exporter need from a cache. All methods take `&self` so a cache can
 /// be shared between threads (restoring layers concurrently, streaming several layers in).
@@ -57,6 +81,15 @@ pub trait Cache: Send + Sync {
     /// else [`CacheError::DigestMismatch`] and nothing is kept. Adding a diffID that is
     /// already staged (added or reused) is a no-op that does not read `tar`.
     fn add_layer(&self, diff_id: &Digest, tar: &mut dyn Read) -> Result<(), CacheError>;
+
+    /// Adds a layer from an uncompressed tar file on disk (Go `AddLayerFile`); the file is
+    /// copied and its digest checked like [`add_layer`](Cache::add_layer).
+    fn add_layer_file(&self, diff_id: &Digest, tar_path: &Path) -> Result<(), CacheError> {
+        let mut f = std::fs::File::open(tar_path).map_err(|e| {
+            CacheError::io(format!("caching layer ({diff_id}): open {}", tar_path.display()), e)
+        })?;
+        self.add_layer(diff_id, &mut f)
+    }
 
     /// A writer for a tar producer that only knows the diffID at the end: write the
     /// uncompressed tar, then `finish(diff_id)`.
@@ -100,7 +133,17 @@ pub(crate) fn first_json_object(bytes: &[u8]) -> Option<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
-    use super::first_json_object;
+    use super::{CacheChoice, first_json_object};
+    use std::path::Path;
+
+    #[test]
+    fn cache_image_wins_over_cache_dir() {
+        let dir = Some(Path::new("/cache"));
+        assert_eq!(CacheChoice::from_flags(Some("reg/app-cache"), dir), CacheChoice::Image("reg/app-cache".into()));
+        assert_eq!(CacheChoice::from_flags(Some(""), dir), CacheChoice::Volume("/cache".into()));
+        assert_eq!(CacheChoice::from_flags(None, Some(Path::new(""))), CacheChoice::None);
+        assert_eq!(CacheChoice::from_flags(None, None), CacheChoice::None);
+    }
 
     #[test]
     fn first_object_like_go_decoder() {

@@ -86,17 +86,6 @@ impl VolumeCache {
         }
     }
 
-    /// Adds a layer by copying an existing tar file (Go `AddLayerFile`), verifying its digest.
-    pub fn add_layer_file(&self, diff_id: &Digest, tar_path: &Path) -> Result<(), CacheError> {
-        self.check_open()?;
-        if self.is_staged(diff_id) {
-            return Ok(());
-        }
-        let mut f = File::open(tar_path)
-            .map_err(|e| CacheError::io(format!("caching layer ({diff_id}): {}", op_path("open", tar_path)), e))?;
-        stage_from_reader(&self.staging_dir, diff_id, &mut f)
-    }
-
     fn check_open(&self) -> Result<(), CacheError> {
         if self.committed.load(Ordering::SeqCst) { Err(CacheError::Committed) } else { Ok(()) }
     }
