@@ -297,3 +297,25 @@ fn add_layer_file_copies_and_checks_a_tar_on_disk() {
         format!("caching layer ({}): open {}: no such file or directory", Digest::of(b"m"), missing.display())
     );
 }
+
+#[test]
+fn checked_retrieval_flags_corruption_in_one_pass() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = committed_cache_with(tmp.path(), "single pass");
+    let cache = VolumeCache::open(tmp.path()).unwrap();
+    let r = cache.retrieve_layer_checked(&d).unwrap();
+    let mut ar = tar::Archive::new(r);
+    assert_eq!(ar.entries().unwrap().count(), 1);
+    ar.into_inner().drain_and_check().unwrap();
+
+    let path = tmp.path().join("committed").join(tar_name(&d));
+    let mut bytes = fs::read(&path).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] = 1; // in the end-of-archive padding a tar reader never looks at
+    fs::write(&path, &bytes).unwrap();
+    let mut ar = tar::Archive::new(cache.retrieve_layer_checked(&d).unwrap());
+    assert_eq!(ar.entries().unwrap().count(), 1, "the tar itself still reads fine");
+    let err = ar.into_inner().drain_and_check().unwrap_err();
+    assert!(err.is_read_err());
+    assert!(err.to_string().starts_with(&format!("expected layer contents to have SHA '{d}'")));
+}

@@ -17,11 +17,12 @@ struct MemBackend {
     /// What was pushed: the request and the uploaded blob bytes of new layers.
     pushed: Mutex<Vec<(PushRequest, Vec<Vec<u8>>)>>,
     deleted: Mutex<Vec<Digest>>,
+    fail_pushes: std::sync::atomic::AtomicU32,
 }
 
 impl MemBackend {
     fn new(state: CacheImageState, blobs: BTreeMap<Digest, Vec<u8>>) -> MemBackend {
-        MemBackend { state, blobs, pushed: Mutex::new(Vec::new()), deleted: Mutex::new(Vec::new()) }
+        MemBackend { state, blobs, pushed: Mutex::new(Vec::new()), deleted: Mutex::new(Vec::new()), fail_pushes: 0.into() }
     }
 }
 
@@ -39,6 +40,11 @@ impl CacheImageBackend for MemBackend {
         }
     }
     fn push(&self, request: &PushRequest) -> Result<Digest, CacheError> {
+        use std::sync::atomic::Ordering;
+        if self.fail_pushes.load(Ordering::SeqCst) > 0 {
+            self.fail_pushes.fetch_sub(1, Ordering::SeqCst);
+            return Err(CacheError::Backend("PUT manifest: 500 Internal Server Error".into()));
+        }
         let mut uploaded = Vec::new();
         let mut ids = String::new();
         for l in &request.layers {
@@ -211,4 +217,22 @@ fn mismatching_stream_is_rejected_and_not_spooled() {
     assert_eq!(cache.backend().pushed.lock().unwrap()[0].0.layers, vec![PushLayer::Empty]);
     drop(cache);
     assert_eq!(std::fs::read_dir(spool.path()).unwrap().count(), 0, "spool removed on drop");
+}
+
+#[test]
+fn a_failed_push_can_be_retried() {
+    let spool = tempfile::tempdir().unwrap();
+    let backend = MemBackend::new(CacheImageState::NotFound, BTreeMap::new());
+    backend.fail_pushes.store(1, std::sync::atomic::Ordering::SeqCst);
+    let cache = ImageCache::new(backend, CacheCompression::None, spool.path(), false).unwrap();
+    let a = tar_with("a");
+    cache.add_layer(&Digest::of(&a), &mut &a[..]).unwrap();
+    let err = cache.commit().unwrap_err();
+    assert_eq!(err.to_string(), "saving image '127.0.0.1:5000/app-cache:latest': PUT manifest: 500 Internal Server Error");
+    cache.commit().unwrap();
+    let pushed = cache.backend().pushed.lock().unwrap();
+    let PushLayer::New(sb) = &pushed[0].0.layers[0] else { panic!() };
+    assert_eq!(sb.media_type, "application/vnd.oci.image.layer.v1.tar");
+    assert_eq!(pushed[0].1[0], a, "uncompressed blob is the tar itself");
+    assert_eq!(sb.digest, sb.diff_id);
 }

@@ -130,10 +130,12 @@ impl<B: CacheImageBackend> Cache for ImageCache<B> {
         Ok(())
     }
 
+    /// Pushes the new cache image. As in Go, a failed push leaves the cache open (commit may
+    /// be retried); only a successful one makes further changes fail with `Committed`. The
+    /// cache stays locked during the push.
     fn commit(&self) -> Result<(), CacheError> {
         let mut g = self.lock_open()?;
-        let plan = std::mem::take(&mut g.plan);
-        let (planned, _dropped) = plan.finish();
+        let (planned, _dropped) = g.plan.clone().finish();
         let mut layers = Vec::with_capacity(planned.len());
         for p in planned {
             layers.push(match p {
@@ -146,12 +148,12 @@ impl<B: CacheImageBackend> Cache for ImageCache<B> {
             });
         }
         let request = PushRequest { layers, label: g.label.clone().unwrap_or_else(|| "{}".to_string()) };
-        g.committed = true;
-        drop(g);
         let new_digest = self
             .backend
             .push(&request)
             .map_err(|e| CacheError::Backend(format!("saving image '{}': {e}", self.backend.name())))?;
+        g.committed = true;
+        drop(g);
         if self.delete_previous
             && let CacheImageState::Found { manifest_digest, .. } = self.backend.state()
             && *manifest_digest != new_digest

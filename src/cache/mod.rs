@@ -14,6 +14,7 @@ mod error;
 mod image;
 mod image_cache;
 mod staging;
+mod verify;
 mod volume;
 
 pub use compression::{CacheCompression, COMPRESSION_ENV, CompressionParseError, LayerEncoder, decompressing_reader};
@@ -25,6 +26,7 @@ pub use image::{
 };
 pub use image_cache::ImageCache;
 pub use staging::{StagingWriter, layer_path};
+pub use verify::{VerifyingReader, cache_error_of};
 pub use volume::VolumeCache;
 
 use crate::digest::Digest;
@@ -101,6 +103,12 @@ pub trait Cache: Send + Sync {
 
     /// The uncompressed tar of the previous cache's layer `diff_id`. Missing → `Read` error.
     fn retrieve_layer(&self, diff_id: &Digest) -> Result<Box<dyn Read + Send>, CacheError>;
+
+    /// [`retrieve_layer`](Cache::retrieve_layer) hashed on the fly: one pass instead of
+    /// `verify_layer` + `retrieve_layer`; the verdict comes at EOF (see [`VerifyingReader`]).
+    fn retrieve_layer_checked(&self, diff_id: &Digest) -> Result<VerifyingReader<Box<dyn Read + Send>>, CacheError> {
+        Ok(VerifyingReader::new(self.retrieve_layer(diff_id)?, diff_id.clone()))
+    }
 
     /// Checks the previous cache's layer `diff_id` (volume cache: re-hash; mismatch → `Read`
     /// error "expected layer contents to have SHA 'X'; found 'Y'"). No-op for a cache image.

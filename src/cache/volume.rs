@@ -52,7 +52,8 @@ impl VolumeCache {
             CacheError::io(format!("initializing staging directory '{}'", c.staging_dir.display()), e)
         })?;
         fs::create_dir_all(&c.staging_dir).map_err(|e| {
-            CacheError::io(format!("initializing staging directory '{}'", c.staging_dir.display()), e)
+            let dir = c.staging_dir.display();
+            CacheError::io(format!("initializing staging directory '{dir}': mkdir {dir}"), e)
         })?;
         if c.backup_dir.exists() && !c.committed_dir.exists() {
             fs::rename(&c.backup_dir, &c.committed_dir).map_err(|e| {
@@ -62,7 +63,8 @@ impl VolumeCache {
         remove_dir_all_if_exists(&c.backup_dir)
             .map_err(|e| CacheError::io(format!("removing backup directory '{}'", c.backup_dir.display()), e))?;
         fs::create_dir_all(&c.committed_dir).map_err(|e| {
-            CacheError::io(format!("creating committed directory '{}'", c.committed_dir.display()), e)
+            let dir = c.committed_dir.display();
+            CacheError::io(format!("creating committed directory '{dir}': mkdir {dir}"), e)
         })?;
         Ok(c)
     }
@@ -190,7 +192,7 @@ impl Cache for VolumeCache {
     }
 
     fn retrieve_layer(&self, diff_id: &Digest) -> Result<Box<dyn Read + Send>, CacheError> {
-        Ok(Box::new(self.open_committed_layer(diff_id)?))
+        Ok(Box::new(io::BufReader::with_capacity(256 * 1024, self.open_committed_layer(diff_id)?)))
     }
 
     fn verify_layer(&self, diff_id: &Digest) -> Result<(), CacheError> {
