@@ -154,7 +154,7 @@ fn verify_detects_a_flipped_byte() {
     fs::write(&path, &bytes).unwrap();
     let cache = VolumeCache::open(tmp.path()).unwrap();
     let err = cache.verify_layer(&d).unwrap_err();
-    assert!(err.is_read_err());
+    assert_eq!(err.read_err_kind(), Some(cnb::cache::ReadErrKind::Corrupt));
     assert_eq!(err.to_string(), format!("expected layer contents to have SHA '{d}'; found '{found}'"));
 }
 
@@ -207,7 +207,7 @@ fn missing_layers_are_read_errors() {
         cache.retrieve_layer(&d).err().unwrap(),
         cache.verify_layer(&d).unwrap_err(),
     ] {
-        assert!(err.is_read_err(), "{err:?}");
+        assert_eq!(err.read_err_kind(), Some(cnb::cache::ReadErrKind::NotFound), "{err:?}");
         assert_eq!(err.to_string(), want);
     }
 }

@@ -36,7 +36,7 @@ impl CacheImageBackend for MemBackend {
     fn blob_reader(&self, diff_id: &Digest) -> Result<Box<dyn Read + Send>, CacheError> {
         match self.blobs.get(diff_id) {
             Some(b) => Ok(Box::new(std::io::Cursor::new(b.clone()))),
-            None => Err(CacheError::Read(format!("failed to find cache layer with SHA '{diff_id}'"))),
+            None => Err(CacheError::layer_not_found(diff_id)),
         }
     }
     fn push(&self, request: &PushRequest) -> Result<Digest, CacheError> {

@@ -9,9 +9,9 @@ use std::path::Path;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
-    /// Missing or corrupt cached data (Go `ReadErr`): warn and carry on without it.
-    #[error("{0}")]
-    Read(String),
+    /// Missing, unreadable or corrupt cached data (Go `ReadErr`): warn and carry on without it.
+    #[error("{message}")]
+    Read { kind: ReadErrKind, message: String },
 
     /// Any change after `commit()` (Go `errCacheCommitted`).
     #[error("cache cannot be modified after commit")]
@@ -36,35 +36,59 @@ pub enum CacheError {
     Backend(String),
 }
 
+/// Why a [`CacheError::Read`] happened (the message is Go's either way).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadErrKind {
+    /// The layer is not in the previous cache.
+    NotFound,
+    /// The layer file exists but may not be read.
+    Permission,
+    /// The bytes do not hash to the diffID.
+    Corrupt,
+}
+
 impl CacheError {
     /// True for Go's `ReadErr` class: the phase should warn and rebuild instead of failing.
     pub fn is_read_err(&self) -> bool {
-        matches!(self, CacheError::Read(_))
+        matches!(self, CacheError::Read { .. })
+    }
+
+    /// The kind of a `Read` error, `None` for other errors.
+    pub fn read_err_kind(&self) -> Option<ReadErrKind> {
+        match self {
+            CacheError::Read { kind, .. } => Some(*kind),
+            _ => None,
+        }
     }
 
     pub(crate) fn io(context: impl Into<String>, source: io::Error) -> CacheError {
         CacheError::Io { context: context.into(), source }
     }
 
-    /// "failed to find cache layer with SHA '…'" (Go `handleFileError` for a missing file).
-    pub(crate) fn layer_not_found(diff_id: &Digest) -> CacheError {
-        CacheError::Read(format!("failed to find cache layer with SHA '{diff_id}'"))
+    /// "failed to find cache layer with SHA '…'" (Go `handleFileError` for a missing file);
+    /// what a [`super::CacheImageBackend`] returns for an unknown diffID or missing blob.
+    pub fn layer_not_found(diff_id: &Digest) -> CacheError {
+        CacheError::Read { kind: ReadErrKind::NotFound, message: format!("failed to find cache layer with SHA '{diff_id}'") }
     }
 
     /// Go `handleFileError`: not-found and permission errors on a cached layer are `ReadErr`s.
     pub(crate) fn from_layer_io(err: io::Error, diff_id: &Digest, context: impl Into<String>) -> CacheError {
         match err.kind() {
             io::ErrorKind::NotFound => CacheError::layer_not_found(diff_id),
-            io::ErrorKind::PermissionDenied => CacheError::Read(format!(
-                "failed to read cache layer with SHA '{diff_id}' due to insufficient permissions"
-            )),
+            io::ErrorKind::PermissionDenied => CacheError::Read {
+                kind: ReadErrKind::Permission,
+                message: format!("failed to read cache layer with SHA '{diff_id}' due to insufficient permissions"),
+            },
             _ => CacheError::io(context, err),
         }
     }
 
-    /// The verify mismatch message, as a `ReadErr`.
-    pub(crate) fn verify_mismatch(expected: &Digest, found: &Digest) -> CacheError {
-        CacheError::Read(format!("expected layer contents to have SHA '{expected}'; found '{found}'"))
+    /// The verify mismatch, as a `ReadErr`.
+    pub fn verify_mismatch(expected: &Digest, found: &Digest) -> CacheError {
+        CacheError::Read {
+            kind: ReadErrKind::Corrupt,
+            message: format!("expected layer contents to have SHA '{expected}'; found '{found}'"),
+        }
     }
 }
 
@@ -115,12 +139,14 @@ mod tests {
         let d = Digest::of(b"x");
         let nf = CacheError::from_layer_io(io::Error::from(io::ErrorKind::NotFound), &d, "ctx");
         assert!(nf.is_read_err());
+        assert_eq!(nf.read_err_kind(), Some(ReadErrKind::NotFound));
         assert_eq!(nf.to_string(), format!("failed to find cache layer with SHA '{d}'"));
         let perm = CacheError::from_layer_io(io::Error::from(io::ErrorKind::PermissionDenied), &d, "ctx");
-        assert!(perm.is_read_err());
+        assert_eq!(perm.read_err_kind(), Some(ReadErrKind::Permission));
         assert!(perm.to_string().ends_with("due to insufficient permissions"));
         let other = CacheError::from_layer_io(io::Error::from_raw_os_error(libc::EIO), &d, "ctx");
         assert!(!other.is_read_err());
+        assert_eq!(other.read_err_kind(), None);
         assert_eq!(other.to_string(), "ctx: input/output error");
     }
 }

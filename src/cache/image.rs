@@ -100,8 +100,8 @@ pub trait CacheImageBackend: Send + Sync {
 
     /// Stream of the previous cache image's layer blob with this diffID, as stored (possibly
     /// compressed: the caller sniffs gzip/zstd). The backend must check the blob digest at EOF
-    /// and fail the read on mismatch. Unknown diffID or missing blob → [`CacheError::Read`]
-    /// ("failed to find cache layer with SHA '<diffID>'").
+    /// and fail the read on mismatch. Unknown diffID or missing blob →
+    /// [`CacheError::layer_not_found`].
     fn blob_reader(&self, diff_id: &Digest) -> Result<Box<dyn Read + Send>, CacheError>;
 
     /// Uploads new blobs (skipping those the registry already has), mounts nothing, writes

@@ -18,7 +18,7 @@ mod verify;
 mod volume;
 
 pub use compression::{CacheCompression, COMPRESSION_ENV, CompressionParseError, LayerEncoder, decompressing_reader};
-pub use error::{CacheError, go_io_text};
+pub use error::{CacheError, ReadErrKind, go_io_text};
 pub use image::{
     CacheImageBackend, CacheImagePlan, CacheImageState, EMPTY_LAYER_DIFF_ID, EMPTY_LAYER_GZIP_DIGEST,
     EMPTY_LAYER_SIZE, MetadataDiff, PlannedLayer, PushLayer, PushRequest, SpooledBlob, empty_layer_tar,

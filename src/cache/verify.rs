@@ -26,7 +26,7 @@ impl<R: Read> VerifyingReader<R> {
         match io::copy(&mut self, &mut io::sink()) {
             Ok(_) => Ok(()),
             Err(e) => match cache_error_of(&e) {
-                Some(CacheError::Read(msg)) => Err(CacheError::Read(msg.clone())),
+                Some(CacheError::Read { kind, message }) => Err(CacheError::Read { kind: *kind, message: message.clone() }),
                 _ => Err(CacheError::io("hashing layer", e)),
             },
         }
