@@ -1,0 +1,231 @@
+//! [`ImageCache`]: the cache image as a [`Cache`], over any [`CacheImageBackend`]. Added layers
+//! are compressed once, while their diffID and blob digest are computed in the same pass, into
+//! a spool directory; `commit` hands the backend the finished plan.
+
+use super::compression::{CacheCompression, LayerEncoder, decompressing_reader};
+use super::error::{CacheError, op_path};
+use super::image::{
+    CacheImageBackend, CacheImagePlan, CacheImageState, PlannedLayer, PushLayer, PushRequest, SpooledBlob,
+};
+use super::{Cache, LayerWriter};
+use crate::digest::{Digest, HashingWriter};
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+struct Inner {
+    plan: CacheImagePlan,
+    blobs: BTreeMap<Digest, SpooledBlob>,
+    label: Option<String>,
+    committed: bool,
+}
+
+pub struct ImageCache<B: CacheImageBackend> {
+    backend: B,
+    compression: CacheCompression,
+    spool: PathBuf,
+    delete_previous: bool,
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl<B: CacheImageBackend> ImageCache<B> {
+    /// `spool_parent`: a writable directory for compressed layer blobs until commit (a unique
+    /// subdirectory is created and removed on drop). `delete_previous`: Platform API < 0.13,
+    /// delete the previous cache manifest after pushing a different one.
+    pub fn new(
+        backend: B,
+        compression: CacheCompression,
+        spool_parent: &Path,
+        delete_previous: bool,
+    ) -> Result<ImageCache<B>, CacheError> {
+        let spool = spool_parent.join(format!("cnb-cache-spool-{:016x}", rand::random::<u64>()));
+        fs::create_dir_all(&spool).map_err(|e| CacheError::io(op_path("mkdir", &spool), e))?;
+        let previous = match backend.state() {
+            CacheImageState::Found { diff_ids, .. } => diff_ids.clone(),
+            _ => Vec::new(),
+        };
+        let inner = Inner { plan: CacheImagePlan::new(previous), blobs: BTreeMap::new(), label: None, committed: false };
+        Ok(ImageCache { backend, compression, spool, delete_previous, inner: Arc::new(Mutex::new(inner)) })
+    }
+
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+
+    fn lock_open(&self) -> Result<MutexGuard<'_, Inner>, CacheError> {
+        let g = lock(&self.inner);
+        if g.committed { Err(CacheError::Committed) } else { Ok(g) }
+    }
+}
+
+fn lock(m: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl<B: CacheImageBackend> Drop for ImageCache<B> {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.spool);
+    }
+}
+
+impl<B: CacheImageBackend> Cache for ImageCache<B> {
+    fn exists(&self) -> bool {
+        !matches!(self.backend.state(), CacheImageState::NotFound)
+    }
+
+    fn name(&self) -> &str {
+        self.backend.name()
+    }
+
+    fn metadata_bytes(&self) -> Result<Option<Vec<u8>>, CacheError> {
+        match self.backend.state() {
+            CacheImageState::NotFound => Ok(None),
+            CacheImageState::Corrupt => {
+                crate::info!("Ignoring cache image {:?} because it was corrupt", self.backend.name());
+                Ok(None)
+            }
+            CacheImageState::Found { label, .. } => Ok(label.as_deref().and_then(|l| {
+                match serde_json::from_str::<serde_json::Value>(l) {
+                    Ok(serde_json::Value::Object(_)) => Some(l.as_bytes().to_vec()),
+                    _ => None,
+                }
+            })),
+        }
+    }
+
+    fn set_metadata(&self, json: &[u8]) -> Result<(), CacheError> {
+        let mut g = self.lock_open()?;
+        let s = std::str::from_utf8(json).map_err(|e| CacheError::Backend(format!("serializing metadata: {e}")))?;
+        g.label = Some(s.trim_end_matches('\n').to_string());
+        Ok(())
+    }
+
+    fn add_layer(&self, diff_id: &Digest, tar: &mut dyn Read) -> Result<(), CacheError> {
+        if self.lock_open()?.plan.contains(diff_id) {
+            return Ok(());
+        }
+        let mut w = self.layer_writer()?;
+        io::copy(tar, &mut w).map_err(|e| CacheError::io(format!("caching layer ({diff_id})"), e))?;
+        w.finish(diff_id)
+    }
+
+    fn layer_writer(&self) -> Result<Box<dyn LayerWriter>, CacheError> {
+        drop(self.lock_open()?);
+        Ok(Box::new(SpoolWriter::create(&self.spool, self.compression, Arc::clone(&self.inner))?))
+    }
+
+    fn reuse_layer(&self, diff_id: &Digest) -> Result<(), CacheError> {
+        self.lock_open()?.plan.reuse(diff_id).map(|_| ())
+    }
+
+    fn retrieve_layer(&self, diff_id: &Digest) -> Result<Box<dyn Read + Send>, CacheError> {
+        let blob = self.backend.blob_reader(diff_id)?;
+        decompressing_reader(blob).map_err(|e| CacheError::from_layer_io(e, diff_id, format!("failed to get cache layer with SHA '{diff_id}'")))
+    }
+
+    /// No-op, as in Go: the registry client verifies blob digests.
+    fn verify_layer(&self, _diff_id: &Digest) -> Result<(), CacheError> {
+        Ok(())
+    }
+
+    /// Pushes the new cache image. As in Go, a failed push leaves the cache open (commit may
+    /// be retried); only a successful one makes further changes fail with `Committed`. The
+    /// cache stays locked during the push.
+    fn commit(&self) -> Result<(), CacheError> {
+        let mut g = self.lock_open()?;
+        let (planned, _dropped) = g.plan.clone().finish();
+        let mut layers = Vec::with_capacity(planned.len());
+        for p in planned {
+            layers.push(match p {
+                PlannedLayer::New(d) => match g.blobs.get(&d) {
+                    Some(b) => PushLayer::New(b.clone()),
+                    None => return Err(CacheError::Backend(format!("layer {d} was planned but not spooled"))),
+                },
+                PlannedLayer::Reused(d) => PushLayer::Reused { diff_id: d },
+                PlannedLayer::Empty => PushLayer::Empty,
+            });
+        }
+        let request = PushRequest { layers, label: g.label.clone().unwrap_or_else(|| "{}".to_string()) };
+        let new_digest = self
+            .backend
+            .push(&request)
+            .map_err(|e| CacheError::Backend(format!("saving image '{}': {e}", self.backend.name())))?;
+        g.committed = true;
+        drop(g);
+        if self.delete_previous
+            && let CacheImageState::Found { manifest_digest, .. } = self.backend.state()
+            && *manifest_digest != new_digest
+            && let Err(e) = self.backend.delete_manifest(manifest_digest)
+        {
+            crate::warn!("Unable to delete cache image: {e}");
+        }
+        Ok(())
+    }
+}
+
+/// Compresses into the spool while hashing both sides; registers the blob on `finish`.
+struct SpoolWriter {
+    out: Option<HashingWriter<LayerEncoder<HashingWriter<BufWriter<File>>>>>,
+    tmp: PathBuf,
+    dir: PathBuf,
+    media_type: &'static str,
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl SpoolWriter {
+    fn create(dir: &Path, c: CacheCompression, inner: Arc<Mutex<Inner>>) -> Result<SpoolWriter, CacheError> {
+        let tmp = dir.join(format!(".partial-{:016x}", rand::random::<u64>()));
+        let f = File::create_new(&tmp).map_err(|e| CacheError::io(op_path("open", &tmp), e))?;
+        let enc = c
+            .encoder(HashingWriter::new(BufWriter::with_capacity(256 * 1024, f)))
+            .map_err(|e| CacheError::io("creating layer compressor", e))?;
+        Ok(SpoolWriter { out: Some(HashingWriter::new(enc)), tmp, dir: dir.to_path_buf(), media_type: c.media_type(), inner })
+    }
+}
+
+impl Write for SpoolWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.out.as_mut().ok_or_else(|| io::Error::other("spool writer finished"))?.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.as_mut().map_or(Ok(()), |o| o.flush())
+    }
+}
+
+impl Drop for SpoolWriter {
+    fn drop(&mut self) {
+        self.out = None;
+        if !self.tmp.as_os_str().is_empty() {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+impl LayerWriter for SpoolWriter {
+    fn finish(mut self: Box<Self>, expected: &Digest) -> Result<(), CacheError> {
+        let out = self.out.take().ok_or_else(|| CacheError::Backend("spool writer already finished".into()))?;
+        let (enc, diff_id, _) = out.finish();
+        let hashed = enc.finish().map_err(|e| CacheError::io(op_path("write", &self.tmp), e))?;
+        let (buf, digest, size) = hashed.finish();
+        buf.into_inner().map_err(|e| CacheError::io(op_path("write", &self.tmp), e.into_error()))?;
+        if &diff_id != expected {
+            return Err(CacheError::DigestMismatch { expected: expected.clone(), found: diff_id });
+        }
+        let mut g = lock(&self.inner);
+        if g.committed {
+            return Err(CacheError::Committed);
+        }
+        if g.plan.contains(expected) {
+            return Ok(());
+        }
+        let path = self.dir.join(format!("{}.blob", digest.hex()));
+        fs::rename(&self.tmp, &path)
+            .map_err(|e| CacheError::io(format!("rename {} {}", self.tmp.display(), path.display()), e))?;
+        self.tmp = PathBuf::new();
+        g.plan.add(expected.clone());
+        g.blobs.insert(expected.clone(), SpooledBlob { diff_id, digest, size, media_type: self.media_type, path });
+        Ok(())
+    }
+}
