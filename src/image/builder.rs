@@ -1,0 +1,215 @@
+//! [`Image`]: a working copy of an image being built (exporter, rebaser, cache): a base
+//! manifest + config, layers appended or removed, config edits, then serialized into config
+//! and manifest bytes with correct digests and sizes.
+//!
+//! Serialization matches go-containerregistry's `mutate` (what imgutil, and so the Go
+//! lifecycle, does): the config is written compactly in ggcr's field order, the manifest keeps
+//! the base's media types and annotations, `config.digest/size` are updated (and an embedded
+//! `config.data` refreshed), and `subject` is dropped as ggcr's mutation drops it.
+
+use super::config::{ContainerConfig, History, ImageConfig};
+use super::descriptor::Descriptor;
+use super::manifest::Manifest;
+use super::media_type::MediaType;
+use super::platform::Platform;
+use super::raw::{ImageError, RawConfig, RawManifest};
+use crate::digest::Digest;
+use base64::Engine as _;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Image {
+    manifest: Manifest,
+    config: ImageConfig,
+}
+
+/// The serialized result of [`Image::build`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Built {
+    pub config: RawConfig,
+    pub manifest: RawManifest,
+}
+
+impl Image {
+    /// An image with no layers (ggcr's `empty.Image`), with manifest type `manifest_type`
+    /// (`MediaType::DOCKER_MANIFEST` like ggcr, or `MediaType::OCI_MANIFEST`) and the config type
+    /// that goes with it.
+    pub fn empty(manifest_type: MediaType) -> Image {
+        let config_type = manifest_type.config_for_manifest();
+        let empty_digest = Digest::of(b"");
+        Image { manifest: Manifest::new(manifest_type, Descriptor::new(config_type, empty_digest, 0)), config: ImageConfig::default() }
+    }
+
+    /// Starts from a base image.
+    pub fn from_parts(mut manifest: Manifest, config: ImageConfig) -> Image {
+        manifest.subject = None;
+        Image { manifest, config }
+    }
+
+    /// Starts from a base image read from a store.
+    pub fn from_raw(manifest: &RawManifest, config: &RawConfig) -> Result<Image, ImageError> {
+        let mut m = manifest.manifest()?;
+        if m.media_type.is_empty() {
+            m.media_type = manifest.media_type().clone();
+        }
+        Ok(Image::from_parts(m, config.parse()?))
+    }
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    pub fn manifest_mut(&mut self) -> &mut Manifest {
+        &mut self.manifest
+    }
+
+    pub fn config(&self) -> &ImageConfig {
+        &self.config
+    }
+
+    pub fn config_mut(&mut self) -> &mut ImageConfig {
+        &mut self.config
+    }
+
+    pub fn container_config_mut(&mut self) -> &mut ContainerConfig {
+        &mut self.config.config
+    }
+
+    pub fn media_type(&self) -> &MediaType {
+        &self.manifest.media_type
+    }
+
+    pub fn layers(&self) -> &[Descriptor] {
+        &self.manifest.layers
+    }
+
+    pub fn diff_ids(&self) -> &[Digest] {
+        self.config.rootfs.diff_ids.as_deref().unwrap_or_default()
+    }
+
+    /// The diffID of the top layer (the run image's `topLayer` in lifecycle metadata).
+    pub fn top_layer_diff_id(&self) -> Option<&Digest> {
+        self.diff_ids().last()
+    }
+
+    /// The layer descriptor whose diffID is `diff_id`.
+    pub fn layer_by_diff_id(&self, diff_id: &Digest) -> Option<&Descriptor> {
+        let i = self.diff_ids().iter().position(|d| d == diff_id)?;
+        self.manifest.layers.get(i)
+    }
+
+    /// Appends a layer: its descriptor in the manifest, its diffID in `rootfs.diff_ids` and
+    /// `history` in the config history.
+    pub fn append_layer(&mut self, desc: Descriptor, diff_id: Digest, history: History) {
+        self.manifest.layers.push(desc);
+        self.config.rootfs.diff_ids.get_or_insert_with(Vec::new).push(diff_id);
+        self.config.history.push(history);
+    }
+
+    /// Removes the layer at `index` (and its history entry when the history has exactly one
+    /// non-empty entry per layer). Returns its descriptor and diffID.
+    pub fn remove_layer(&mut self, index: usize) -> Option<(Descriptor, Digest)> {
+        let diff_ids = self.config.rootfs.diff_ids.as_mut()?;
+        if index >= diff_ids.len() || index >= self.manifest.layers.len() {
+            return None;
+        }
+        let non_empty: Vec<usize> = self.config.history.iter().enumerate().filter(|(_, h)| !h.empty_layer).map(|(i, _)| i).collect();
+        if non_empty.len() == diff_ids.len() {
+            self.config.history.remove(non_empty[index]);
+        }
+        let diff_id = diff_ids.remove(index);
+        Some((self.manifest.layers.remove(index), diff_id))
+    }
+
+    /// Keeps the bottom `keep` layers, removing the rest (top first).
+    pub fn truncate_layers(&mut self, keep: usize) {
+        while self.layers().len() > keep {
+            if self.remove_layer(self.layers().len() - 1).is_none() {
+                break;
+            }
+        }
+    }
+
+    /// Sets `KEY=value` in `Env`, replacing an existing entry for `key`.
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.config.config.set_env_var(key, value);
+    }
+
+    pub fn env(&self, key: &str) -> Option<&str> {
+        self.config.config.env_var(key)
+    }
+
+    pub fn set_label(&mut self, key: &str, value: &str) {
+        self.config.config.labels.insert(key.to_string(), value.to_string());
+    }
+
+    pub fn remove_label(&mut self, key: &str) -> Option<String> {
+        self.config.config.labels.remove(key)
+    }
+
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.config.config.labels.get(key).map(String::as_str)
+    }
+
+    /// Empty clears it (written as absent, like Go's nil).
+    pub fn set_entrypoint(&mut self, entrypoint: Vec<String>) {
+        self.config.config.entrypoint = entrypoint;
+    }
+
+    /// Empty clears it (written as absent, like Go's nil).
+    pub fn set_cmd(&mut self, cmd: Vec<String>) {
+        self.config.config.cmd = cmd;
+    }
+
+    pub fn set_working_dir(&mut self, dir: &str) {
+        self.config.config.working_dir = dir.to_string();
+    }
+
+    pub fn set_user(&mut self, user: &str) {
+        self.config.config.user = user.to_string();
+    }
+
+    /// The config's `created` (RFC 3339, e.g. [`rfc3339_utc`](super::config::rfc3339_utc)).
+    pub fn set_created(&mut self, created: &str) {
+        self.config.created = Some(created.to_string());
+    }
+
+    /// Rewrites `created` of every history entry.
+    pub fn set_history_created(&mut self, created: &str) {
+        for h in &mut self.config.history {
+            h.created = Some(created.to_string());
+        }
+    }
+
+    /// Sets os, architecture, variant and os.version of the config.
+    pub fn set_platform(&mut self, platform: &Platform) {
+        self.config.os = platform.os.clone();
+        self.config.architecture = platform.architecture.clone();
+        self.config.variant = platform.variant.clone();
+        self.config.os_version = platform.os_version.clone();
+    }
+
+    pub fn set_annotation(&mut self, key: &str, value: &str) {
+        self.manifest.annotations.insert(key.to_string(), value.to_string());
+    }
+
+    /// Serializes config and manifest. Fails when layers and diffIDs disagree in number.
+    pub fn build(&self) -> Result<Built, ImageError> {
+        if self.layers().len() != self.diff_ids().len() {
+            return Err(ImageError::LayerCount { layers: self.layers().len(), diff_ids: self.diff_ids().len() });
+        }
+        let config = RawConfig::from_config(&self.config)?;
+        let mut manifest = self.manifest.clone();
+        if manifest.schema_version == 0 {
+            manifest.schema_version = 2;
+        }
+        if manifest.config.media_type.is_empty() {
+            manifest.config.media_type = manifest.media_type.config_for_manifest();
+        }
+        manifest.config.digest = config.digest().clone();
+        manifest.config.size = config.size();
+        if manifest.config.data.is_some() {
+            manifest.config.data = Some(base64::engine::general_purpose::STANDARD.encode(config.bytes()));
+        }
+        Ok(Built { config, manifest: RawManifest::from_manifest(&manifest)? })
+    }
+}
