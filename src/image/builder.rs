@@ -129,9 +129,19 @@ impl Image {
         }
     }
 
-    /// Sets `KEY=value` in `Env`, replacing an existing entry for `key`.
+    /// Sets `KEY=value` in `Env`, replacing an existing entry for `key` (key compared without
+    /// case for Windows images, as imgutil does).
     pub fn set_env(&mut self, key: &str, value: &str) {
-        self.config.config.set_env_var(key, value);
+        if self.config.os == "windows" {
+            let entry = format!("{key}={value}");
+            let env = &mut self.config.config.env;
+            match env.iter_mut().find(|e| e.split('=').next().is_some_and(|k| k.eq_ignore_ascii_case(key))) {
+                Some(e) => *e = entry,
+                None => env.push(entry),
+            }
+        } else {
+            self.config.config.set_env_var(key, value);
+        }
     }
 
     pub fn env(&self, key: &str) -> Option<&str> {
@@ -176,6 +186,29 @@ impl Image {
     /// Rewrites `created` of every history entry.
     pub fn set_history_created(&mut self, created: &str) {
         for h in &mut self.config.history {
+            h.created = Some(created.to_string());
+        }
+    }
+
+    /// imgutil's `NormalizedHistory`: drops `empty_layer` entries when the rest match the layers
+    /// one-to-one, else replaces the history with one blank entry per layer.
+    pub fn normalize_history(&mut self) {
+        let layers = self.diff_ids().len();
+        let kept: Vec<History> = self.config.history.iter().filter(|h| !h.empty_layer).cloned().collect();
+        self.config.history = if kept.len() == layers { kept } else { vec![History::default(); layers] };
+    }
+
+    /// imgutil's save-time `SetCreatedAtAndHistory`: config `created` = `created`, `container`
+    /// cleared, history normalized, and every entry's `created` = `created` (entries blanked
+    /// first unless `preserve_history`).
+    pub fn set_created_at_and_history(&mut self, created: &str, preserve_history: bool) {
+        self.config.created = Some(created.to_string());
+        self.config.container.clear();
+        self.normalize_history();
+        for h in &mut self.config.history {
+            if !preserve_history {
+                *h = History::default();
+            }
             h.created = Some(created.to_string());
         }
     }
