@@ -402,6 +402,18 @@ async fn memory_store_through_the_same_generic_code() {
     let (from_layout, _) = write_small_image(&layout, "registry.test/app:v1", "v1").await;
     assert_eq!(from_layout, manifest);
 
+    // Blobs copy between stores through the generic API (verified, skipped when present).
+    let m = manifest.manifest().unwrap();
+    let target = tempfile::tempdir().unwrap();
+    let other = LayoutStore::new(target.path());
+    for d in m.layers.iter().chain([&m.config]) {
+        assert!(cnb::image::store::copy_blob(&store, "registry.test/app:v1", &other, "copy/app:v1", d).await.unwrap());
+        assert!(!cnb::image::store::copy_blob(&store, "registry.test/app:v1", &other, "copy/app:v1", d).await.unwrap());
+    }
+    other.put_manifest("copy/app:v1", &manifest).await.unwrap();
+    let (raw_copy, _, _) = read_image(&other, "copy/app:v1", &Platform::current()).await.unwrap().unwrap();
+    assert_eq!(raw_copy, manifest);
+
     // An index in memory is resolved for the platform.
     let mut index = Index::empty_oci();
     let mut d = manifest.descriptor();

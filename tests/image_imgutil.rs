@@ -96,3 +96,30 @@ async fn layout_export_matches_imgutil_byte_for_byte() {
     r.read_to_end(&mut bytes).unwrap();
     assert_eq!(bytes, blob);
 }
+
+#[test]
+fn new_image_without_base_matches_imgutil() {
+    // Replays how testdata/image/imgutil/run was made (no base, no WithHistory, default created).
+    let go_run = Layout::open(fixture("run")).unwrap();
+    let go_manifest = go_run.image_manifest(None, &Platform::layout_default()).unwrap().unwrap();
+    let layer = go_manifest.manifest().unwrap().layers[0].clone();
+    let mut img = Image::new(&Platform::layout_default(), MediaType::OCI_MANIFEST);
+    img.normalize_history();
+    img.append_layer(
+        Descriptor::new(cnb::image::builder::imgutil_layer_media_type(false), layer.digest.clone(), layer.size),
+        Digest::parse("sha256:2c74dc5fa6d15a90721ab8993eeb3ac9e3c1ba49903214a97ec240d21f5beea7").unwrap(),
+        History { created: Some(cnb::image::config::DEFAULT_CREATED.into()), ..Default::default() },
+    );
+    img.set_env("PATH", "/usr/local/bin:/usr/bin:/bin");
+    img.set_label("io.buildpacks.base.id", "test.run");
+    img.set_label("io.buildpacks.stack.id", "test.stack");
+    img.set_created_at_and_history(cnb::image::config::DEFAULT_CREATED, false);
+    let built = img.build().unwrap();
+    assert_eq!(built.manifest, go_manifest);
+    assert_eq!(built.config.bytes().to_vec(), go_run.read_blob(built.config.digest()).unwrap());
+
+    let dir = tempfile::tempdir().unwrap();
+    let ours = Layout::create(dir.path()).unwrap();
+    ours.set_image(&built.manifest, None).unwrap();
+    assert_eq!(fs::read(ours.root().join("index.json")).unwrap(), fs::read(fixture("run/index.json")).unwrap());
+}

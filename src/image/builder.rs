@@ -16,6 +16,13 @@ use super::raw::{ImageError, RawConfig, RawManifest};
 use crate::digest::Digest;
 use base64::Engine as _;
 
+/// The media type imgutil gives a layer it adds: OCI gzip for an image without a base (imgutil
+/// picks OCI types then), else ggcr's tarball default, Docker gzip, whatever the base's types
+/// (so an OCI base yields mixed types, as the Go lifecycle produces).
+pub fn imgutil_layer_media_type(has_base: bool) -> MediaType {
+    if has_base { MediaType::DOCKER_LAYER_GZIP } else { MediaType::OCI_LAYER_GZIP }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Image {
     manifest: Manifest,
@@ -37,6 +44,15 @@ impl Image {
         let config_type = manifest_type.config_for_manifest();
         let empty_digest = Digest::of(b"");
         Image { manifest: Manifest::new(manifest_type, Descriptor::new(config_type, empty_digest, 0)), config: ImageConfig::default() }
+    }
+
+    /// A new image without a base, as imgutil makes one (`emptyV1`): platform fields set,
+    /// empty (non-null) `diff_ids`. imgutil uses OCI types for these (`MediaType::OCI_MANIFEST`).
+    pub fn new(platform: &Platform, manifest_type: MediaType) -> Image {
+        let mut img = Image::empty(manifest_type);
+        img.set_platform(platform);
+        img.config.rootfs.diff_ids = Some(Vec::new());
+        img
     }
 
     /// Starts from a base image.

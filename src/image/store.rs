@@ -110,6 +110,24 @@ pub async fn read_image<S: ImageStore>(
     Ok(Some((raw, manifest, config)))
 }
 
+/// Makes the blob `desc` of image `from_name` in `from` available to image `to_name` in `to`:
+/// nothing when already there, else streamed across (verified on both ends). Returns whether
+/// bytes were copied.
+pub async fn copy_blob<A: ImageStore, B: ImageStore>(
+    from: &A,
+    from_name: &str,
+    to: &B,
+    to_name: &str,
+    desc: &Descriptor,
+) -> Result<bool, StoreError> {
+    if to.blob_exists(to_name, &desc.digest).await? {
+        return Ok(false);
+    }
+    let reader = from.open_blob(from_name, desc).await?;
+    to.put_blob(to_name, BlobSource::Reader(reader), Some(desc)).await?;
+    Ok(true)
+}
+
 /// Images as OCI layouts under the lifecycle's `-layout-dir`.
 #[derive(Clone, Debug)]
 pub struct LayoutStore {
