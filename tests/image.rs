@@ -495,3 +495,20 @@ fn add_image_replaces_same_tag_and_keeps_others() {
     assert_eq!(names["b"], *m2.digest());
     assert_eq!(layout.image_manifest(Some("a"), &Platform::current()).unwrap().unwrap().media_type(), &MediaType::DOCKER_MANIFEST);
 }
+
+#[test]
+fn ggcr_compatible_mode_matches_ggcr_remarshal() {
+    let input = golden("ggcr/remarshal-in.json");
+    let mut manifest = Manifest::new(MediaType::DOCKER_MANIFEST, Descriptor::new(MediaType::DOCKER_CONFIG, Digest::of(b""), 0));
+    manifest.layers.push(Descriptor::new(MediaType::DOCKER_LAYER_GZIP, Digest::of(b"l"), 1));
+    manifest.layers[0].extra.insert("x-unknown".into(), serde_json::json!(1));
+    let mut img = Image::from_parts(manifest, serde_json::from_slice(&input).unwrap());
+    // Without it, everything we do not model is kept (read-modify-write)...
+    let kept = img.build().unwrap();
+    assert!(String::from_utf8_lossy(kept.config.bytes()).contains("container_config"));
+    // ...with it, the bytes are exactly ggcr's.
+    img.ggcr_compatible();
+    let built = img.build().unwrap();
+    assert_eq!(String::from_utf8_lossy(built.config.bytes()), String::from_utf8_lossy(&golden("ggcr/remarshal-out.json")));
+    assert!(!String::from_utf8_lossy(built.manifest.bytes()).contains("x-unknown"));
+}

@@ -241,6 +241,21 @@ impl Image {
         self.manifest.annotations.insert(key.to_string(), value.to_string());
     }
 
+    /// Drops every field go-containerregistry does not model (config, manifest, descriptors)
+    /// and re-formats times like Go, so the bytes equal what the Go lifecycle would write for
+    /// this image. Without it, unknown fields of the base image are carried over.
+    pub fn ggcr_compatible(&mut self) {
+        self.config.make_ggcr_compatible();
+        let m = &mut self.manifest;
+        m.extra.clear();
+        for d in std::iter::once(&mut m.config).chain(m.layers.iter_mut()) {
+            d.extra.clear();
+            if let Some(p) = &mut d.platform {
+                p.extra.clear();
+            }
+        }
+    }
+
     /// Serializes config and manifest. Fails when layers and diffIDs disagree in number.
     pub fn build(&self) -> Result<Built, ImageError> {
         if self.layers().len() != self.diff_ids().len() {

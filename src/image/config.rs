@@ -174,6 +174,75 @@ impl ContainerConfig {
     }
 }
 
+impl ImageConfig {
+    /// Makes this config what go-containerregistry would write after reading it: fields ggcr
+    /// does not model dropped at every level, times re-formatted like Go's `time.Time`.
+    pub fn make_ggcr_compatible(&mut self) {
+        self.extra.clear();
+        self.rootfs.extra.clear();
+        self.config.extra.clear();
+        if let Some(h) = &mut self.config.healthcheck {
+            h.extra.clear();
+        }
+        normalize_time(&mut self.created);
+        for h in &mut self.history {
+            h.extra.clear();
+            normalize_time(&mut h.created);
+        }
+    }
+}
+
+fn normalize_time(t: &mut Option<String>) {
+    if let Some(norm) = t.as_deref().and_then(go_time) {
+        *t = Some(norm);
+    }
+}
+
+/// An RFC 3339 time re-formatted the way Go marshals the parsed `time.Time` (RFC 3339 with
+/// nanoseconds, trailing zeros trimmed; zero offset written `Z`). `None` if it does not parse.
+pub fn go_time(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b.get(r.clone()).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    let ok = b.len() >= 20
+        && digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10)
+        && b[10] == b'T'
+        && digits(11..13)
+        && b[13] == b':'
+        && digits(14..16)
+        && b[16] == b':'
+        && digits(17..19);
+    if !ok {
+        return None;
+    }
+    let mut rest = &s[19..];
+    let mut frac = "";
+    if let Some(r) = rest.strip_prefix('.') {
+        let n = r.bytes().take_while(u8::is_ascii_digit).count();
+        if n == 0 || n > 9 {
+            return None;
+        }
+        frac = r[..n].trim_end_matches('0');
+        rest = &r[n..];
+    }
+    let zone = match rest {
+        "Z" => "Z".to_string(),
+        z if z.len() == 6 && (z.starts_with('+') || z.starts_with('-')) && &z[3..4] == ":" => {
+            let (h, m) = (&z[1..3], &z[4..6]);
+            if !h.bytes().chain(m.bytes()).all(|c| c.is_ascii_digit()) {
+                return None;
+            }
+            if h == "00" && m == "00" { "Z".to_string() } else { z.to_string() }
+        }
+        _ => return None,
+    };
+    let dot = if frac.is_empty() { "" } else { "." };
+    Some(format!("{}{dot}{frac}{zone}", &s[..19]))
+}
+
 fn ser_time<S: Serializer>(t: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(t.as_deref().unwrap_or(ZERO_TIME))
 }
@@ -224,6 +293,15 @@ mod tests {
         assert_eq!(rfc3339_utc(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339_utc(1_767_323_045), "2026-01-02T03:04:05Z");
         assert_eq!(rfc3339_utc(951_782_400), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn go_times() {
+        assert_eq!(go_time("2024-05-06T07:08:09.123456700Z").as_deref(), Some("2024-05-06T07:08:09.1234567Z"));
+        assert_eq!(go_time("2024-05-06T07:08:09.000Z").as_deref(), Some("2024-05-06T07:08:09Z"));
+        assert_eq!(go_time("2024-05-06T07:08:09.1-00:00").as_deref(), Some("2024-05-06T07:08:09.1Z"));
+        assert_eq!(go_time("2024-05-06T09:08:09+02:00").as_deref(), Some("2024-05-06T09:08:09+02:00"));
+        assert_eq!(go_time("yesterday"), None);
     }
 
     #[test]
