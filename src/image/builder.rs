@@ -277,3 +277,65 @@ impl Image {
         Ok(Built { config, manifest: RawManifest::from_manifest(&manifest)? })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layer(n: u8) -> (Descriptor, Digest) {
+        (Descriptor::new(MediaType::OCI_LAYER_GZIP, Digest::of(&[n, 0]), 10), Digest::of(&[n]))
+    }
+
+    #[test]
+    fn append_remove_truncate_keep_history_aligned() {
+        let mut img = Image::new(&Platform::new("linux", "amd64"), MediaType::OCI_MANIFEST);
+        img.config_mut().history.push(History { created_by: "ENV".into(), empty_layer: true, ..Default::default() });
+        for n in 0..4 {
+            let (d, id) = layer(n);
+            img.append_layer(d, id, History { created_by: format!("layer {n}"), ..Default::default() });
+        }
+        assert_eq!(img.top_layer_diff_id(), Some(&Digest::of(&[3])));
+        assert_eq!(img.layer_by_diff_id(&Digest::of(&[2])).map(|d| d.digest.clone()), Some(Digest::of(&[2, 0])));
+        let (d, id) = img.remove_layer(1).unwrap();
+        assert_eq!((d.digest, id), (Digest::of(&[1, 0]), Digest::of(&[1])));
+        let by: Vec<_> = img.config().history.iter().map(|h| h.created_by.as_str()).collect();
+        assert_eq!(by, ["ENV", "layer 0", "layer 2", "layer 3"]);
+        img.truncate_layers(1);
+        assert_eq!(img.diff_ids(), [Digest::of(&[0])]);
+        assert_eq!(img.layers().len(), 1);
+        assert!(img.remove_layer(5).is_none());
+        let built = img.build().unwrap();
+        let m = built.manifest.manifest().unwrap();
+        assert_eq!((m.config.digest.clone(), m.config.size), (built.config.digest().clone(), built.config.size()));
+    }
+
+    #[test]
+    fn build_rejects_misaligned_layers() {
+        let mut img = Image::empty(MediaType::DOCKER_MANIFEST);
+        img.manifest_mut().layers.push(layer(0).0);
+        assert!(matches!(img.build(), Err(ImageError::LayerCount { layers: 1, diff_ids: 0 })));
+    }
+
+    #[test]
+    fn history_normalization_like_imgutil() {
+        let mut img = Image::new(&Platform::new("linux", "amd64"), MediaType::OCI_MANIFEST);
+        let (d, id) = layer(0);
+        img.append_layer(d, id, History { created_by: "kept".into(), ..Default::default() });
+        img.config_mut().history.push(History { created_by: "extra".into(), ..Default::default() });
+        img.set_created_at_and_history("2000-01-01T00:00:00Z", true);
+        assert_eq!(img.config().history, [History { created: Some("2000-01-01T00:00:00Z".into()), ..Default::default() }]);
+        img.config_mut().container = "abc".into();
+        img.config_mut().history[0].created_by = "x".into();
+        img.set_created_at_and_history("2001-01-01T00:00:00Z", false);
+        assert!(img.config().container.is_empty());
+        assert_eq!(img.config().history[0].created_by, "");
+    }
+
+    #[test]
+    fn windows_env_is_case_insensitive() {
+        let mut img = Image::new(&Platform::new("windows", "amd64"), MediaType::OCI_MANIFEST);
+        img.set_env("Path", "C:\\a");
+        img.set_env("PATH", "C:\\b");
+        assert_eq!(img.config().config.env, ["PATH=C:\\b"]);
+    }
+}

@@ -46,13 +46,19 @@ pub struct RawManifest {
 }
 
 impl RawManifest {
-    /// Wraps `bytes`. The media type is `media_type` when given and non-empty (e.g. the
-    /// registry's Content-Type or the descriptor's), else the document's own `mediaType`, else
-    /// OCI index/manifest by shape.
+    /// Wraps `bytes`. The media type is `media_type` when it names a manifest or index (e.g. the
+    /// registry's Content-Type, parameters like `; charset=utf-8` ignored, or the descriptor's),
+    /// else the document's own `mediaType`, else OCI index/manifest by shape.
     pub fn new(bytes: impl Into<Bytes>, media_type: Option<MediaType>) -> RawManifest {
         let bytes = bytes.into();
         let digest = Digest::of(&bytes);
-        let media_type = media_type.filter(|m| !m.is_empty()).unwrap_or_else(|| sniff_media_type(&bytes));
+        let given = media_type.map(|m| match m.as_str().split_once(';') {
+            Some((base, _)) => MediaType::new(base.trim()),
+            None => m,
+        });
+        let media_type = given
+            .filter(|m| m.is_index() || m.is_manifest() || m.is_schema1())
+            .unwrap_or_else(|| sniff_media_type(&bytes));
         RawManifest { bytes, media_type, digest }
     }
 
@@ -191,5 +197,27 @@ fn sniff_media_type(bytes: &[u8]) -> MediaType {
         Ok(Probe { media_type: Some(mt), .. }) if !mt.is_empty() => MediaType::new(mt),
         Ok(Probe { manifests: Some(_), .. }) => MediaType::OCI_INDEX,
         _ => MediaType::OCI_MANIFEST,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_type_from_content_type_or_document() {
+        let docker = br#"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{"mediaType":"a","size":1,"digest":"sha256:0000000000000000000000000000000000000000000000000000000000000000"},"layers":[]}"#;
+        let ct = MediaType::new("application/vnd.docker.distribution.manifest.v2+json; charset=utf-8");
+        assert_eq!(RawManifest::new(&docker[..], Some(ct)).media_type(), &MediaType::DOCKER_MANIFEST);
+        let generic = RawManifest::new(&docker[..], Some(MediaType::new("application/json")));
+        assert_eq!(generic.media_type(), &MediaType::DOCKER_MANIFEST);
+        assert!(generic.manifest().is_ok() && generic.index().is_err());
+        let oci_index = br#"{"schemaVersion":2,"manifests":[]}"#;
+        assert_eq!(RawManifest::new(&oci_index[..], None).media_type(), &MediaType::OCI_INDEX);
+        let oci = br#"{"schemaVersion":2,"config":{"mediaType":"a","size":1,"digest":"sha256:0000000000000000000000000000000000000000000000000000000000000000"},"layers":[]}"#;
+        assert_eq!(RawManifest::new(&oci[..], None).media_type(), &MediaType::OCI_MANIFEST);
+        let raw = RawManifest::new(&oci[..], None);
+        assert!(RawManifest::verified(&oci[..], None, raw.digest()).is_ok());
+        assert!(RawManifest::verified(&oci_index[..], None, raw.digest()).is_err());
     }
 }
