@@ -7,8 +7,8 @@ use cnb::image::config::rfc3339_utc;
 use cnb::image::layout::{Layout, LayoutStore, ref_to_path};
 use cnb::image::store::read_image;
 use cnb::image::{
-    BlobSource, Descriptor, HealthConfig, History, Image, ImageConfig, ImageStore, Index, Manifest, MediaType, MemoryStore, Platform,
-    RawConfig, RawManifest, select_manifest,
+    BlobSource, Descriptor, HealthConfig, History, Image, ImageConfig, ImageStore, Index, Manifest, MediaType,
+    MemoryStore, Platform, RawConfig, RawManifest, select_manifest,
 };
 use std::collections::BTreeMap;
 use std::fs;
@@ -55,7 +55,8 @@ fn golden_image(manifest_type: MediaType) -> Image {
     cc.exposed_ports.insert("53/udp".into());
     cc.volumes.insert("/data".into());
     cc.stop_signal = "SIGTERM".into();
-    cc.healthcheck = Some(HealthConfig { test: s(&["CMD", "true"]), interval: 30_000_000_000, retries: 3, ..Default::default() });
+    cc.healthcheck =
+        Some(HealthConfig { test: s(&["CMD", "true"]), interval: 30_000_000_000, retries: 3, ..Default::default() });
 
     let l1 = Descriptor::new(MediaType::DOCKER_LAYER_GZIP, Digest::of(b"layer-1-compressed"), 1234);
     img.append_layer(
@@ -80,7 +81,11 @@ fn golden_image(manifest_type: MediaType) -> Image {
 #[test]
 fn config_and_manifest_bytes_match_ggcr() {
     for (name, mt, digest) in [
-        ("docker", MediaType::DOCKER_MANIFEST, "sha256:c896f8dd0f0874598603fed09c678ca1a539635584ee62ba53605c8dbfe40c2a"),
+        (
+            "docker",
+            MediaType::DOCKER_MANIFEST,
+            "sha256:c896f8dd0f0874598603fed09c678ca1a539635584ee62ba53605c8dbfe40c2a",
+        ),
         ("oci", MediaType::OCI_MANIFEST, "sha256:134c20a742b54db2496584d5598b0ac7421d2c73b572ce407564585168740739"),
     ] {
         let built = golden_image(mt.clone()).build().unwrap();
@@ -141,7 +146,8 @@ fn unknown_fields_survive_read_modify_write() {
     assert_eq!(cfg.rootfs.extra["x-rootfs"], serde_json::json!(true));
 
     // Modify through the builder and re-read: every unknown field is still there, values equal.
-    let manifest = Manifest::new(MediaType::DOCKER_MANIFEST, Descriptor::new(MediaType::DOCKER_CONFIG, Digest::of(b""), 0));
+    let manifest =
+        Manifest::new(MediaType::DOCKER_MANIFEST, Descriptor::new(MediaType::DOCKER_CONFIG, Digest::of(b""), 0));
     let mut m = manifest.clone();
     m.layers.push(Descriptor::new(MediaType::DOCKER_LAYER_GZIP, Digest::of(b"l"), 1));
     m.extra.insert("x-manifest".into(), serde_json::json!({"k": "v"}));
@@ -153,7 +159,10 @@ fn unknown_fields_survive_read_modify_write() {
     expected.config.labels.insert("c".into(), "3".into());
     assert_eq!(back, expected);
     let text = String::from_utf8(built.config.bytes().to_vec()).unwrap();
-    assert!(text.contains(r#""moby.buildkit.buildinfo.v1":"e30=""#) && text.contains(r#""container_config":{"#), "{text}");
+    assert!(
+        text.contains(r#""moby.buildkit.buildinfo.v1":"e30=""#) && text.contains(r#""container_config":{"#),
+        "{text}"
+    );
     assert!(text.contains(r#""Labels":{"a":"1","b":"2","c":"3"}"#), "labels sorted: {text}");
     let m2 = built.manifest.manifest().unwrap();
     assert_eq!(m2.extra["x-manifest"], serde_json::json!({"k": "v"}));
@@ -318,7 +327,8 @@ async fn write_small_image<S: ImageStore>(store: &S, name: &str, ref_name: &str)
     let tar = layer_tar("hello.txt", b"hello from cnb\n");
     let diff_id = Digest::of(&tar);
     let gz = gzip(&tar);
-    let (digest, size) = store.put_blob(name, BlobSource::Reader(Box::new(std::io::Cursor::new(gz))), None).await.unwrap();
+    let (digest, size) =
+        store.put_blob(name, BlobSource::Reader(Box::new(std::io::Cursor::new(gz))), None).await.unwrap();
     let mut img = Image::empty(MediaType::OCI_MANIFEST);
     img.set_platform(&Platform::new("linux", "amd64"));
     img.set_created(cnb::image::config::DEFAULT_CREATED);
@@ -329,7 +339,11 @@ async fn write_small_image<S: ImageStore>(store: &S, name: &str, ref_name: &str)
     img.append_layer(
         Descriptor::new(MediaType::OCI_LAYER_GZIP, digest, size),
         diff_id.clone(),
-        History { created: Some(cnb::image::config::DEFAULT_CREATED.into()), created_by: "Application Layer".into(), ..Default::default() },
+        History {
+            created: Some(cnb::image::config::DEFAULT_CREATED.into()),
+            created_by: "Application Layer".into(),
+            ..Default::default()
+        },
     );
     img.set_annotation(cnb::image::ANNOTATION_REF_NAME, ref_name);
     let built = img.build().unwrap();
@@ -346,7 +360,10 @@ async fn layout_image_is_readable_by_umoci_and_skopeo() {
     let (manifest, diff_id) = write_small_image(&store, "example.com/team/app:v1", "v1").await;
     let path = store.path_for("example.com/team/app:v1").unwrap();
     assert_eq!(path, dir.path().join("layout-repo/example.com/team/app/v1"));
-    assert_eq!(store.identifier("example.com/team/app:v1", manifest.digest()).unwrap(), format!("{}@{}", path.display(), manifest.digest()));
+    assert_eq!(
+        store.identifier("example.com/team/app:v1", manifest.digest()).unwrap(),
+        format!("{}@{}", path.display(), manifest.digest())
+    );
 
     // Read back through the store.
     let (raw, m, cfg) = read_image(&store, "example.com/team/app:v1", &Platform::current()).await.unwrap().unwrap();
@@ -489,17 +506,22 @@ fn add_image_replaces_same_tag_and_keeps_others() {
     layout.add_image(&m2, Some("b")).unwrap();
     layout.add_image(&m2, Some("a")).unwrap();
     let index = layout.read_index().unwrap();
-    let names: BTreeMap<_, _> = index.manifests.iter().map(|d| (d.ref_name().unwrap().to_string(), d.digest.clone())).collect();
+    let names: BTreeMap<_, _> =
+        index.manifests.iter().map(|d| (d.ref_name().unwrap().to_string(), d.digest.clone())).collect();
     assert_eq!(names.len(), 2);
     assert_eq!(names["a"], *m2.digest());
     assert_eq!(names["b"], *m2.digest());
-    assert_eq!(layout.image_manifest(Some("a"), &Platform::current()).unwrap().unwrap().media_type(), &MediaType::DOCKER_MANIFEST);
+    assert_eq!(
+        layout.image_manifest(Some("a"), &Platform::current()).unwrap().unwrap().media_type(),
+        &MediaType::DOCKER_MANIFEST
+    );
 }
 
 #[test]
 fn ggcr_compatible_mode_matches_ggcr_remarshal() {
     let input = golden("ggcr/remarshal-in.json");
-    let mut manifest = Manifest::new(MediaType::DOCKER_MANIFEST, Descriptor::new(MediaType::DOCKER_CONFIG, Digest::of(b""), 0));
+    let mut manifest =
+        Manifest::new(MediaType::DOCKER_MANIFEST, Descriptor::new(MediaType::DOCKER_CONFIG, Digest::of(b""), 0));
     manifest.layers.push(Descriptor::new(MediaType::DOCKER_LAYER_GZIP, Digest::of(b"l"), 1));
     manifest.layers[0].extra.insert("x-unknown".into(), serde_json::json!(1));
     let mut img = Image::from_parts(manifest, serde_json::from_slice(&input).unwrap());
@@ -509,6 +531,9 @@ fn ggcr_compatible_mode_matches_ggcr_remarshal() {
     // ...with it, the bytes are exactly ggcr's.
     img.ggcr_compatible();
     let built = img.build().unwrap();
-    assert_eq!(String::from_utf8_lossy(built.config.bytes()), String::from_utf8_lossy(&golden("ggcr/remarshal-out.json")));
+    assert_eq!(
+        String::from_utf8_lossy(built.config.bytes()),
+        String::from_utf8_lossy(&golden("ggcr/remarshal-out.json"))
+    );
     assert!(!String::from_utf8_lossy(built.manifest.bytes()).contains("x-unknown"));
 }

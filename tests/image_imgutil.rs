@@ -57,7 +57,8 @@ async fn layout_export_matches_imgutil_byte_for_byte() {
     let store = LayoutStore::new(dir.path());
     let name = "example.com/app:latest";
     for layer in img.layers() {
-        let src = if run.has_blob(&layer.digest) { run.blob_path(&layer.digest) } else { go_app.blob_path(&layer.digest) };
+        let src =
+            if run.has_blob(&layer.digest) { run.blob_path(&layer.digest) } else { go_app.blob_path(&layer.digest) };
         store.put_blob(name, BlobSource::Path(src), Some(layer)).await.unwrap();
     }
     let cfg_desc = built.config.descriptor(MediaType::OCI_CONFIG);
@@ -74,8 +75,10 @@ async fn layout_export_matches_imgutil_byte_for_byte() {
             "{file}"
         );
     }
-    let mut ours_blobs: Vec<_> = fs::read_dir(ours.join("blobs/sha256")).unwrap().map(|e| e.unwrap().file_name()).collect();
-    let mut go_blobs: Vec<_> = fs::read_dir(go_dir.join("blobs/sha256")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let mut ours_blobs: Vec<_> =
+        fs::read_dir(ours.join("blobs/sha256")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let mut go_blobs: Vec<_> =
+        fs::read_dir(go_dir.join("blobs/sha256")).unwrap().map(|e| e.unwrap().file_name()).collect();
     ours_blobs.sort();
     go_blobs.sort();
     assert_eq!(ours_blobs, go_blobs, "same blob set (so same config and manifest bytes)");

@@ -43,7 +43,10 @@ impl Image {
     pub fn empty(manifest_type: MediaType) -> Image {
         let config_type = manifest_type.config_for_manifest();
         let empty_digest = Digest::of(b"");
-        Image { manifest: Manifest::new(manifest_type, Descriptor::new(config_type, empty_digest, 0)), config: ImageConfig::default() }
+        Image {
+            manifest: Manifest::new(manifest_type, Descriptor::new(config_type, empty_digest, 0)),
+            config: ImageConfig::default(),
+        }
     }
 
     /// A new image without a base, as imgutil makes one (`emptyV1`): platform fields set,
@@ -128,7 +131,8 @@ impl Image {
         if index >= diff_ids.len() || index >= self.manifest.layers.len() {
             return None;
         }
-        let non_empty: Vec<usize> = self.config.history.iter().enumerate().filter(|(_, h)| !h.empty_layer).map(|(i, _)| i).collect();
+        let non_empty: Vec<usize> =
+            self.config.history.iter().enumerate().filter(|(_, h)| !h.empty_layer).map(|(i, _)| i).collect();
         if non_empty.len() == diff_ids.len() {
             self.config.history.remove(non_empty[index]);
         }
@@ -323,7 +327,10 @@ mod tests {
         img.append_layer(d, id, History { created_by: "kept".into(), ..Default::default() });
         img.config_mut().history.push(History { created_by: "extra".into(), ..Default::default() });
         img.set_created_at_and_history("2000-01-01T00:00:00Z", true);
-        assert_eq!(img.config().history, [History { created: Some("2000-01-01T00:00:00Z".into()), ..Default::default() }]);
+        assert_eq!(
+            img.config().history,
+            [History { created: Some("2000-01-01T00:00:00Z".into()), ..Default::default() }]
+        );
         img.config_mut().container = "abc".into();
         img.config_mut().history[0].created_by = "x".into();
         img.set_created_at_and_history("2001-01-01T00:00:00Z", false);

@@ -38,11 +38,21 @@ pub struct ImageConfig {
     pub rootfs: RootFs,
     #[serde(default, deserialize_with = "go::null_default")]
     pub config: ContainerConfig,
-    #[serde(rename = "os.version", default, deserialize_with = "go::null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "os.version",
+        default,
+        deserialize_with = "go::null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub os_version: String,
     #[serde(default, deserialize_with = "go::null_default", skip_serializing_if = "String::is_empty")]
     pub variant: String,
-    #[serde(rename = "os.features", default, deserialize_with = "go::null_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "os.features",
+        default,
+        deserialize_with = "go::null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub os_features: Vec<String>,
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,

@@ -28,7 +28,12 @@ pub struct Descriptor {
     pub annotations: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<Platform>,
-    #[serde(rename = "artifactType", default, deserialize_with = "go::null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "artifactType",
+        default,
+        deserialize_with = "go::null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub artifact_type: String,
     /// Fields we do not model, kept for read-modify-write.
     #[serde(flatten)]

@@ -114,6 +114,9 @@ mod tests {
     fn indent_like_go() {
         let v = serde_json::json!({"a": [], "b": {}, "c": [1, {"d": "x"}]});
         let s = String::from_utf8(to_go_json_indent(&v, "   ").unwrap()).unwrap();
-        assert_eq!(s, "{\n   \"a\": [],\n   \"b\": {},\n   \"c\": [\n      1,\n      {\n         \"d\": \"x\"\n      }\n   ]\n}");
+        assert_eq!(
+            s,
+            "{\n   \"a\": [],\n   \"b\": {},\n   \"c\": [\n      1,\n      {\n         \"d\": \"x\"\n      }\n   ]\n}"
+        );
     }
 }

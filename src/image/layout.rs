@@ -65,11 +65,15 @@ impl Layout {
     pub fn open(root: impl Into<PathBuf>) -> Result<Layout, LayoutError> {
         let root = root.into();
         let path = root.join("oci-layout");
-        let bytes = fs::read(&path).map_err(|e| LayoutError::NotALayout { path: root.clone(), reason: format!("reading oci-layout: {e}") })?;
-        let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|source| LayoutError::Json { path: path.clone(), source })?;
+        let bytes = fs::read(&path)
+            .map_err(|e| LayoutError::NotALayout { path: root.clone(), reason: format!("reading oci-layout: {e}") })?;
+        let v: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|source| LayoutError::Json { path: path.clone(), source })?;
         match v.get("imageLayoutVersion").and_then(|v| v.as_str()) {
             Some(ver) if ver.starts_with("1.") => Ok(Layout { root }),
-            other => Err(LayoutError::NotALayout { path: root, reason: format!("unsupported imageLayoutVersion {other:?}") }),
+            other => {
+                Err(LayoutError::NotALayout { path: root, reason: format!("unsupported imageLayoutVersion {other:?}") })
+            }
         }
     }
 
@@ -121,7 +125,12 @@ impl Layout {
 
     /// Streams a blob whose digest (and optionally size) is known; fails, leaving nothing
     /// behind, when the content does not match. An existing blob is kept without reading `src`.
-    pub fn write_blob_verified<R: Read>(&self, mut src: R, expected: &Digest, size: Option<u64>) -> Result<u64, LayoutError> {
+    pub fn write_blob_verified<R: Read>(
+        &self,
+        mut src: R,
+        expected: &Digest,
+        size: Option<u64>,
+    ) -> Result<u64, LayoutError> {
         let path = self.blob_path(expected);
         if let Ok(meta) = fs::metadata(&path)
             && meta.is_file()
@@ -159,7 +168,12 @@ impl Layout {
     }
 
     fn mismatch(&self, digest: &Digest, expected: &str, actual: &str) -> LayoutError {
-        LayoutError::Mismatch { root: self.root.clone(), digest: digest.clone(), expected: expected.into(), actual: actual.into() }
+        LayoutError::Mismatch {
+            root: self.root.clone(),
+            digest: digest.clone(),
+            expected: expected.into(),
+            actual: actual.into(),
+        }
     }
 
     /// Opens a blob; the reader fails at EOF if the content does not hash to `digest`.
@@ -192,7 +206,8 @@ impl Layout {
     /// Replaces `index.json` atomically, formatted like ggcr's layout writes.
     pub fn write_index(&self, index: &Index) -> Result<(), LayoutError> {
         let path = self.root.join("index.json");
-        let bytes = to_go_json_indent(index, "   ").map_err(|source| LayoutError::Json { path: path.clone(), source })?;
+        let bytes =
+            to_go_json_indent(index, "   ").map_err(|source| LayoutError::Json { path: path.clone(), source })?;
         write_atomic(&path, &bytes).map_err(io_err("writing", &path))
     }
 
@@ -216,7 +231,11 @@ impl Layout {
     /// any entry) and `platform`. A single candidate entry is taken as is; among several, the
     /// first whose platform matches. Indexes are descended by platform. `Ok(None)` when there
     /// is no `index.json` or no entry with that name.
-    pub fn image_manifest(&self, ref_name: Option<&str>, platform: &Platform) -> Result<Option<RawManifest>, LayoutError> {
+    pub fn image_manifest(
+        &self,
+        ref_name: Option<&str>,
+        platform: &Platform,
+    ) -> Result<Option<RawManifest>, LayoutError> {
         if !Layout::exists(&self.root) {
             return Ok(None);
         }
@@ -230,7 +249,10 @@ impl Layout {
                 Some(d) => d.clone(),
                 None => {
                     let index_digest = Digest::of(&fs::read(self.root.join("index.json")).unwrap_or_default());
-                    return Err(self.image_err(ImageError::NoMatchingPlatform { index: index_digest, platform: platform.to_string() }));
+                    return Err(self.image_err(ImageError::NoMatchingPlatform {
+                        index: index_digest,
+                        platform: platform.to_string(),
+                    }));
                 }
             },
         };
@@ -241,7 +263,10 @@ impl Layout {
             }
             let child_index = raw.index().map_err(|e| self.image_err(e))?;
             let child = select_manifest(&child_index, platform).ok_or_else(|| {
-                self.image_err(ImageError::NoMatchingPlatform { index: raw.digest().clone(), platform: platform.to_string() })
+                self.image_err(ImageError::NoMatchingPlatform {
+                    index: raw.digest().clone(),
+                    platform: platform.to_string(),
+                })
             })?;
             raw = self.read_manifest(child)?;
         }

@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 
 /// `<registry>/<repository>/<tag | sha256/<hex>>` for `image_ref` (relative path).
 pub fn ref_to_path(image_ref: &str) -> Result<PathBuf, LayoutError> {
-    let (registry, repository, identifier) =
-        parse_weak(image_ref).ok_or_else(|| LayoutError::BadReference(format!("could not parse reference: {image_ref}")))?;
+    let (registry, repository, identifier) = parse_weak(image_ref)
+        .ok_or_else(|| LayoutError::BadReference(format!("could not parse reference: {image_ref}")))?;
     let ident = match identifier.split_once(':') {
         Some((alg, hex)) => format!("{alg}/{hex}"),
         None => identifier,
@@ -70,7 +70,10 @@ fn parse_weak(s: &str) -> Option<(String, String, String)> {
 fn parse_tag(s: &str) -> Option<(String, String, String)> {
     let (base, tag) = match s.rsplit_once(':') {
         Some((base, tag)) if !tag.contains('/') => {
-            if tag.is_empty() || tag.len() > 128 || !tag.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b)) {
+            if tag.is_empty()
+                || tag.len() > 128
+                || !tag.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+            {
                 return None;
             }
             (base, tag)
@@ -98,7 +101,8 @@ fn parse_repository(name: &str) -> Option<(String, String)> {
         "" | "docker.io" => "index.docker.io",
         r => r,
     };
-    let repo = if registry == "index.docker.io" && !repo.contains('/') { format!("library/{repo}") } else { repo.to_string() };
+    let repo =
+        if registry == "index.docker.io" && !repo.contains('/') { format!("library/{repo}") } else { repo.to_string() };
     Some((registry.to_string(), repo))
 }
 

@@ -22,7 +22,12 @@ pub struct Manifest {
     pub annotations: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<Descriptor>,
-    #[serde(rename = "artifactType", default, deserialize_with = "go::null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "artifactType",
+        default,
+        deserialize_with = "go::null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub artifact_type: String,
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,

@@ -32,7 +32,8 @@ impl MediaType {
     pub const OCI_RESTRICTED_LAYER_ZSTD: MediaType =
         MediaType::from_static("application/vnd.oci.image.layer.nondistributable.v1.tar+zstd");
 
-    pub const DOCKER_MANIFEST: MediaType = MediaType::from_static("application/vnd.docker.distribution.manifest.v2+json");
+    pub const DOCKER_MANIFEST: MediaType =
+        MediaType::from_static("application/vnd.docker.distribution.manifest.v2+json");
     pub const DOCKER_MANIFEST_LIST: MediaType =
         MediaType::from_static("application/vnd.docker.distribution.manifest.list.v2+json");
     pub const DOCKER_MANIFEST_SCHEMA1: MediaType =
@@ -40,7 +41,8 @@ impl MediaType {
     pub const DOCKER_MANIFEST_SCHEMA1_SIGNED: MediaType =
         MediaType::from_static("application/vnd.docker.distribution.manifest.v1+prettyjws");
     pub const DOCKER_CONFIG: MediaType = MediaType::from_static("application/vnd.docker.container.image.v1+json");
-    pub const DOCKER_LAYER_GZIP: MediaType = MediaType::from_static("application/vnd.docker.image.rootfs.diff.tar.gzip");
+    pub const DOCKER_LAYER_GZIP: MediaType =
+        MediaType::from_static("application/vnd.docker.image.rootfs.diff.tar.gzip");
     pub const DOCKER_LAYER_TAR: MediaType = MediaType::from_static("application/vnd.docker.image.rootfs.diff.tar");
     pub const DOCKER_FOREIGN_LAYER: MediaType =
         MediaType::from_static("application/vnd.docker.image.rootfs.foreign.diff.tar.gzip");
@@ -112,9 +114,8 @@ impl MediaType {
             | "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
             | "application/vnd.docker.image.rootfs.diff.tar.gzip"
             | "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip" => Compression::Gzip,
-            "application/vnd.oci.image.layer.v1.tar+zstd" | "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd" => {
-                Compression::Zstd
-            }
+            "application/vnd.oci.image.layer.v1.tar+zstd"
+            | "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd" => Compression::Zstd,
             _ => return None,
         })
     }

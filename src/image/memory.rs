@@ -94,8 +94,10 @@ impl ImageStore for MemoryStore {
                 return Ok(Some(raw));
             }
             let index = raw.index()?;
-            let child = select_manifest(&index, platform)
-                .ok_or_else(|| ImageError::NoMatchingPlatform { index: raw.digest().clone(), platform: platform.to_string() })?;
+            let child = select_manifest(&index, platform).ok_or_else(|| ImageError::NoMatchingPlatform {
+                index: raw.digest().clone(),
+                platform: platform.to_string(),
+            })?;
             let bytes = self.need_blob(&child.digest)?;
             raw = RawManifest::verified(bytes, Some(child.media_type.clone()), &child.digest)?;
         }
@@ -116,7 +118,12 @@ impl ImageStore for MemoryStore {
         Ok(Box::new(VerifyingReader::new(io::Cursor::new(bytes), desc.digest.clone(), Some(desc.size))))
     }
 
-    async fn put_blob(&self, name: &str, source: BlobSource, expected: Option<&Descriptor>) -> Result<(Digest, u64), StoreError> {
+    async fn put_blob(
+        &self,
+        name: &str,
+        source: BlobSource,
+        expected: Option<&Descriptor>,
+    ) -> Result<(Digest, u64), StoreError> {
         let io_err = |source| StoreError::Io { context: format!("reading blob for {name}"), source };
         let mut r = HashingReader::new(source.open().map_err(io_err)?);
         let mut data = Vec::new();
@@ -125,7 +132,12 @@ impl ImageStore for MemoryStore {
         if let Some(d) = expected
             && (d.digest != digest || d.size != size)
         {
-            return Err(ImageError::DigestMismatch { what: format!("blob for {name}"), expected: d.digest.clone(), actual: digest }.into());
+            return Err(ImageError::DigestMismatch {
+                what: format!("blob for {name}"),
+                expected: d.digest.clone(),
+                actual: digest,
+            }
+            .into());
         }
         self.lock().blobs.insert(digest.clone(), data.into());
         Ok((digest, size))

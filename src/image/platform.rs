@@ -19,9 +19,19 @@ pub struct Platform {
     pub architecture: String,
     #[serde(default, deserialize_with = "go::null_default")]
     pub os: String,
-    #[serde(rename = "os.version", default, deserialize_with = "go::null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "os.version",
+        default,
+        deserialize_with = "go::null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub os_version: String,
-    #[serde(rename = "os.features", default, deserialize_with = "go::null_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "os.features",
+        default,
+        deserialize_with = "go::null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub os_features: Vec<String>,
     #[serde(default, deserialize_with = "go::null_default", skip_serializing_if = "String::is_empty")]
     pub variant: String,
@@ -129,7 +139,10 @@ mod tests {
     #[test]
     fn display_like_ggcr() {
         assert_eq!(Platform::new("linux", "arm64").with_variant("v8").to_string(), "linux/arm64/v8");
-        assert_eq!(Platform::new("windows", "amd64").with_os_version("10.0.17763").to_string(), "windows/amd64:10.0.17763");
+        assert_eq!(
+            Platform::new("windows", "amd64").with_os_version("10.0.17763").to_string(),
+            "windows/amd64:10.0.17763"
+        );
         assert_eq!(go_arch("x86_64"), "amd64");
         assert_eq!(go_arch("aarch64"), "arm64");
         assert_eq!(go_os("linux"), "linux");

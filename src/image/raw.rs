@@ -63,10 +63,18 @@ impl RawManifest {
     }
 
     /// Like [`RawManifest::new`], failing when the bytes do not hash to `expected`.
-    pub fn verified(bytes: impl Into<Bytes>, media_type: Option<MediaType>, expected: &Digest) -> Result<RawManifest, ImageError> {
+    pub fn verified(
+        bytes: impl Into<Bytes>,
+        media_type: Option<MediaType>,
+        expected: &Digest,
+    ) -> Result<RawManifest, ImageError> {
         let raw = RawManifest::new(bytes, media_type);
         if raw.digest != *expected {
-            return Err(ImageError::DigestMismatch { what: "manifest".into(), expected: expected.clone(), actual: raw.digest });
+            return Err(ImageError::DigestMismatch {
+                what: "manifest".into(),
+                expected: expected.clone(),
+                actual: raw.digest,
+            });
         }
         Ok(raw)
     }
@@ -119,7 +127,11 @@ impl RawManifest {
         if self.is_index() {
             return Err(self.wrong_type("an image manifest"));
         }
-        serde_json::from_slice(&self.bytes).map_err(|source| ImageError::Parse { what: "manifest", digest: self.digest.clone(), source })
+        serde_json::from_slice(&self.bytes).map_err(|source| ImageError::Parse {
+            what: "manifest",
+            digest: self.digest.clone(),
+            source,
+        })
     }
 
     /// Parses as an index / manifest list (fails for image manifests).
@@ -127,7 +139,11 @@ impl RawManifest {
         if !self.is_index() {
             return Err(self.wrong_type("an image index"));
         }
-        serde_json::from_slice(&self.bytes).map_err(|source| ImageError::Parse { what: "index", digest: self.digest.clone(), source })
+        serde_json::from_slice(&self.bytes).map_err(|source| ImageError::Parse {
+            what: "index",
+            digest: self.digest.clone(),
+            source,
+        })
     }
 
     fn wrong_type(&self, want: &'static str) -> ImageError {
@@ -151,7 +167,11 @@ impl RawConfig {
     pub fn verified(bytes: impl Into<Bytes>, expected: &Digest) -> Result<RawConfig, ImageError> {
         let raw = RawConfig::new(bytes);
         if raw.digest != *expected {
-            return Err(ImageError::DigestMismatch { what: "config".into(), expected: expected.clone(), actual: raw.digest });
+            return Err(ImageError::DigestMismatch {
+                what: "config".into(),
+                expected: expected.clone(),
+                actual: raw.digest,
+            });
         }
         Ok(raw)
     }
@@ -175,7 +195,11 @@ impl RawConfig {
     }
 
     pub fn parse(&self) -> Result<ImageConfig, ImageError> {
-        serde_json::from_slice(&self.bytes).map_err(|source| ImageError::Parse { what: "config", digest: self.digest.clone(), source })
+        serde_json::from_slice(&self.bytes).map_err(|source| ImageError::Parse {
+            what: "config",
+            digest: self.digest.clone(),
+            source,
+        })
     }
 
     /// A descriptor for this config with the given media type.

@@ -71,7 +71,11 @@ pub trait ImageStore: Send + Sync {
 
     /// The image manifest `name` points at; indexes are resolved for `platform`.
     /// `Ok(None)` when the image does not exist.
-    fn manifest(&self, name: &str, platform: &Platform) -> impl Future<Output = Result<Option<RawManifest>, StoreError>> + Send;
+    fn manifest(
+        &self,
+        name: &str,
+        platform: &Platform,
+    ) -> impl Future<Output = Result<Option<RawManifest>, StoreError>> + Send;
 
     /// The config blob of `manifest` (an image of `name`), digest verified.
     fn config(&self, name: &str, manifest: &Manifest) -> impl Future<Output = Result<RawConfig, StoreError>> + Send;
@@ -197,14 +201,20 @@ impl ImageStore for LayoutStore {
         Ok(Box::new(reader))
     }
 
-    async fn put_blob(&self, name: &str, source: BlobSource, expected: Option<&Descriptor>) -> Result<(Digest, u64), StoreError> {
+    async fn put_blob(
+        &self,
+        name: &str,
+        source: BlobSource,
+        expected: Option<&Descriptor>,
+    ) -> Result<(Digest, u64), StoreError> {
         let layout = self.layout_for_write(name)?;
         if let Some(d) = expected
             && layout.has_blob(&d.digest)
         {
             return Ok((d.digest.clone(), d.size));
         }
-        let reader = source.open().map_err(|source| StoreError::Io { context: format!("opening blob for {name}"), source })?;
+        let reader =
+            source.open().map_err(|source| StoreError::Io { context: format!("opening blob for {name}"), source })?;
         Ok(match expected {
             Some(d) => (d.digest.clone(), layout.write_blob_verified(reader, &d.digest, Some(d.size))?),
             None => layout.write_blob(reader)?,
@@ -214,7 +224,11 @@ impl ImageStore for LayoutStore {
     async fn put_manifest(&self, name: &str, manifest: &RawManifest) -> Result<(), StoreError> {
         let layout = self.layout_for_write(name)?;
         // imgutil copies the manifest's ref-name annotation into index.json.
-        let ref_name = if manifest.is_index() { None } else { manifest.manifest()?.annotations.get(super::ANNOTATION_REF_NAME).cloned() };
+        let ref_name = if manifest.is_index() {
+            None
+        } else {
+            manifest.manifest()?.annotations.get(super::ANNOTATION_REF_NAME).cloned()
+        };
         layout.set_image(manifest, ref_name.as_deref())?;
         Ok(())
     }
