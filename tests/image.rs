@@ -537,3 +537,54 @@ fn ggcr_compatible_mode_matches_ggcr_remarshal() {
     );
     assert!(!String::from_utf8_lossy(built.manifest.bytes()).contains("x-unknown"));
 }
+
+#[test]
+fn multi_arch_index_in_a_layout_is_resolved_like_skopeo() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = Layout::create(dir.path()).unwrap();
+    let mut entries = Vec::new();
+    for (arch, variant) in [("amd64", ""), ("arm64", "v8")] {
+        let tar = layer_tar("arch.txt", arch.as_bytes());
+        let (digest, size) = layout.write_blob(&gzip(&tar)[..]).unwrap();
+        let plat = Platform::new("linux", arch).with_variant(variant);
+        let mut img = Image::new(&plat, MediaType::DOCKER_MANIFEST);
+        img.append_layer(
+            Descriptor::new(MediaType::DOCKER_LAYER_GZIP, digest, size),
+            Digest::of(&tar),
+            History::default(),
+        );
+        let built = img.build().unwrap();
+        layout.write_blob_bytes(built.config.bytes()).unwrap();
+        layout.write_blob_bytes(built.manifest.bytes()).unwrap();
+        let mut d = built.manifest.descriptor();
+        d.platform = Some(plat);
+        entries.push((d, built.manifest));
+    }
+    // skopeo's oci: transport only accepts OCI manifest/index entries in index.json.
+    let mut list = Index::empty_oci();
+    list.manifests = entries.iter().map(|(d, _)| d.clone()).collect();
+    let raw_list = RawManifest::from_index(&list).unwrap();
+    assert_eq!(raw_list.media_type(), &MediaType::OCI_INDEX);
+    layout.add_image(&raw_list, Some("multi")).unwrap();
+
+    for (i, arch) in ["amd64", "arm64"].iter().enumerate() {
+        let ours = layout.image_manifest(Some("multi"), &Platform::new("linux", arch)).unwrap().unwrap();
+        assert_eq!(ours, entries[i].1, "{arch}");
+        let oci = format!("oci:{}:multi", dir.path().display());
+        let info: serde_json::Value = serde_json::from_str(&run(Command::new("skopeo").args([
+            "--override-os",
+            "linux",
+            "--override-arch",
+            arch,
+            "inspect",
+            &oci,
+        ])))
+        .unwrap();
+        // skopeo reports the index digest as "Digest"; the layers are the chosen child's.
+        assert_eq!(info["Digest"], raw_list.digest().as_str());
+        assert_eq!(info["Layers"][0], ours.manifest().unwrap().layers[0].digest.as_str(), "same child for {arch}");
+        assert_eq!(info["Architecture"], *arch);
+    }
+    let err = layout.image_manifest(Some("multi"), &Platform::new("linux", "s390x")).unwrap_err().to_string();
+    assert!(err.contains("linux/s390x"), "{err}");
+}
