@@ -373,6 +373,9 @@ async fn layout_image_is_readable_by_umoci_and_skopeo() {
     store.open_blob("example.com/team/app:v1", &m.layers[0]).await.unwrap().read_to_end(&mut layer).unwrap();
     assert_eq!(Digest::of(&layer), m.layers[0].digest);
     assert!(store.manifest("example.com/team/other", &Platform::current()).await.unwrap().is_none());
+    // By identifier, as analyzed.toml names it.
+    let ident = store.identifier("example.com/team/app:v1", manifest.digest()).unwrap();
+    assert_eq!(store.manifest(&ident, &Platform::current()).await.unwrap().unwrap(), manifest);
 
     // skopeo inspect sees our digest, layer and config.
     let oci = format!("oci:{}:v1", path.display());

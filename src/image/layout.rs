@@ -256,10 +256,25 @@ impl Layout {
                 }
             },
         };
-        let mut raw = self.read_manifest(&desc)?;
+        let raw = self.read_manifest(&desc)?;
+        self.resolve_platform(raw, platform).map(Some)
+    }
+
+    /// The manifest with digest `digest` stored in this layout (index.json not consulted), an
+    /// index resolved for `platform`. `Ok(None)` when there is no such blob.
+    pub fn manifest_by_digest(&self, digest: &Digest, platform: &Platform) -> Result<Option<RawManifest>, LayoutError> {
+        if !self.has_blob(digest) {
+            return Ok(None);
+        }
+        let raw = RawManifest::verified(self.read_blob(digest)?, None, digest).map_err(|e| self.image_err(e))?;
+        self.resolve_platform(raw, platform).map(Some)
+    }
+
+    /// Descends indexes for `platform` until an image manifest.
+    fn resolve_platform(&self, mut raw: RawManifest, platform: &Platform) -> Result<RawManifest, LayoutError> {
         for _ in 0..MAX_INDEX_DEPTH {
             if !raw.is_index() {
-                return Ok(Some(raw));
+                return Ok(raw);
             }
             let child_index = raw.index().map_err(|e| self.image_err(e))?;
             let child = select_manifest(&child_index, platform).ok_or_else(|| {

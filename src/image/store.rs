@@ -181,11 +181,16 @@ impl ImageStore for LayoutStore {
         "layout"
     }
 
+    /// For a `<path>@sha256:…` identifier the manifest with that digest when the layout holds
+    /// it, else (like imgutil, which ignores the digest) the layout's `index.json` entry.
     async fn manifest(&self, name: &str, platform: &Platform) -> Result<Option<RawManifest>, StoreError> {
-        match self.existing(name)? {
-            Some(layout) => Ok(layout.image_manifest(None, platform)?),
-            None => Ok(None),
+        let Some(layout) = self.existing(name)? else { return Ok(None) };
+        if let Ok((_, digest)) = parse_identifier(name)
+            && let Some(raw) = layout.manifest_by_digest(&digest, platform)?
+        {
+            return Ok(Some(raw));
         }
+        Ok(layout.image_manifest(None, platform)?)
     }
 
     async fn config(&self, name: &str, manifest: &Manifest) -> Result<RawConfig, StoreError> {
