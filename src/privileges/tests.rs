@@ -106,7 +106,14 @@ fn passwd_lookup_follows_go_os_user() {
     let table = [
         (0, s("root", "root", "/root")),
         (1000, s("cnb", "", "/home/cnb")),
-        (101, s("postgres", "PostgreSQL administrator", "/var/lib/postgresql")),
+        (
+            101,
+            s(
+                "postgres",
+                "PostgreSQL administrator",
+                "/var/lib/postgresql",
+            ),
+        ),
         (1001, s("spaced", "Spaced Out", "/home/spaced")),
         (1002, s("dup", "First", "/home/first")),
         (1003, s("colons", "C", "/home/c")),
@@ -186,7 +193,11 @@ fn ensure_owner_chowns_unwritable_trees_without_following_links() {
         assert_eq!(owner(&locked.join(rel)), (1234, 5678), "{rel}");
     }
     assert_eq!(owner(&outside), (0, 0), "symlinked dir followed");
-    assert_eq!(owner(&outside.join("target")), (0, 0), "symlink target followed");
+    assert_eq!(
+        owner(&outside.join("target")),
+        (0, 0),
+        "symlink target followed"
+    );
 }
 
 #[test]
