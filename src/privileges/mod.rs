@@ -153,7 +153,16 @@ pub fn run_as_user(uid: i64, gid: i64) -> Result<(), LifecycleError> {
 /// the environment while this runs. Call it from the phase's main thread before the phase
 /// body starts threads.
 pub unsafe fn set_environment_for_user(uid: i64) -> Result<(), LifecycleError> {
-    let entry = lookup_user_id(Path::new(PASSWD_PATH), uid).map_err(|e| {
+    // SAFETY: passed on to our caller.
+    unsafe { set_environment_from(Path::new(PASSWD_PATH), uid) }
+}
+
+/// [`set_environment_for_user`] with another user database (tests use a fixture).
+///
+/// # Safety
+/// As for [`set_environment_for_user`].
+unsafe fn set_environment_from(passwd: &Path, uid: i64) -> Result<(), LifecycleError> {
+    let entry = lookup_user_id(passwd, uid).map_err(|e| {
         LifecycleError::failed(
             ExitCode::Failed,
             &format!("set environment for user {uid}"),

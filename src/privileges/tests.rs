@@ -357,3 +357,74 @@ fn run_as_child() {
     assert_eq!(e.to_string(), "operation not permitted");
     assert!(!is_root());
 }
+
+// ---- set_environment_for_user -------------------------------------------------------------
+
+const ENV_CHILD: &str = "CNB_PRIV_TEST_ENV_CHILD";
+
+/// Writing the environment is only sound without other threads reading it, so the child test
+/// below does it in its own process of this test binary.
+#[test]
+fn user_environment_comes_from_passwd() {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "privileges::tests::user_environment_child",
+            "--ignored",
+            "--test-threads=1",
+        ])
+        .env(ENV_CHILD, "1")
+        .env("HOME", "/before")
+        .env("USER", "before")
+        .output()
+        .expect("spawn test binary");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "child failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+#[ignore = "run by user_environment_comes_from_passwd in its own process"]
+fn user_environment_child() {
+    assert!(
+        std::env::var_os(ENV_CHILD).is_some(),
+        "run from the parent test"
+    );
+    let passwd = testdata("passwd");
+    let env = || {
+        (
+            std::env::var("HOME").unwrap(),
+            std::env::var("USER").unwrap(),
+        )
+    };
+    // SAFETY: this process runs only this test; nothing else reads the environment.
+    unsafe { set_environment_from(&passwd, 101) }.expect("postgres");
+    // USER is the GECOS name, as Go's `user.Name`.
+    assert_eq!(
+        env(),
+        (
+            "/var/lib/postgresql".to_string(),
+            "PostgreSQL administrator".to_string()
+        )
+    );
+    // SAFETY: as above.
+    unsafe { set_environment_from(&passwd, 1000) }.expect("cnb");
+    assert_eq!(env(), ("/home/cnb".to_string(), String::new()));
+    // SAFETY: as above.
+    let e = unsafe { set_environment_from(&passwd, 4242) }.expect_err("unknown");
+    assert_eq!(
+        (e.code, e.message.as_str()),
+        (
+            ExitCode::Failed,
+            "failed to set environment for user 4242: user: unknown userid 4242"
+        )
+    );
+    assert_eq!(
+        env(),
+        ("/home/cnb".to_string(), String::new()),
+        "unchanged on error"
+    );
+}
