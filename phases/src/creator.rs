@@ -173,9 +173,23 @@ pub fn resolve(parsed: CommandLine, api: Version) -> Result<Inputs, LifecycleErr
 }
 
 /// Go `createCmd.Privileges`: keychain, docker client, `EnsureOwner(cache, launch cache,
-/// layers)`, drop to uid/gid, set HOME/USER. Not written yet: the later privilege work.
-pub fn privileges(_inputs: &Inputs) -> Result<(), LifecycleError> {
-    Ok(())
+/// layers)`, drop to uid/gid, then `HOME`/`USER` from the uid's `/etc/passwd` line
+/// ("failed to chown volumes: …" / "failed to exec as user <uid>:<gid>: …" /
+/// "failed to set environment for user <uid>: …", exit 1).
+pub fn privileges(inputs: &Inputs) -> Result<(), LifecycleError> {
+    // KEYCHAIN HOOK: resolve registry credentials (lifecycle-spec §11.1) and, with `-daemon`,
+    // the docker client HERE, first, while still the invoking user (usually root): helpers,
+    // config files and the docker socket may not be readable after the drop below.
+    let dirs = [
+        inputs.cache_dir.as_deref(),
+        inputs.launch_cache_dir.as_deref(),
+        Some(inputs.layers_dir.as_path()),
+    ];
+    cnb::privileges::chown_volumes_and_run_as(inputs.uid, inputs.gid, &dirs)?;
+    // SAFETY: `privileges` runs on the main thread before the phase body, and nothing before
+    // it (flag parsing, input resolution, the keychain hook above) leaves threads running
+    // that could read the environment concurrently.
+    unsafe { cnb::privileges::set_environment_for_user(inputs.uid) }
 }
 
 /// The creator body (the five phases in-process). Sub-phase errors keep their own codes.

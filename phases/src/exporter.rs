@@ -144,9 +144,17 @@ pub fn resolve(parsed: CommandLine, api: Version) -> Result<Inputs, LifecycleErr
 }
 
 /// Go `exportCmd.Privileges`: keychain, docker client, `EnsureOwner(cache, launch cache)`,
-/// drop to uid/gid. Not written yet: the later privilege work fills this in.
-pub fn privileges(_inputs: &Inputs) -> Result<(), LifecycleError> {
-    Ok(())
+/// drop to uid/gid ("failed to chown volumes: …" / "failed to exec as user <uid>:<gid>: …",
+/// exit 1). The layers dir is not chowned: the builder wrote it as the build user.
+pub fn privileges(inputs: &Inputs) -> Result<(), LifecycleError> {
+    // KEYCHAIN HOOK: resolve registry credentials (lifecycle-spec §11.1) and, with `-daemon`,
+    // the docker client HERE, first, while still the invoking user (usually root): helpers,
+    // config files and the docker socket may not be readable after the drop below.
+    let dirs = [
+        inputs.cache_dir.as_deref(),
+        inputs.launch_cache_dir.as_deref(),
+    ];
+    cnb::privileges::chown_volumes_and_run_as(inputs.uid, inputs.gid, &dirs)
 }
 
 /// The exporter body. Errors carry exit 62.

@@ -81,9 +81,13 @@ pub fn resolve(parsed: CommandLine, api: Version) -> Result<Inputs, LifecycleErr
     })
 }
 
-/// Go `rebaseCmd.Privileges`: keychain, docker client, drop to uid/gid. Not written yet.
-pub fn privileges(_inputs: &Inputs) -> Result<(), LifecycleError> {
-    Ok(())
+/// Go `rebaseCmd.Privileges`: keychain, docker client, drop to uid/gid (no chown;
+/// "failed to exec as user <uid>:<gid>: …", exit 1).
+pub fn privileges(inputs: &Inputs) -> Result<(), LifecycleError> {
+    // KEYCHAIN HOOK: resolve registry credentials (lifecycle-spec §11.1) and, with `-daemon`,
+    // the docker client HERE, first, while still the invoking user (usually root): helpers,
+    // config files and the docker socket may not be readable after the drop below.
+    cnb::privileges::run_as_user(inputs.uid, inputs.gid)
 }
 
 /// The rebaser body. Errors carry exit 72.

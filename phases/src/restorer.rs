@@ -85,10 +85,19 @@ pub fn resolve(parsed: CommandLine, api: Version) -> Result<Inputs, LifecycleErr
     })
 }
 
-/// Go `restoreCmd.Privileges`: keychain, `EnsureOwner(layers, cache, /kaniko)`, drop to
-/// uid/gid. Not written yet: the later privilege work fills this in.
-pub fn privileges(_inputs: &Inputs) -> Result<(), LifecycleError> {
-    Ok(())
+/// Go `restoreCmd.Privileges`: keychain, docker client, `EnsureOwner(layers, cache,
+/// /kaniko)`, drop to uid/gid ("failed to chown volumes: …" / "failed to exec as user
+/// <uid>:<gid>: …", exit 1).
+pub fn privileges(inputs: &Inputs) -> Result<(), LifecycleError> {
+    // KEYCHAIN HOOK: resolve registry credentials (lifecycle-spec §11.1) and, with `-daemon`,
+    // the docker client HERE, first, while still the invoking user (usually root): helpers,
+    // config files and the docker socket may not be readable after the drop below.
+    let dirs = [
+        Some(inputs.layers_dir.as_path()),
+        inputs.cache_dir.as_deref(),
+        Some(inputs.kaniko_dir.as_path()),
+    ];
+    cnb::privileges::chown_volumes_and_run_as(inputs.uid, inputs.gid, &dirs)
 }
 
 /// The restorer body. Errors carry exit 42.
