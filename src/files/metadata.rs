@@ -8,6 +8,7 @@
 //! it, as in Go (`Process::with_platform_api`).
 
 use crate::api::Version;
+use crate::env::go_io_error;
 use serde::de::Deserializer;
 use serde::ser::{SerializeStruct, Serializer};
 use serde::{Deserialize, Serialize};
@@ -30,23 +31,6 @@ pub enum MetadataError {
     Write { path: PathBuf, source: std::io::Error },
     #[error("encode build metadata label: {0}")]
     Json(#[from] serde_json::Error),
-}
-
-/// An OS error as Go prints it (`no such file or directory`), without Rust's ` (os error N)`.
-pub fn go_io_error(e: &std::io::Error) -> String {
-    if e.raw_os_error().is_none() {
-        return e.to_string();
-    }
-    let text = e.to_string();
-    let text = match text.rfind(" (os error ") {
-        Some(i) => &text[..i],
-        None => &text,
-    };
-    let mut c = text.chars();
-    match c.next() {
-        Some(f) => f.to_lowercase().chain(c).collect(),
-        None => String::new(),
-    }
 }
 
 /// `BuildMetadata` as written to metadata.toml.
