@@ -23,14 +23,27 @@ pub fn metadata_path(layers_dir: &Path) -> PathBuf {
 pub enum MetadataError {
     #[error("open {}: {}", path.display(), go_io_error(source))]
     Read { path: PathBuf, source: std::io::Error },
-    #[error("decode {}: {source}", path.display())]
-    Decode { path: PathBuf, source: Box<toml::de::Error> },
+    /// Shaped like BurntSushi's `toml: line N: …` (the path is not part of Go's text).
+    #[error("toml: {}", toml_error_text(text, source))]
+    Decode { path: PathBuf, text: String, source: Box<toml::de::Error> },
     #[error("encode metadata for {}: {source}", path.display())]
     Encode { path: PathBuf, source: toml::ser::Error },
     #[error("write {}: {}", path.display(), go_io_error(source))]
     Write { path: PathBuf, source: std::io::Error },
     #[error("encode build metadata label: {0}")]
     Json(#[from] serde_json::Error),
+}
+
+/// `line N: <message>` for a TOML decode error (one line, no source excerpt).
+pub fn toml_error_text(text: &str, e: &toml::de::Error) -> String {
+    let msg = e.message().trim_end();
+    match e.span() {
+        Some(span) => {
+            let line = text.as_bytes()[..span.start.min(text.len())].iter().filter(|b| **b == b'\n').count() + 1;
+            format!("line {line}: {msg}")
+        }
+        None => msg.to_string(),
+    }
 }
 
 /// `BuildMetadata` as written to metadata.toml.
@@ -224,7 +237,11 @@ impl Metadata {
 pub fn read_metadata(path: &Path) -> Result<Metadata, MetadataError> {
     let text = std::fs::read_to_string(path)
         .map_err(|source| MetadataError::Read { path: path.to_path_buf(), source })?;
-    parse_metadata(&text).map_err(|e| MetadataError::Decode { path: path.to_path_buf(), source: Box::new(e) })
+    parse_metadata(&text).map_err(|e| MetadataError::Decode {
+        path: path.to_path_buf(),
+        text: text.clone(),
+        source: Box::new(e),
+    })
 }
 
 pub fn parse_metadata(text: &str) -> Result<Metadata, toml::de::Error> {
@@ -513,6 +530,10 @@ mod tests {
         assert_eq!(md.processes[0].command.entries, vec!["echo hi"]);
         assert!(md.buildpacks.is_empty());
         assert!(parse_metadata("[[processes]]\ncommand = 3\n").is_err());
+        let t = tempfile::tempdir().unwrap();
+        std::fs::write(t.path().join("m.toml"), "[[processes]]\ntype = 'web'\ncommand = 3\n").unwrap();
+        let e = read_metadata(&t.path().join("m.toml")).unwrap_err().to_string();
+        assert!(e.starts_with("toml: line 3: "), "{e}");
         let e = read_metadata(Path::new("/nonexistent/metadata.toml")).unwrap_err();
         assert_eq!(e.to_string(), "open /nonexistent/metadata.toml: no such file or directory");
     }
