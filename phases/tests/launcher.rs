@@ -304,3 +304,45 @@ fn unsupported_buildpack_api_exits_12() {
         (12, "ERROR: failed to parse buildpack API '<nil>' for buildpack 'a/b'\n".into())
     );
 }
+
+#[test]
+fn exec_d_failures_exit_82() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(t.path().join("config")).unwrap();
+    std::fs::write(
+        t.path().join("config/metadata.toml"),
+        "[[buildpacks]]\nid = \"a/b\"\nversion = \"1\"\napi = \"0.10\"\n",
+    )
+    .unwrap();
+    let helper = t.path().join("a_b/l/exec.d/helper");
+    std::fs::create_dir_all(helper.parent().unwrap()).unwrap();
+    let run = |script: &str, mode: u32| {
+        std::fs::write(&helper, script).unwrap();
+        std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(mode)).unwrap();
+        let (code, out) = Run::new(None).env("CNB_LAYERS_DIR", t.path()).args(&["--", "true"]).out();
+        (code, out.replace(&t.path().display().to_string(), "L"))
+    };
+    let prefix = "ERROR: failed to launch: exec.d: failed to";
+    assert_eq!(
+        run("#!/bin/sh\necho bad\nexit 4\n", 0o755),
+        (82, format!("bad\n{prefix} execute exec.d file at path 'L/a_b/l/exec.d/helper': exit status 4\n"))
+    );
+    assert_eq!(
+        run("#!/bin/sh\n", 0o644),
+        (
+            82,
+            format!(
+                "{prefix} execute exec.d file at path 'L/a_b/l/exec.d/helper': fork/exec L/a_b/l/exec.d/helper: permission denied\n"
+            )
+        )
+    );
+    let (code, out) = run("#!/bin/sh\necho 'X = 1' >&3\n", 0o755);
+    assert_eq!(code, 82);
+    assert!(
+        out.starts_with(&format!("{prefix} decode output from exec.d file at path 'L/a_b/l/exec.d/helper': toml: line 1")),
+        "{out}"
+    );
+    // A helper that writes nothing changes nothing.
+    assert_eq!(run("#!/bin/sh\n", 0o755), (0, String::new()));
+}

@@ -192,7 +192,11 @@ fn run_one_exec_d(path: &Path, env: &mut Env) -> Result<(), String> {
     read.map_err(|e| format!("failed to read output from exec.d file at path '{}': {e}", path.display()))?;
     let text = String::from_utf8_lossy(&out);
     let vars: std::collections::BTreeMap<String, String> = toml::from_str(&text).map_err(|e| {
-        format!("failed to decode output from exec.d file at path '{}': {}", path.display(), e.message())
+        format!(
+            "failed to decode output from exec.d file at path '{}': toml: {}",
+            path.display(),
+            cnb::files::metadata::toml_error_text(&text, &e)
+        )
     })?;
     for (k, v) in vars {
         env.set(k, v);
