@@ -104,3 +104,100 @@ fn user_provided(cmd: &[OsString]) -> Result<LaunchProcess, String> {
         [c, rest @ ..] => Ok(LaunchProcess { command: vec![c.clone()], args: rest.to_vec(), ..Default::default() }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cnb::files::metadata::{GroupElement, RawCommand};
+
+    fn inputs(api: &str, args: &[&str]) -> Inputs {
+        Inputs {
+            platform_api: Version::parse(api).unwrap(),
+            layers_dir: "/layers".into(),
+            app_dir: "/workspace".into(),
+            exec_env: "production".into(),
+            argv0: "/cnb/process/web".into(),
+            args: args.iter().map(OsString::from).collect(),
+            environ: Vec::new(),
+        }
+    }
+
+    fn md(bp_api: &str, command: &[&str], args: Option<&[&str]>) -> Metadata {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        Metadata {
+            buildpacks: vec![GroupElement { id: "bp".into(), version: "1".into(), api: bp_api.into(), ..Default::default() }],
+            processes: vec![Process {
+                kind: "web".into(),
+                command: RawCommand::new(s(command)),
+                args: args.map(s),
+                direct: true,
+                buildpack_id: "bp".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+
+    fn args_of(p: &LaunchProcess) -> Vec<&str> {
+        p.args.iter().map(|a| a.to_str().unwrap()).collect()
+    }
+
+    #[test]
+    fn argv0_basename_names_the_default_process() {
+        let m = md("0.9", &["x"], None);
+        assert_eq!(default_process_type(OsStr::new("/cnb/process/web"), &m).as_deref(), Some("web"));
+        assert_eq!(default_process_type(OsStr::new("web"), &m).as_deref(), Some("web"));
+        assert_eq!(default_process_type(OsStr::new("/cnb/lifecycle/launcher"), &m), None);
+    }
+
+    #[test]
+    fn user_args_rules() {
+        // Single-entry command, bp API >= 0.9: replace; < 0.9: append.
+        let p = select_process(&inputs("0.12", &["u"]), &md("0.9", &["c"], Some(&["d"])), Some("web")).unwrap();
+        assert_eq!((p.command.clone(), args_of(&p)), (vec![OsString::from("c")], vec!["u"]));
+        let p = select_process(&inputs("0.12", &["u"]), &md("0.8", &["c"], Some(&["d"])), Some("web")).unwrap();
+        assert_eq!(args_of(&p), ["d", "u"]);
+        // No user args: unchanged.
+        let p = select_process(&inputs("0.12", &[]), &md("0.9", &["c"], Some(&["d"])), Some("web")).unwrap();
+        assert_eq!(args_of(&p), ["d"]);
+        // Multi-entry command: fixed args first, then user args or the defaults.
+        let p = select_process(&inputs("0.12", &["u"]), &md("0.9", &["c", "f1", "f2"], Some(&["d"])), Some("web")).unwrap();
+        assert_eq!((p.command.len(), args_of(&p)), (1, vec!["f1", "f2", "u"]));
+        let p = select_process(&inputs("0.12", &[]), &md("0.9", &["c", "f1"], Some(&["d"])), Some("web")).unwrap();
+        assert_eq!(args_of(&p), ["f1", "d"]);
+        // Platform < 0.10: always appended.
+        let p = select_process(&inputs("0.9", &["u"]), &md("0.9", &["c"], Some(&["d"])), Some("web")).unwrap();
+        assert_eq!(args_of(&p), ["d", "u"]);
+    }
+
+    #[test]
+    fn unknown_buildpack_of_a_process_is_an_error() {
+        let mut m = md("0.9", &["c"], None);
+        m.processes[0].buildpack_id = "other".into();
+        assert_eq!(
+            select_process(&inputs("0.12", &["u"]), &m, Some("web")).unwrap_err(),
+            "failed to find buildpack for process web with buildpack ID other"
+        );
+    }
+
+    #[test]
+    fn user_provided_commands() {
+        let m = Metadata::default();
+        let p = select_process(&inputs("0.12", &["--", "ls", "-l"]), &m, None).unwrap();
+        assert!(p.direct);
+        assert_eq!((p.command, args_of_owned(&p.args)), (vec![OsString::from("ls")], vec!["-l".to_string()]));
+        let p = select_process(&inputs("0.12", &["echo", "$X"]), &m, None).unwrap();
+        assert!(!p.direct);
+        // A lone `--` is a shell command named `--`, as in Go.
+        let p = select_process(&inputs("0.12", &["--"]), &m, None).unwrap();
+        assert!(!p.direct && p.command == [OsString::from("--")]);
+        assert_eq!(
+            select_process(&inputs("0.12", &[]), &m, None).unwrap_err(),
+            "when there is no default process a command is required"
+        );
+    }
+
+    fn args_of_owned(a: &[OsString]) -> Vec<String> {
+        a.iter().map(|x| x.to_string_lossy().into_owned()).collect()
+    }
+}
