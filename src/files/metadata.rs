@@ -27,7 +27,7 @@ pub enum MetadataError {
     #[error("toml: {}", toml_error_text(text, source))]
     Decode { path: PathBuf, text: String, source: Box<toml::de::Error> },
     #[error("encode metadata for {}: {source}", path.display())]
-    Encode { path: PathBuf, source: toml::ser::Error },
+    Encode { path: PathBuf, source: EncodeError },
     #[error("write {}: {}", path.display(), go_io_error(source))]
     Write { path: PathBuf, source: std::io::Error },
     #[error("encode build metadata label: {0}")]
@@ -255,9 +255,13 @@ pub fn read_build_metadata(path: &Path, platform_api: Version) -> Result<Metadat
 }
 
 /// The text written to metadata.toml. The one place that picks the TOML encoder.
-pub fn encode_metadata(md: &Metadata) -> Result<String, toml::ser::Error> {
-    toml::to_string(md)
+/// (To become `cnb::files::gotoml::to_string(md).map_err(Into::into)`: BurntSushi's layout.)
+pub fn encode_metadata(md: &Metadata) -> Result<String, EncodeError> {
+    toml::to_string(md).map_err(Into::into)
 }
+
+/// Whatever error the TOML encoder gives.
+pub type EncodeError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Writes metadata.toml (creating its parent directory).
 pub fn write_metadata(path: &Path, md: &Metadata) -> Result<(), MetadataError> {
