@@ -543,6 +543,14 @@ mod tests {
     }
 
     #[test]
+    fn control_and_html_characters_encode_like_go() {
+        // Go 1.26 `json.Marshal([]string{"\x01\b\f\n\r\t\x7f\u2028<>&'\"\\é"})`.
+        let go = "[\"\\u0001\\b\\f\\n\\r\\t\u{7f}\\u2028\\u003c\\u003e\\u0026'\\\"\\\\é\"]";
+        let v = vec!["\u{1}\u{8}\u{c}\n\r\t\u{7f}\u{2028}<>&'\"\\é".to_string()];
+        assert_eq!(go_json_escape(&serde_json::to_string(&v).unwrap()), go);
+    }
+
+    #[test]
     fn escapes_like_go() {
         assert_eq!(go_json_escape("\"<a>&\u{2028}\""), "\"\\u003ca\\u003e\\u0026\\u2028\"");
     }
