@@ -173,3 +173,26 @@ impl Env {
         Ok(out)
     }
 }
+
+impl Env {
+    /// Go `setupEnv` for one layer of a finished buildpack whose `<layer>.toml` has
+    /// `build = true` (the caller checks that): its roots, then `env/`, then `env.build/`, all
+    /// with no suffix meaning override. Layers are visited in `<layer>.toml` name order.
+    pub fn add_build_layer(&mut self, layer_dir: &Path) -> Result<(), EnvError> {
+        self.add_root_dir(layer_dir)?;
+        self.add_env_dir(&layer_dir.join("env"), Action::Override)?;
+        self.add_env_dir(&layer_dir.join("env.build"), Action::Override)
+    }
+
+    /// The env-file part of Go `doLayerEnvFiles` for one layer at launch: `env/`,
+    /// `env.launch/` and, when a process type is selected, `env.launch/<type>/`. (At launch all
+    /// layers' roots of a buildpack are added before any layer's env files.)
+    pub fn add_launch_env_dirs(&mut self, layer_dir: &Path, process_type: &str) -> Result<(), EnvError> {
+        self.add_env_dir(&layer_dir.join("env"), Action::Override)?;
+        self.add_env_dir(&layer_dir.join("env.launch"), Action::Override)?;
+        if process_type.is_empty() {
+            return Ok(());
+        }
+        self.add_env_dir(&layer_dir.join("env.launch").join(process_type), Action::Override)
+    }
+}

@@ -260,3 +260,40 @@ fn go_clean_matches_filepath_clean() {
         assert_eq!(go_clean(Path::new(i)), Path::new(o), "{i}");
     }
 }
+
+#[test]
+fn build_layer_applies_roots_env_and_env_build_but_not_env_launch() {
+    let t = tempfile::tempdir().unwrap();
+    let layer = t.path().join("jdk");
+    fs::create_dir_all(layer.join("bin")).unwrap();
+    fs::create_dir_all(layer.join("pkgconfig")).unwrap();
+    write(&layer.join("env"), "JAVA_HOME", "/jdk");
+    write(&layer.join("env.build"), "MAVEN_OPTS.default", "-Xmx1g");
+    write(&layer.join("env.launch"), "JAVA_OPTS", "launch-only");
+    let mut e = env_of(&[("PATH", "/usr/bin")], POSIX_BUILD_ENV);
+    e.add_build_layer(&layer).unwrap();
+    let d = layer.display();
+    assert_eq!(
+        list(&e),
+        [
+            "JAVA_HOME=/jdk".to_string(),
+            "MAVEN_OPTS=-Xmx1g".into(),
+            format!("PATH={d}/bin:/usr/bin"),
+            format!("PKG_CONFIG_PATH={d}/pkgconfig"),
+        ]
+    );
+}
+
+#[test]
+fn launch_env_dirs_include_the_process_dir_only_with_a_type() {
+    let t = tempfile::tempdir().unwrap();
+    write(&t.path().join("env"), "A", "env");
+    write(&t.path().join("env.launch"), "B", "launch");
+    write(&t.path().join("env.launch/web"), "B", "web");
+    write(&t.path().join("env.build"), "C", "build");
+    let mut e = env_of(&[], POSIX_LAUNCH_ENV);
+    e.add_launch_env_dirs(t.path(), "").unwrap();
+    assert_eq!(list(&e), ["A=env", "B=launch"]);
+    e.add_launch_env_dirs(t.path(), "web").unwrap();
+    assert_eq!(list(&e), ["A=env", "B=web"]);
+}

@@ -5,7 +5,7 @@
 //! buildpack every sub-directory in name order. As in Go, the layer's `<layer>.toml` types are
 //! not consulted: an app image only contains launch layers.
 
-use cnb::env::{Action, Env, go_io_error};
+use cnb::env::{Env, go_io_error};
 use cnb::files::metadata::Metadata;
 use std::ffi::OsString;
 use std::io::Read;
@@ -83,13 +83,7 @@ impl Walk<'_> {
                 env.add_root_dir(layer).map_err(|e| format!("add layer root: {e}"))?;
             }
             for layer in &layers {
-                let mut dirs = vec![layer.join("env"), layer.join("env.launch")];
-                if !kind.is_empty() {
-                    dirs.push(layer.join("env.launch").join(kind));
-                }
-                for d in dirs {
-                    env.add_env_dir(&d, Action::Override).map_err(|e| format!("add layer env: {e}"))?;
-                }
+                env.add_launch_env_dirs(layer, kind).map_err(|e| format!("add layer env: {e}"))?;
             }
         }
         Ok(())
