@@ -1,1 +1,2 @@
 //! (placeholder: filled by the work on this module)
+pub mod metadata;

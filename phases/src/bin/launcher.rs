@@ -1,1 +1,6 @@
-fn main() {}
+//! The `launcher` binary: the app image entrypoint (`/cnb/lifecycle/launcher`, and
+//! `/cnb/process/<type>` symlinks to it).
+
+fn main() {
+    lifecycle::launcher::main()
+}

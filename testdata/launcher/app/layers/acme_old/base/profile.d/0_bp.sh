@@ -1,0 +1,2 @@
+echo "sourced bp profile"
+export FROM_PROFILE=bp-profile

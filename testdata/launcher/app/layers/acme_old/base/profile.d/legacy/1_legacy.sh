@@ -1,0 +1,1 @@
+echo "sourced legacy profile for $0"

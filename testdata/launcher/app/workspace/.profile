@@ -1,0 +1,2 @@
+echo "sourced app profile"
+export APP_PROFILE_VAR=app
