@@ -109,16 +109,8 @@ pub fn run(inputs: Inputs) -> Result<Infallible, LifecycleError> {
 /// Go `verifyBuildpackAPIs`.
 fn verify_buildpack_apis(md: &Metadata) -> Result<(), LifecycleError> {
     for bp in &md.buildpacks {
-        if Version::parse(&bp.api).is_err() {
-            return Err(LifecycleError::new(
-                ExitCode::IncompatibleBuildpackApi,
-                format!("failed to parse buildpack API '<nil>' for buildpack '{}'", bp.id),
-            ));
-        }
-        let gate = cnb::api::buildpack_gate(Some(&bp.api), &bp.id, Mode::deprecation_from_env())
-            .map_err(|e| {
-                LifecycleError::new(e.code, format!("failed to set API for buildpack '{}': {}", bp.id, e.message))
-            })?;
+        // The shared gate already words both failures as Go does.
+        let gate = cnb::api::buildpack_gate(Some(&bp.api), &bp.id, Mode::deprecation_from_env())?;
         if let Some(w) = gate.warning {
             cnb::warn!("{w}");
         }
