@@ -20,7 +20,11 @@ pub struct Analyzed {
     #[serde(rename = "image", default, skip_serializing_if = "Option::is_none")]
     pub previous_image: Option<ImageIdentifier>,
     /// Build image recorded by the restorer (`-build-image`).
-    #[serde(rename = "build-image", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "build-image",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub build_image: Option<ImageIdentifier>,
     /// The previous image's `io.buildpacks.lifecycle.metadata`, in TOML spelling.
     #[serde(rename = "metadata", default)]
@@ -38,7 +42,9 @@ pub struct ImageIdentifier {
 
 impl ImageIdentifier {
     pub fn new(reference: impl Into<String>) -> Self {
-        ImageIdentifier { reference: reference.into() }
+        ImageIdentifier {
+            reference: reference.into(),
+        }
     }
 }
 
@@ -80,7 +86,9 @@ impl Analyzed {
     }
 
     pub fn previous_image_ref(&self) -> &str {
-        self.previous_image.as_ref().map_or("", |i| i.reference.as_str())
+        self.previous_image
+            .as_ref()
+            .map_or("", |i| i.reference.as_str())
     }
 
     pub fn run_image_image(&self) -> &str {
@@ -93,6 +101,9 @@ impl Analyzed {
 
     /// The run image target, or the empty target.
     pub fn run_image_target(&self) -> TargetMetadata {
-        self.run_image.as_ref().and_then(|r| r.target.clone()).unwrap_or_default()
+        self.run_image
+            .as_ref()
+            .and_then(|r| r.target.clone())
+            .unwrap_or_default()
     }
 }

@@ -55,7 +55,9 @@ fn parts(dt: &Datetime) -> (String, String) {
 
 /// A TOML datetime as BurntSushi writes a decoded `time.Time` back to TOML.
 pub(crate) fn go_toml_datetime(text: &str) -> String {
-    let Ok(dt) = text.parse::<Datetime>() else { return text.to_owned() };
+    let Ok(dt) = text.parse::<Datetime>() else {
+        return text.to_owned();
+    };
     let (date, time) = parts(&dt);
     match (dt.date.is_some(), dt.time.is_some(), dt.offset) {
         (true, true, Some(o)) => format!("{date}T{time}{}", offset(Some(o))),
@@ -76,11 +78,15 @@ fn to_json(v: &toml::Value) -> serde_json::Value {
     match v {
         toml::Value::String(s) => J::String(s.clone()),
         toml::Value::Integer(i) => J::from(*i),
-        toml::Value::Float(f) => serde_json::Number::from_f64(*f).map(J::Number).unwrap_or(J::Null),
+        toml::Value::Float(f) => serde_json::Number::from_f64(*f)
+            .map(J::Number)
+            .unwrap_or(J::Null),
         toml::Value::Boolean(b) => J::Bool(*b),
         toml::Value::Datetime(d) => J::String(go_json_datetime(d)),
         toml::Value::Array(a) => J::Array(a.iter().map(to_json).collect()),
-        toml::Value::Table(t) => J::Object(t.iter().map(|(k, v)| (k.clone(), to_json(v))).collect()),
+        toml::Value::Table(t) => {
+            J::Object(t.iter().map(|(k, v)| (k.clone(), to_json(v))).collect())
+        }
     }
 }
 
@@ -94,7 +100,9 @@ fn from_json(v: serde_json::Value) -> Option<toml::Value> {
         J::String(s) => toml::Value::String(s),
         J::Array(a) => toml::Value::Array(a.into_iter().filter_map(from_json).collect()),
         J::Object(o) => toml::Value::Table(
-            o.into_iter().filter_map(|(k, v)| from_json(v).map(|v| (k, v))).collect(),
+            o.into_iter()
+                .filter_map(|(k, v)| from_json(v).map(|v| (k, v)))
+                .collect(),
         ),
     })
 }

@@ -13,17 +13,41 @@ use serde::de::DeserializeOwned;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("failed to read {what} file: {path}: {source}")]
-    Read { what: &'static str, path: PathBuf, source: io::Error },
+    Read {
+        what: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
     #[error("failed to read {what} file: {path}: {source}")]
-    Parse { what: &'static str, path: PathBuf, source: toml::de::Error },
+    Parse {
+        what: &'static str,
+        path: PathBuf,
+        source: toml::de::Error,
+    },
     #[error("failed to write {what} file: {path}: {source}")]
-    Write { what: &'static str, path: PathBuf, source: io::Error },
+    Write {
+        what: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
     #[error("failed to write {what} file: {path}: {source}")]
-    Encode { what: &'static str, path: PathBuf, source: crate::files::gotoml::Error },
+    Encode {
+        what: &'static str,
+        path: PathBuf,
+        source: crate::files::gotoml::Error,
+    },
     #[error("failed to read {what} file: {path}: {source}")]
-    ParseJson { what: &'static str, path: PathBuf, source: serde_json::Error },
+    ParseJson {
+        what: &'static str,
+        path: PathBuf,
+        source: serde_json::Error,
+    },
     #[error("failed to write {what} file: {path}: {source}")]
-    EncodeJson { what: &'static str, path: PathBuf, source: serde_json::Error },
+    EncodeJson {
+        what: &'static str,
+        path: PathBuf,
+        source: serde_json::Error,
+    },
 }
 
 impl Error {
@@ -46,19 +70,33 @@ impl Error {
 }
 
 /// Parse TOML text (tolerant: unknown keys are ignored by the models).
-pub fn parse_toml<T: DeserializeOwned>(what: &'static str, path: &Path, text: &str) -> Result<T, Error> {
-    toml::from_str(text).map_err(|source| Error::Parse { what, path: path.to_owned(), source })
+pub fn parse_toml<T: DeserializeOwned>(
+    what: &'static str,
+    path: &Path,
+    text: &str,
+) -> Result<T, Error> {
+    toml::from_str(text).map_err(|source| Error::Parse {
+        what,
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// Read and parse a TOML file.
 pub fn read_toml<T: DeserializeOwned>(what: &'static str, path: &Path) -> Result<T, Error> {
-    let text = fs::read_to_string(path)
-        .map_err(|source| Error::Read { what, path: path.to_owned(), source })?;
+    let text = fs::read_to_string(path).map_err(|source| Error::Read {
+        what,
+        path: path.to_owned(),
+        source,
+    })?;
     parse_toml(what, path, &text)
 }
 
 /// Like [`read_toml`], but `Ok(None)` when the file does not exist.
-pub fn read_toml_optional<T: DeserializeOwned>(what: &'static str, path: &Path) -> Result<Option<T>, Error> {
+pub fn read_toml_optional<T: DeserializeOwned>(
+    what: &'static str,
+    path: &Path,
+) -> Result<Option<T>, Error> {
     match read_toml(what, path) {
         Ok(v) => Ok(Some(v)),
         Err(e) if e.is_not_found() => Ok(None),
@@ -69,8 +107,13 @@ pub fn read_toml_optional<T: DeserializeOwned>(what: &'static str, path: &Path) 
 /// Create `path`'s parent directories (mode 0777 before umask, like Go's `os.MkdirAll`).
 fn create_parent(what: &'static str, path: &Path) -> Result<(), Error> {
     match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => fs::create_dir_all(dir)
-            .map_err(|source| Error::Write { what, path: path.to_owned(), source }),
+        Some(dir) if !dir.as_os_str().is_empty() => {
+            fs::create_dir_all(dir).map_err(|source| Error::Write {
+                what,
+                path: path.to_owned(),
+                source,
+            })
+        }
         _ => Ok(()),
     }
 }
@@ -78,28 +121,53 @@ fn create_parent(what: &'static str, path: &Path) -> Result<(), Error> {
 /// Write `bytes` to `path`, creating parent directories (Go's `encoding.WriteTOML` shape).
 pub fn write_bytes(what: &'static str, path: &Path, bytes: &[u8]) -> Result<(), Error> {
     create_parent(what, path)?;
-    fs::write(path, bytes).map_err(|source| Error::Write { what, path: path.to_owned(), source })
+    fs::write(path, bytes).map_err(|source| Error::Write {
+        what,
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// Encode `value` like BurntSushi and write it, creating parent directories.
-pub fn write_toml<T: Serialize + ?Sized>(what: &'static str, path: &Path, value: &T) -> Result<(), Error> {
-    let text = crate::files::gotoml::to_string(value)
-        .map_err(|source| Error::Encode { what, path: path.to_owned(), source })?;
+pub fn write_toml<T: Serialize + ?Sized>(
+    what: &'static str,
+    path: &Path,
+    value: &T,
+) -> Result<(), Error> {
+    let text = crate::files::gotoml::to_string(value).map_err(|source| Error::Encode {
+        what,
+        path: path.to_owned(),
+        source,
+    })?;
     write_bytes(what, path, text.as_bytes())
 }
 
 /// Read and parse a JSON file with Go semantics ([`crate::files::gojson::from_slice`]).
 pub fn read_json<T: DeserializeOwned>(what: &'static str, path: &Path) -> Result<T, Error> {
-    let data = fs::read(path).map_err(|source| Error::Read { what, path: path.to_owned(), source })?;
-    crate::files::gojson::from_slice(&data)
-        .map_err(|source| Error::ParseJson { what, path: path.to_owned(), source })
+    let data = fs::read(path).map_err(|source| Error::Read {
+        what,
+        path: path.to_owned(),
+        source,
+    })?;
+    crate::files::gojson::from_slice(&data).map_err(|source| Error::ParseJson {
+        what,
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// Write `value` as Go's `json.NewEncoder(f).Encode(v)` does (compact + trailing newline),
 /// creating parent directories.
-pub fn write_json_line<T: Serialize + ?Sized>(what: &'static str, path: &Path, value: &T) -> Result<(), Error> {
-    let mut data = crate::files::gojson::to_vec(value)
-        .map_err(|source| Error::EncodeJson { what, path: path.to_owned(), source })?;
+pub fn write_json_line<T: Serialize + ?Sized>(
+    what: &'static str,
+    path: &Path,
+    value: &T,
+) -> Result<(), Error> {
+    let mut data = crate::files::gojson::to_vec(value).map_err(|source| Error::EncodeJson {
+        what,
+        path: path.to_owned(),
+        source,
+    })?;
     data.push(b'\n');
     write_bytes(what, path, &data)
 }

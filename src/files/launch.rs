@@ -66,7 +66,12 @@ pub enum LaunchTomlError {
     DirectNotSupported,
     /// `command` has the wrong TOML type for the buildpack API.
     #[error("{path}: process {kind:?}: command must be {want} for buildpack API {api}")]
-    CommandType { path: String, kind: String, want: &'static str, api: Version },
+    CommandType {
+        path: String,
+        kind: String,
+        want: &'static str,
+        api: Version,
+    },
 }
 
 #[derive(Deserialize)]
@@ -155,6 +160,11 @@ impl LaunchToml {
                 exec_env: p.exec_env,
             });
         }
-        Ok(LaunchToml { labels: raw.labels, processes, slices: raw.slices, bom: raw.bom })
+        Ok(LaunchToml {
+            labels: raw.labels,
+            processes,
+            slices: raw.slices,
+            bom: raw.bom,
+        })
     }
 }

@@ -54,11 +54,18 @@ impl LayerToml {
         let Some(table) = io::read_toml_optional::<Table>("layer metadata", path)? else {
             return Ok(LayerToml::default());
         };
-        if ["build", "launch", "cache"].iter().any(|k| table.contains_key(*k)) {
+        if ["build", "launch", "cache"]
+            .iter()
+            .any(|k| table.contains_key(*k))
+        {
             return Err(LayerTomlError::TypesAtTopLevel(path.to_owned()));
         }
         let parsed: LayerToml = table.try_into().map_err(|source| {
-            LayerTomlError::File(io::Error::Parse { what: "layer metadata", path: path.to_owned(), source })
+            LayerTomlError::File(io::Error::Parse {
+                what: "layer metadata",
+                path: path.to_owned(),
+                source,
+            })
         })?;
         Ok(parsed)
     }

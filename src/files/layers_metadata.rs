@@ -56,7 +56,12 @@ pub struct LayersMetadata {
     pub launcher: LayerMetadata,
     #[serde(rename = "process-types", default, deserialize_with = "null_default")]
     pub process_types: LayerMetadata,
-    #[serde(rename = "runImage", alias = "run-image", default, deserialize_with = "null_default")]
+    #[serde(
+        rename = "runImage",
+        alias = "run-image",
+        default,
+        deserialize_with = "null_default"
+    )]
     pub run_image: RunImageForRebase,
     #[serde(default)]
     pub stack: Option<Stack>,
@@ -195,12 +200,17 @@ impl Serialize for RunImageForRebase {
 impl RunImageForRebase {
     /// The `stack` entry mirroring this run image (Go `ToStack`).
     pub fn to_stack(&self) -> Stack {
-        Stack { run_image: self.for_export() }
+        Stack {
+            run_image: self.for_export(),
+        }
     }
 
     /// Just `{image, mirrors}`.
     pub fn for_export(&self) -> RunImageForExport {
-        RunImageForExport { image: self.image.clone(), mirrors: self.mirrors.clone() }
+        RunImageForExport {
+            image: self.image.clone(),
+            mirrors: self.mirrors.clone(),
+        }
     }
 }
 
@@ -210,7 +220,11 @@ impl RunImageForRebase {
 pub struct RunImageForExport {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub image: String,
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub mirrors: Vec<String>,
 }
 
@@ -232,7 +246,12 @@ impl RunImageForExport {
 /// `stack {runImage {…}}` in the label; also the legacy stack.toml (`[run-image]`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct Stack {
-    #[serde(rename = "runImage", alias = "run-image", default, deserialize_with = "null_default")]
+    #[serde(
+        rename = "runImage",
+        alias = "run-image",
+        default,
+        deserialize_with = "null_default"
+    )]
     pub run_image: RunImageForExport,
 }
 

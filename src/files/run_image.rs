@@ -64,12 +64,17 @@ pub fn run_image_for_export(
     used_extensions: bool,
     normalize: impl Fn(&str) -> String,
 ) -> RunImageForExport {
-    let Some(first) = run.images.first() else { return RunImageForExport::default() };
+    let Some(first) = run.images.first() else {
+        return RunImageForExport::default();
+    };
     if let Some(found) = run.find_by_ref(analyzed_run_image, &normalize) {
         return found.clone();
     }
     if used_extensions {
-        return RunImageForExport { image: analyzed_run_image.to_owned(), mirrors: Vec::new() };
+        return RunImageForExport {
+            image: analyzed_run_image.to_owned(),
+            mirrors: Vec::new(),
+        };
     }
     first.clone()
 }
@@ -100,5 +105,7 @@ pub fn resolve_run_image_from_analyzed(
     if !run.contains(analyzed_run_image, normalize) || readable(analyzed_run_image) {
         return Ok(analyzed_run_image.to_owned());
     }
-    Err(RunImageError::SelectedNotAccessible(analyzed_run_image.to_owned()))
+    Err(RunImageError::SelectedNotAccessible(
+        analyzed_run_image.to_owned(),
+    ))
 }

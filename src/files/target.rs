@@ -22,7 +22,11 @@ pub struct TargetMetadata {
     #[serde(default)]
     pub arch: String,
     /// Go key `arch-variant` (the spec text says `variant`).
-    #[serde(rename = "arch-variant", default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "arch-variant",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
     pub arch_variant: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub distro: Option<OsDistro>,

@@ -50,7 +50,9 @@ fn encode(key: &mut Vec<String>, node: &Node, out: &mut Out) -> Result<(), Error
                 return Err(Error("top-level values must be Go maps or structs".into()));
             }
             for item in items {
-                let Node::Table(entries) = item else { unreachable!("checked by is_table_like") };
+                let Node::Table(entries) = item else {
+                    unreachable!("checked by is_table_like")
+                };
                 out.newline();
                 out.indent(key.len());
                 out.buf.push_str("[[");
@@ -77,7 +79,11 @@ fn encode(key: &mut Vec<String>, node: &Node, out: &mut Out) -> Result<(), Error
 }
 
 /// Plain values first, then tables and arrays of tables, each in entry order.
-fn table_body(key: &mut Vec<String>, entries: &[(String, Node)], out: &mut Out) -> Result<(), Error> {
+fn table_body(
+    key: &mut Vec<String>,
+    entries: &[(String, Node)],
+    out: &mut Out,
+) -> Result<(), Error> {
     for sub in [false, true] {
         for (name, value) in entries.iter().filter(|(_, v)| v.is_table_like() == sub) {
             key.push(name.clone());
@@ -129,7 +135,10 @@ fn element(node: &Node, buf: &mut String) {
 }
 
 fn is_bare(key: &str) -> bool {
-    !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 fn push_key(key: &str, buf: &mut String) {

@@ -68,7 +68,11 @@ fn go_g(negative: bool, is_zero: bool, exp_form: &str) -> String {
 }
 
 fn add_decimal(s: String) -> String {
-    if s.contains('e') || s.contains('.') { s } else { s + ".0" }
+    if s.contains('e') || s.contains('.') {
+        s
+    } else {
+        s + ".0"
+    }
 }
 
 fn non_finite(negative: bool, nan: bool) -> String {
@@ -81,7 +85,11 @@ pub(crate) fn toml_f64(f: f64) -> String {
     if !f.is_finite() {
         return non_finite(f.is_sign_negative(), f.is_nan());
     }
-    add_decimal(go_g(f.is_sign_negative(), f == 0.0, &format!("{:e}", f.abs())))
+    add_decimal(go_g(
+        f.is_sign_negative(),
+        f == 0.0,
+        &format!("{:e}", f.abs()),
+    ))
 }
 
 /// A float32 as BurntSushi writes it in TOML.
@@ -89,7 +97,11 @@ pub(crate) fn toml_f32(f: f32) -> String {
     if !f.is_finite() {
         return non_finite(f.is_sign_negative(), f.is_nan());
     }
-    add_decimal(go_g(f.is_sign_negative(), f == 0.0, &format!("{:e}", f.abs())))
+    add_decimal(go_g(
+        f.is_sign_negative(),
+        f == 0.0,
+        &format!("{:e}", f.abs()),
+    ))
 }
 
 /// A float64 as Go `encoding/json` writes it ('f' format, or 'e' outside [1e-6, 1e21)).
@@ -108,7 +120,11 @@ pub(crate) fn json_f64(f: f64) -> String {
         }
         out
     } else if f == 0.0 {
-        if f.is_sign_negative() { "-0".into() } else { "0".into() }
+        if f.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        }
     } else {
         // Display is the shortest round-trip digits without exponent, like Go's 'f', -1.
         format!("{f}")
@@ -130,7 +146,11 @@ pub(crate) fn json_f32(f: f32) -> String {
         }
         out
     } else if f == 0.0 {
-        if f.is_sign_negative() { "-0".into() } else { "0".into() }
+        if f.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        }
     } else {
         format!("{f}")
     }

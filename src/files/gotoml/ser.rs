@@ -74,7 +74,9 @@ impl ser::Serializer for NodeSerializer {
         Ok(Some(Node::Str(v.to_owned())))
     }
     fn serialize_bytes(self, v: &[u8]) -> R {
-        Ok(Some(Node::Array(v.iter().map(|b| Node::UInt((*b).into())).collect())))
+        Ok(Some(Node::Array(
+            v.iter().map(|b| Node::UInt((*b).into())).collect(),
+        )))
     }
     fn serialize_none(self) -> R {
         Ok(None)
@@ -126,10 +128,16 @@ impl ser::Serializer for NodeSerializer {
         Ok(VariantSeq(variant, SeqBuilder(Vec::with_capacity(len))))
     }
     fn serialize_map(self, _len: Option<usize>) -> Result<MapBuilder, Error> {
-        Ok(MapBuilder { entries: Vec::new(), key: None })
+        Ok(MapBuilder {
+            entries: Vec::new(),
+            key: None,
+        })
     }
     fn serialize_struct(self, name: &'static str, _len: usize) -> Result<StructBuilder, Error> {
-        Ok(StructBuilder { entries: Vec::new(), datetime: name == DATETIME_STRUCT })
+        Ok(StructBuilder {
+            entries: Vec::new(),
+            datetime: name == DATETIME_STRUCT,
+        })
     }
     fn serialize_struct_variant(
         self,
@@ -138,7 +146,13 @@ impl ser::Serializer for NodeSerializer {
         variant: &'static str,
         _len: usize,
     ) -> Result<VariantStruct, Error> {
-        Ok(VariantStruct(variant, StructBuilder { entries: Vec::new(), datetime: false }))
+        Ok(VariantStruct(
+            variant,
+            StructBuilder {
+                entries: Vec::new(),
+                datetime: false,
+            },
+        ))
     }
 }
 
@@ -198,7 +212,10 @@ impl ser::SerializeTupleVariant for VariantSeq {
         self.1.push(value)
     }
     fn end(self) -> R {
-        Ok(Some(Node::Table(vec![(self.0.to_owned(), Node::Array(self.1.0))])))
+        Ok(Some(Node::Table(vec![(
+            self.0.to_owned(),
+            Node::Array(self.1.0),
+        )])))
     }
 }
 
@@ -220,7 +237,10 @@ impl ser::SerializeMap for MapBuilder {
         }
     }
     fn serialize_value<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
-        let key = self.key.take().ok_or_else(|| Error("map value without key".into()))?;
+        let key = self
+            .key
+            .take()
+            .ok_or_else(|| Error("map value without key".into()))?;
         // Go skips nil map values.
         if let Some(node) = value.serialize(NodeSerializer)? {
             self.entries.push((key, node));
@@ -255,9 +275,9 @@ impl ser::SerializeStruct for StructBuilder {
     fn end(mut self) -> R {
         if self.datetime {
             return match self.entries.pop() {
-                Some((k, Node::Str(s))) if k == DATETIME_FIELD => {
-                    Ok(Some(Node::Datetime(super::super::freeform::go_toml_datetime(&s))))
-                }
+                Some((k, Node::Str(s))) if k == DATETIME_FIELD => Ok(Some(Node::Datetime(
+                    super::super::freeform::go_toml_datetime(&s),
+                ))),
                 _ => Err(Error("malformed datetime".into())),
             };
         }
@@ -279,6 +299,10 @@ impl ser::SerializeStructVariant for VariantStruct {
     }
     fn end(self) -> R {
         let inner = ser::SerializeStruct::end(self.1)?;
-        Ok(Some(Node::Table(inner.map(|n| vec![(self.0.to_owned(), n)]).unwrap_or_default())))
+        Ok(Some(Node::Table(
+            inner
+                .map(|n| vec![(self.0.to_owned(), n)])
+                .unwrap_or_default(),
+        )))
     }
 }
