@@ -26,13 +26,9 @@ impl Version {
             if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(format!("could not parse '{s}' as version"));
             }
-            p.parse::<u32>()
-                .map_err(|_| format!("could not parse '{s}' as version"))
+            p.parse::<u32>().map_err(|_| format!("could not parse '{s}' as version"))
         };
-        Ok(Self {
-            major: num(major)?,
-            minor: num(minor)?,
-        })
+        Ok(Self { major: num(major)?, minor: num(minor)? })
     }
 
     /// `self >= other` ("at least"), the gate used for API-dependent behaviour.
@@ -61,12 +57,8 @@ impl fmt::Display for Version {
 
 /// Platform APIs this lifecycle implements. Older ones (0.7–0.11) come with a later issue; the
 /// per-API tables elsewhere are written against [`Version`] so adding them is additive.
-pub const SUPPORTED_PLATFORM_APIS: &[Version] = &[
-    Version::new(0, 12),
-    Version::new(0, 13),
-    Version::new(0, 14),
-    Version::new(0, 15),
-];
+pub const SUPPORTED_PLATFORM_APIS: &[Version] =
+    &[Version::new(0, 12), Version::new(0, 13), Version::new(0, 14), Version::new(0, 15)];
 pub const DEPRECATED_PLATFORM_APIS: &[Version] = &[];
 
 /// Buildpack APIs this lifecycle runs.
@@ -100,17 +92,11 @@ impl Mode {
     }
 
     pub fn deprecation_from_env() -> Mode {
-        Mode::from_value(
-            std::env::var("CNB_DEPRECATION_MODE").ok().as_deref(),
-            Mode::Warn,
-        )
+        Mode::from_value(std::env::var("CNB_DEPRECATION_MODE").ok().as_deref(), Mode::Warn)
     }
 
     pub fn experimental_from_env() -> Mode {
-        Mode::from_value(
-            std::env::var("CNB_EXPERIMENTAL_MODE").ok().as_deref(),
-            Mode::Error,
-        )
+        Mode::from_value(std::env::var("CNB_EXPERIMENTAL_MODE").ok().as_deref(), Mode::Error)
     }
 }
 
@@ -136,20 +122,14 @@ pub fn platform_gate(value: Option<&str>, deprecation: Mode) -> Result<Gate, Lif
             format!("failed to parse platform API '{raw}': {e}"),
         )
     })?;
-    if !SUPPORTED_PLATFORM_APIS
-        .iter()
-        .any(|s| s.is_superset_of(api))
-    {
+    if !SUPPORTED_PLATFORM_APIS.iter().any(|s| s.is_superset_of(api)) {
         return Err(LifecycleError::new(
             ExitCode::IncompatiblePlatformApi,
             format!("platform API version '{raw}' is incompatible with the lifecycle"),
         ));
     }
     let mut warning = None;
-    if DEPRECATED_PLATFORM_APIS
-        .iter()
-        .any(|d| d.is_superset_of(api))
-    {
+    if DEPRECATED_PLATFORM_APIS.iter().any(|d| d.is_superset_of(api)) {
         match deprecation {
             Mode::Quiet => {}
             Mode::Warn => {
@@ -168,10 +148,7 @@ pub fn platform_gate(value: Option<&str>, deprecation: Mode) -> Result<Gate, Lif
 
 /// The gate read from the environment (`CNB_PLATFORM_API`, `CNB_DEPRECATION_MODE`).
 pub fn platform_gate_from_env() -> Result<Gate, LifecycleError> {
-    platform_gate(
-        std::env::var("CNB_PLATFORM_API").ok().as_deref(),
-        Mode::deprecation_from_env(),
-    )
+    platform_gate(std::env::var("CNB_PLATFORM_API").ok().as_deref(), Mode::deprecation_from_env())
 }
 
 /// The Buildpack API check for a buildpack `id@version` declaring `api` (exit 12 on failure).
@@ -199,11 +176,7 @@ pub fn buildpack_gate(
         ));
     }
     let mut warning = None;
-    if DEPRECATED_BUILDPACK_APIS
-        .iter()
-        .any(|d| d.is_superset_of(v))
-        && deprecation == Mode::Warn
-    {
+    if DEPRECATED_BUILDPACK_APIS.iter().any(|d| d.is_superset_of(v)) && deprecation == Mode::Warn {
         warning = Some(format!("Buildpack '{bp}' requests deprecated API '{raw}'"));
     }
     Ok(Gate { api: v, warning })
@@ -230,20 +203,10 @@ mod tests {
         assert!(unset.message.contains("please set 'CNB_PLATFORM_API'"));
         assert!(platform_gate(Some("  "), Mode::Warn).is_err());
         let bad = platform_gate(Some("abc"), Mode::Warn).unwrap_err();
-        assert!(
-            bad.message
-                .starts_with("failed to parse platform API 'abc'"),
-            "{bad}"
-        );
+        assert!(bad.message.starts_with("failed to parse platform API 'abc'"), "{bad}");
         let old = platform_gate(Some("0.3"), Mode::Warn).unwrap_err();
-        assert_eq!(
-            old.message,
-            "platform API version '0.3' is incompatible with the lifecycle"
-        );
-        assert_eq!(
-            platform_gate(Some("0.15"), Mode::Warn).unwrap().api,
-            Version::new(0, 15)
-        );
+        assert_eq!(old.message, "platform API version '0.3' is incompatible with the lifecycle");
+        assert_eq!(platform_gate(Some("0.15"), Mode::Warn).unwrap().api, Version::new(0, 15));
         assert!(platform_gate(Some("0.16"), Mode::Warn).is_err());
     }
 

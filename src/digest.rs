@@ -26,16 +26,10 @@ impl Digest {
 
     /// Parses and validates `sha256:<hex>`.
     pub fn parse(s: &str) -> Result<Digest, DigestError> {
-        let ok = s.strip_prefix("sha256:").is_some_and(|h| {
-            h.len() == 64
-                && h.bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        });
-        if ok {
-            Ok(Digest(s.to_string()))
-        } else {
-            Err(DigestError(s.to_string()))
-        }
+        let ok = s
+            .strip_prefix("sha256:")
+            .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        if ok { Ok(Digest(s.to_string())) } else { Err(DigestError(s.to_string())) }
     }
 
     pub fn as_str(&self) -> &str {
@@ -116,10 +110,7 @@ pub struct HashingWriter<W> {
 
 impl<W: Write> HashingWriter<W> {
     pub fn new(inner: W) -> Self {
-        Self {
-            inner,
-            hasher: Hasher::new(),
-        }
+        Self { inner, hasher: Hasher::new() }
     }
 
     pub fn get_ref(&self) -> &W {
@@ -161,10 +152,7 @@ pub struct HashingReader<R> {
 
 impl<R: Read> HashingReader<R> {
     pub fn new(inner: R) -> Self {
-        Self {
-            inner,
-            hasher: Hasher::new(),
-        }
+        Self { inner, hasher: Hasher::new() }
     }
 
     pub fn bytes_read(&self) -> u64 {
@@ -199,10 +187,7 @@ mod tests {
         let (v, d, n) = w.finish();
         assert_eq!(v, b"hello");
         assert_eq!(n, 5);
-        assert_eq!(
-            d.hex(),
-            "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
-        );
+        assert_eq!(d.hex(), "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
         let mut r = HashingReader::new(&b"hello"[..]);
         io::copy(&mut r, &mut io::sink()).unwrap();
         assert_eq!(r.finish().1, d);
@@ -213,9 +198,6 @@ mod tests {
         assert!(Digest::parse(EMPTY).is_ok());
         assert!(Digest::parse("sha256:abc").is_err());
         assert!(Digest::parse(&EMPTY.to_uppercase()).is_err());
-        assert!(
-            Digest::parse("md5:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-                .is_err()
-        );
+        assert!(Digest::parse("md5:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855").is_err());
     }
 }

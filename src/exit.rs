@@ -55,10 +55,7 @@ pub struct LifecycleError {
 
 impl LifecycleError {
     pub fn new(code: ExitCode, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-        }
+        Self { code, message: message.into() }
     }
 
     /// Go's `cmd.FailErrCode(err, code, action)`: "failed to <action>: <cause>".

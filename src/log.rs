@@ -91,11 +91,7 @@ pub fn phase_header(name: &str) {
     if !enabled(Level::Info) {
         return;
     }
-    let line = if color() {
-        format!("{CYAN}===> {name}{RESET}\n")
-    } else {
-        format!("===> {name}\n")
-    };
+    let line = if color() { format!("{CYAN}===> {name}{RESET}\n") } else { format!("===> {name}\n") };
     let out = std::io::stdout();
     let mut h = out.lock();
     let _ = h.write_all(line.as_bytes());
