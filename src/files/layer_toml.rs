@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use super::freeform::{self, Table};
 use super::io;
 
+const WHAT: &str = "layer metadata";
+
 /// What a buildpack declares for a layer.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LayerToml {
@@ -51,23 +53,27 @@ fn ser_ref<S: serde::Serializer>(t: &&Option<Table>, s: S) -> Result<S::Ok, S::E
 impl LayerToml {
     /// Read `path`; a missing file gives the empty value (as Go does).
     pub fn read(path: &Path) -> Result<Self, LayerTomlError> {
-        let Some(table) = io::read_toml_optional::<Table>("layer metadata", path)? else {
-            return Ok(LayerToml::default());
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(LayerToml::default()),
+            Err(source) => {
+                return Err(io::Error::Read {
+                    what: WHAT,
+                    path: path.to_owned(),
+                    source,
+                }
+                .into());
+            }
         };
+        let table: Table = io::parse_toml(WHAT, path, &text)?;
         if ["build", "launch", "cache"]
             .iter()
             .any(|k| table.contains_key(*k))
         {
             return Err(LayerTomlError::TypesAtTopLevel(path.to_owned()));
         }
-        let parsed: LayerToml = table.try_into().map_err(|source| {
-            LayerTomlError::File(io::Error::Parse {
-                what: "layer metadata",
-                path: path.to_owned(),
-                source,
-            })
-        })?;
-        Ok(parsed)
+        // Parsed again from the text: going through `Table` would turn datetimes into strings.
+        Ok(io::parse_toml(WHAT, path, &text)?)
     }
 
     /// The TOML the restorer writes for restored layer metadata: only `[metadata]`
@@ -78,6 +84,6 @@ impl LayerToml {
 
     /// Write `path` with only `[metadata]`, like the restorer.
     pub fn write_metadata_only(path: &Path, metadata: &Option<Table>) -> Result<(), io::Error> {
-        io::write_toml("layer metadata", path, &MetadataOnly { metadata })
+        io::write_toml(WHAT, path, &MetadataOnly { metadata })
     }
 }
