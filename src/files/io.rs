@@ -22,7 +22,7 @@ pub enum Error {
     Parse {
         what: &'static str,
         path: PathBuf,
-        source: toml::de::Error,
+        source: Box<toml::de::Error>,
     },
     #[error("failed to write {what} file: {path}: {source}")]
     Write {
@@ -76,9 +76,9 @@ pub fn parse_toml<T: DeserializeOwned>(
     text: &str,
 ) -> Result<T, Error> {
     toml::from_str(text).map_err(|source| Error::Parse {
+        source: Box::new(source),
         what,
         path: path.to_owned(),
-        source,
     })
 }
 
