@@ -446,3 +446,15 @@ fn restored_layer_and_store_tomls_match_go() {
     assert_eq!(back.types, Default::default());
     assert_eq!(back.metadata, bp.layers["jdk"].data);
 }
+
+#[test]
+fn our_toml_parses_back_to_the_same_value() {
+    let analyzed = Analyzed {
+        previous_image: Some(ImageIdentifier::new("reg/app@sha256:00")),
+        layers_metadata: exporter_metadata(),
+        ..first_build_analyzed()
+    };
+    let text = analyzed.to_toml().expect("toml");
+    let back: Analyzed = toml::from_str(&text).expect("valid TOML");
+    assert_eq!(back, analyzed);
+}

@@ -73,20 +73,32 @@ pub(crate) fn go_json_datetime(dt: &Datetime) -> String {
     format!("{date}T{time}{}", offset(dt.offset))
 }
 
-fn to_json(v: &toml::Value) -> serde_json::Value {
-    use serde_json::Value as J;
-    match v {
-        toml::Value::String(s) => J::String(s.clone()),
-        toml::Value::Integer(i) => J::from(*i),
-        toml::Value::Float(f) => serde_json::Number::from_f64(*f)
-            .map(J::Number)
-            .unwrap_or(J::Null),
-        toml::Value::Boolean(b) => J::Bool(*b),
-        toml::Value::Datetime(d) => J::String(go_json_datetime(d)),
-        toml::Value::Array(a) => J::Array(a.iter().map(to_json).collect()),
-        toml::Value::Table(t) => {
-            J::Object(t.iter().map(|(k, v)| (k.clone(), to_json(v))).collect())
+/// A TOML value as Go `encoding/json` writes the `any` BurntSushi decoded it into:
+/// datetimes as RFC 3339 strings, map keys sorted (whatever order the table keeps).
+struct JsonView<'a>(&'a toml::Value);
+
+/// A table seen through [`JsonView`].
+struct JsonTable<'a>(&'a Table);
+
+impl Serialize for JsonView<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            toml::Value::String(v) => s.serialize_str(v),
+            toml::Value::Integer(v) => s.serialize_i64(*v),
+            toml::Value::Float(v) => s.serialize_f64(*v),
+            toml::Value::Boolean(v) => s.serialize_bool(*v),
+            toml::Value::Datetime(d) => s.serialize_str(&go_json_datetime(d)),
+            toml::Value::Array(items) => s.collect_seq(items.iter().map(JsonView)),
+            toml::Value::Table(t) => JsonTable(t).serialize(s),
         }
+    }
+}
+
+impl Serialize for JsonTable<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut entries: Vec<(&String, &toml::Value)> = self.0.iter().collect();
+        entries.sort_by(|a, b| a.0.cmp(b.0));
+        s.collect_map(entries.into_iter().map(|(k, v)| (k, JsonView(v))))
     }
 }
 
@@ -110,8 +122,7 @@ fn from_json(v: serde_json::Value) -> Option<toml::Value> {
 /// Serializes a table for either writer (see the module docs).
 pub fn serialize_table<S: Serializer>(t: &Table, s: S) -> Result<S::Ok, S::Error> {
     if crate::files::gojson::json_mode() {
-        serde_json::Value::Object(t.iter().map(|(k, v)| (k.clone(), to_json(v))).collect())
-            .serialize(s)
+        JsonTable(t).serialize(s)
     } else {
         t.serialize(s)
     }
@@ -144,5 +155,45 @@ pub mod opt {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Table>, D::Error> {
         deserialize_table(d)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn datetimes_like_go_time() {
+        // BurntSushi decodes into time.Time and writes RFC3339Nano / local layouts back.
+        assert_eq!(
+            go_toml_datetime("2026-08-01T10:20:30Z"),
+            "2026-08-01T10:20:30Z"
+        );
+        assert_eq!(
+            go_toml_datetime("2026-08-01 10:20:30.500+01:30"),
+            "2026-08-01T10:20:30.5+01:30"
+        );
+        assert_eq!(
+            go_toml_datetime("2026-08-01T10:20:30.000"),
+            "2026-08-01T10:20:30"
+        );
+        assert_eq!(go_toml_datetime("2026-08-01"), "2026-08-01");
+        assert_eq!(go_toml_datetime("07:32:00.999999"), "07:32:00.999999");
+        // encoding/json writes every time.Time as RFC3339Nano.
+        let j = |s: &str| go_json_datetime(&s.parse().expect("datetime"));
+        assert_eq!(j("2026-08-01"), "2026-08-01T00:00:00Z");
+        assert_eq!(j("2026-08-01T10:20:30-05:00"), "2026-08-01T10:20:30-05:00");
+        assert_eq!(j("07:32:00"), "0000-01-01T07:32:00Z");
+    }
+
+    #[test]
+    fn json_view_sorts_keys_and_converts() {
+        let t: Table =
+            toml::from_str("b = 1\na = 2026-08-01\n[c]\nz = 1.0\ny = [1, 2.5]\n").expect("toml");
+        let json = crate::files::gojson::to_string(&JsonTable(&t)).expect("json");
+        assert_eq!(
+            json,
+            r#"{"a":"2026-08-01T00:00:00Z","b":1,"c":{"y":[1,2.5],"z":1}}"#
+        );
     }
 }
