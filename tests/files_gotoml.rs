@@ -261,3 +261,19 @@ fn json_matches_go_encoding_json() {
         golden("json_cases.json")
     );
 }
+
+#[test]
+fn datetimes_round_trip_like_go() {
+    struct Freeform(toml::Table);
+    impl Serialize for Freeform {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            cnb::files::freeform::serialize_table(&self.0, s)
+        }
+    }
+    let path = format!("{}/testdata/files/inputs/datetimes.toml", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).expect("input");
+    let table: toml::Table = toml::from_str(&text).expect("parse");
+    let m = Freeform(table);
+    assert_eq!(gotoml::to_string(&m).expect("toml"), golden("datetimes.toml"));
+    assert_eq!(gojson::to_string(&m).expect("json"), golden("datetimes.json"));
+}
