@@ -458,3 +458,14 @@ fn our_toml_parses_back_to_the_same_value() {
     let back: Analyzed = toml::from_str(&text).expect("valid TOML");
     assert_eq!(back, analyzed);
 }
+
+#[test]
+fn run_image_debug_line_matches_go() {
+    // Go printed these while writing analyzed_first.toml / analyzed_empty.toml (stderr of the
+    // golden program; see testdata/files/README.md).
+    assert_eq!(
+        first_build_analyzed().run_image_debug_json(),
+        r#"{"Reference":"registry.example.com/base/run@sha256:77aa0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab","Image":"registry.example.com/base/run:jammy","Extend":false,"target":{"os":"linux","arch":"amd64","distro":{"name":"ubuntu","version":"22.04"}}}"#
+    );
+    assert_eq!(Analyzed::default().run_image_debug_json(), "null");
+}

@@ -99,6 +99,30 @@ impl Analyzed {
         self.run_image.as_ref().map_or("", |r| r.reference.as_str())
     }
 
+    /// What Go logs at debug level after "Run image info in analyzed metadata is: ":
+    /// `encoding.ToJSONMaybe(RunImage)`, whose untagged fields keep their Go names
+    /// (`{"Reference":…,"Image":…,"Extend":…,"target":{…}}`, or `null`).
+    pub fn run_image_debug_json(&self) -> String {
+        #[derive(Serialize)]
+        struct GoRunImage<'a> {
+            #[serde(rename = "Reference")]
+            reference: &'a str,
+            #[serde(rename = "Image")]
+            image: &'a str,
+            #[serde(rename = "Extend")]
+            extend: bool,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            target: &'a Option<TargetMetadata>,
+        }
+        let view = self.run_image.as_ref().map(|r| GoRunImage {
+            reference: &r.reference,
+            image: &r.image,
+            extend: r.extend,
+            target: &r.target,
+        });
+        super::gojson::to_string(&view).unwrap_or_default()
+    }
+
     /// The run image target, or the empty target.
     pub fn run_image_target(&self) -> TargetMetadata {
         self.run_image
