@@ -386,3 +386,24 @@ fn target_from_image_config_and_labels() {
     let err = TargetMetadata::from_image("", "amd64", "", &BTreeMap::new()).expect_err("no os");
     assert_eq!(err.to_string(), "failed to find OS in run image config");
 }
+
+#[test]
+fn keys_are_matched_case_insensitively_like_go() {
+    // BurntSushi fills `paths` from `Paths`, `labels` from `Labels`, etc.
+    let text = "[[Labels]]\nKey = \"k\"\nvalue = \"v\"\n\n[[slices]]\nPaths = [\"a/*\"]\n";
+    let lt = LaunchToml::parse(text, Path::new("launch.toml"), Version::new(0, 10)).expect("parse");
+    assert_eq!(
+        (lt.labels[0].key.as_str(), lt.labels[0].value.as_str()),
+        ("k", "v")
+    );
+    assert_eq!(lt.slices[0].paths, vec![s("a/*")]);
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = write(
+        dir.path(),
+        "l.toml",
+        "[Types]\nLaunch = true\n[metadata]\nKeep = \"Case\"\n",
+    );
+    let layer = LayerToml::read(&p).expect("read");
+    assert!(layer.types.launch);
+    assert_eq!(layer.metadata.expect("md")["Keep"].as_str(), Some("Case"));
+}

@@ -69,13 +69,14 @@ impl Error {
     }
 }
 
-/// Parse TOML text (tolerant: unknown keys are ignored by the models).
+/// Parse TOML text like BurntSushi: unknown keys ignored (by the models), keys matched to
+/// fields case-insensitively when there is no exact match.
 pub fn parse_toml<T: DeserializeOwned>(
     what: &'static str,
     path: &Path,
     text: &str,
 ) -> Result<T, Error> {
-    toml::from_str(text).map_err(|source| Error::Parse {
+    crate::files::fold::from_str(text).map_err(|source| Error::Parse {
         source: Box::new(source),
         what,
         path: path.to_owned(),

@@ -72,8 +72,14 @@ impl LayerToml {
         {
             return Err(LayerTomlError::TypesAtTopLevel(path.to_owned()));
         }
-        // Parsed again from the text: going through `Table` would turn datetimes into strings.
-        Ok(io::parse_toml(WHAT, path, &text)?)
+        super::fold::from_table(table).map_err(|source| {
+            io::Error::Parse {
+                what: WHAT,
+                path: path.to_owned(),
+                source: Box::new(source),
+            }
+            .into()
+        })
     }
 
     /// The TOML the restorer writes for restored layer metadata: only `[metadata]`

@@ -7,6 +7,7 @@
 pub mod analyzed;
 pub mod build_toml;
 pub mod cache_metadata;
+mod fold;
 pub mod freeform;
 pub mod gojson;
 pub mod gotoml;
