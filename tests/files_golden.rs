@@ -469,3 +469,23 @@ fn run_image_debug_line_matches_go() {
     );
     assert_eq!(Analyzed::default().run_image_debug_json(), "null");
 }
+
+#[test]
+fn compat_label_keeps_any_app_shape() {
+    // Same bytes as Go for the current format…
+    let label = golden("lifecycle_metadata.json");
+    let compat = cnb::files::LayersMetadataCompat::from_label(&label).expect("decode");
+    assert_eq!(
+        compat.to_label().expect("encode"),
+        golden("lifecycle_metadata_roundtrip.json")
+    );
+    assert_eq!(compat.metadata.run_image.top_layer, SHA8);
+    // …and an old-style object `app` survives a rewrite (the typed model rejects it).
+    let old = std::fs::read_to_string(data_dir().join("inputs/old_label.json")).expect("input");
+    assert!(LayersMetadata::from_label(&old).is_err());
+    let compat = cnb::files::LayersMetadataCompat::from_label(&old).expect("decode");
+    assert_eq!(
+        compat.to_label().expect("encode"),
+        golden("compat_old_label.json")
+    );
+}

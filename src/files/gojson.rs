@@ -97,3 +97,8 @@ pub fn from_slice<T: DeserializeOwned>(data: &[u8]) -> Result<T, serde_json::Err
 pub fn from_str<T: DeserializeOwned>(s: &str) -> Result<T, serde_json::Error> {
     from_slice(s.as_bytes())
 }
+
+/// Deserialize from an already parsed JSON value, with the same Go semantics.
+pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, serde_json::Error> {
+    in_json_mode(|| serde_json::from_value(value))
+}

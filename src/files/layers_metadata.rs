@@ -69,30 +69,40 @@ pub struct LayersMetadata {
 
 impl Serialize for LayersMetadata {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("LayersMetadata", 8)?;
-        let nil: Option<()> = None;
         if self.app.is_empty() {
-            st.serialize_field("app", &nil)?;
+            serialize_with_app(self, &None::<()>, None, s)
         } else {
-            st.serialize_field("app", &self.app)?;
+            serialize_with_app(self, &self.app, None, s)
         }
-        if let Some(sbom) = &self.sbom {
-            st.serialize_field("sbom", sbom)?;
-        }
-        if self.buildpacks.is_empty() {
-            st.serialize_field("buildpacks", &nil)?;
-        } else {
-            st.serialize_field("buildpacks", &self.buildpacks)?;
-        }
-        st.serialize_field("config", &self.config)?;
-        st.serialize_field("launcher", &self.launcher)?;
-        st.serialize_field("process-types", &self.process_types)?;
-        st.serialize_field(key("runImage", "run-image"), &self.run_image)?;
-        if let Some(stack) = &self.stack {
-            st.serialize_field("stack", stack)?;
-        }
-        st.end()
     }
+}
+
+/// Writes `md` in Go field order with `app` taken from `app` (shared with the compat form);
+/// `empty_buildpacks` is what to write for an empty `buildpacks` (default: `null`).
+pub(crate) fn serialize_with_app<S: Serializer, A: Serialize + ?Sized>(
+    md: &LayersMetadata,
+    app: &A,
+    empty_buildpacks: Option<&[()]>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    let mut st = s.serialize_struct("LayersMetadata", 8)?;
+    st.serialize_field("app", app)?;
+    if let Some(sbom) = &md.sbom {
+        st.serialize_field("sbom", sbom)?;
+    }
+    if md.buildpacks.is_empty() {
+        st.serialize_field("buildpacks", &empty_buildpacks)?;
+    } else {
+        st.serialize_field("buildpacks", &md.buildpacks)?;
+    }
+    st.serialize_field("config", &md.config)?;
+    st.serialize_field("launcher", &md.launcher)?;
+    st.serialize_field("process-types", &md.process_types)?;
+    st.serialize_field(key("runImage", "run-image"), &md.run_image)?;
+    if let Some(stack) = &md.stack {
+        st.serialize_field("stack", stack)?;
+    }
+    st.end()
 }
 
 impl LayersMetadata {

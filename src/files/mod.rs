@@ -15,6 +15,7 @@ pub mod io;
 pub mod launch;
 pub mod layer_toml;
 pub mod layers_metadata;
+pub mod layers_metadata_compat;
 pub mod metadata;
 pub mod project_metadata;
 pub mod report;
@@ -35,6 +36,7 @@ pub use layers_metadata::{
     BuildpackLayerMetadata, BuildpackLayersMetadata, LayerMetadata, LayersMetadata,
     RunImageForExport, RunImageForRebase, Stack, StoreToml,
 };
+pub use layers_metadata_compat::LayersMetadataCompat;
 pub use project_metadata::{ProjectMetadata, ProjectSource};
 pub use report::{BuildReport, ImageReport, RebaseReport, Report};
 pub use run::Run;
