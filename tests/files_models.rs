@@ -407,3 +407,73 @@ fn keys_are_matched_case_insensitively_like_go() {
     assert!(layer.types.launch);
     assert_eq!(layer.metadata.expect("md")["Keep"].as_str(), Some("Case"));
 }
+
+#[test]
+fn rebase_target_check_and_target_env() {
+    use cnb::files::OsDistro;
+    use cnb::files::target::parse_os_release;
+    let app = TargetMetadata {
+        os: s("linux"),
+        arch: s("amd64"),
+        arch_variant: s("v3"),
+        distro: Some(OsDistro {
+            name: s("ubuntu"),
+            version: s("22.04"),
+        }),
+        ..Default::default()
+    };
+    let mut new = TargetMetadata {
+        os: s("linux"),
+        arch: s("amd64"),
+        ..Default::default()
+    };
+    assert!(new.satisfied_for_rebase(&app));
+    new.distro = Some(OsDistro {
+        name: s("ubuntu"),
+        version: s(""),
+    });
+    assert!(new.satisfied_for_rebase(&app));
+    new.distro = Some(OsDistro {
+        name: s("debian"),
+        version: s(""),
+    });
+    assert!(!new.satisfied_for_rebase(&app));
+    new.distro = None;
+    new.arch = s("arm64");
+    assert!(!new.satisfied_for_rebase(&app));
+    let no_distro_app = TargetMetadata {
+        distro: None,
+        ..app.clone()
+    };
+    let with_distro = TargetMetadata {
+        distro: app.distro.clone(),
+        ..no_distro_app.clone()
+    };
+    assert!(!with_distro.satisfied_for_rebase(&no_distro_app));
+
+    assert_eq!(
+        app.env_vars(|| panic!("not consulted when the distro is known")),
+        vec![
+            s("CNB_TARGET_OS=linux"),
+            s("CNB_TARGET_ARCH=amd64"),
+            s("CNB_TARGET_ARCH_VARIANT=v3"),
+            s("CNB_TARGET_DISTRO_NAME=ubuntu"),
+            s("CNB_TARGET_DISTRO_VERSION=22.04"),
+        ]
+    );
+    let os_release = "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nID=debian\n";
+    let bare = TargetMetadata {
+        os: s("linux"),
+        arch: s("arm64"),
+        ..Default::default()
+    };
+    assert_eq!(
+        bare.env_vars(|| Some(parse_os_release(os_release))),
+        vec![
+            s("CNB_TARGET_OS=linux"),
+            s("CNB_TARGET_ARCH=arm64"),
+            s("CNB_TARGET_DISTRO_NAME=debian"),
+            s("CNB_TARGET_DISTRO_VERSION=12"),
+        ]
+    );
+}
