@@ -270,10 +270,68 @@ fn datetimes_round_trip_like_go() {
             cnb::files::freeform::serialize_table(&self.0, s)
         }
     }
-    let path = format!("{}/testdata/files/inputs/datetimes.toml", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/testdata/files/inputs/datetimes.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let text = std::fs::read_to_string(&path).expect("input");
     let table: toml::Table = toml::from_str(&text).expect("parse");
     let m = Freeform(table);
-    assert_eq!(gotoml::to_string(&m).expect("toml"), golden("datetimes.toml"));
-    assert_eq!(gojson::to_string(&m).expect("json"), golden("datetimes.json"));
+    assert_eq!(
+        gotoml::to_string(&m).expect("toml"),
+        golden("datetimes.toml")
+    );
+    assert_eq!(
+        gojson::to_string(&m).expect("json"),
+        golden("datetimes.json")
+    );
+}
+
+#[test]
+fn quoted_headers_and_nested_arrays_of_tables() {
+    #[derive(Serialize)]
+    struct Leaf {
+        v: String,
+    }
+    #[derive(Serialize)]
+    struct Elem {
+        name: String,
+        subs: Vec<Leaf>,
+        named: Option<BTreeMap<String, Leaf>>,
+        after: i64,
+    }
+    #[derive(Serialize)]
+    struct Doc {
+        tables: BTreeMap<String, Leaf>,
+        elems: Vec<Elem>,
+        last: String,
+    }
+    let leaf = |v: &str| Leaf { v: s(v) };
+    let d = Doc {
+        tables: BTreeMap::from([
+            (s("my.layer"), leaf("1")),
+            (s("with space"), leaf("2")),
+            (s("plain"), leaf("3")),
+            (s("é"), leaf("4")),
+        ]),
+        elems: vec![
+            Elem {
+                name: s("a"),
+                subs: vec![leaf("x"), leaf("y")],
+                named: Some(BTreeMap::from([(s("k.1"), leaf("z"))])),
+                after: 1,
+            },
+            Elem {
+                name: s("b"),
+                subs: vec![],
+                named: None,
+                after: 2,
+            },
+        ],
+        last: s("end"),
+    };
+    assert_eq!(
+        gotoml::to_string(&d).expect("encode"),
+        golden("encoder_headers.toml")
+    );
 }
