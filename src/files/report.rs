@@ -8,7 +8,10 @@ use serde::{Deserialize, Serialize};
 use super::io::{self, Error};
 
 /// `[image]` and, for Platform API < 0.9, `[build] bom` (left as raw TOML values here,
-/// since the legacy BOM entries are the buildpack module's type).
+/// since the legacy BOM entries are the buildpack module's type). Known gap: each raw entry
+/// is written with its keys sorted (plain values first), where Go follows its struct order
+/// (name, version, metadata, buildpack), so `[build.bom.buildpack]` lands before
+/// `[build.bom.metadata]`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     /// Go `omitempty` on a struct: written only when it has BOM entries.
