@@ -257,7 +257,7 @@ pub fn read_build_metadata(path: &Path, platform_api: Version) -> Result<Metadat
 /// The text written to metadata.toml. The one place that picks the TOML encoder.
 /// (To become `cnb::files::gotoml::to_string(md).map_err(Into::into)`: BurntSushi's layout.)
 pub fn encode_metadata(md: &Metadata) -> Result<String, EncodeError> {
-    toml::to_string(md).map_err(Into::into)
+    crate::files::gotoml::to_string(md).map_err(Into::into)
 }
 
 /// Whatever error the TOML encoder gives.
@@ -507,6 +507,21 @@ mod tests {
         let old = parse_metadata(&golden("go-0.9.toml")).unwrap();
         assert_eq!(old.processes[0].command.entries, vec!["java"]);
         assert_eq!(old.processes[1].args, Some(vec![]));
+    }
+
+    #[test]
+    fn written_toml_matches_go_byte_for_byte() {
+        for api in ["0.12", "0.9"] {
+            let v = Version::parse(api).unwrap();
+            let got = encode_metadata(&sample(v)).unwrap();
+            // The capture normalised the final newline; compare the body exactly.
+            assert_eq!(got.trim_end(), golden(&format!("go-{api}.toml")).trim_end(), "api {api}");
+        }
+        let empty = Metadata {
+            buildpacks: vec![GroupElement { id: "a".into(), version: "1".into(), api: "0.9".into(), ..Default::default() }],
+            ..Default::default()
+        };
+        assert_eq!(encode_metadata(&empty).unwrap().trim_end(), golden("empty.toml").trim_end());
     }
 
     #[test]
