@@ -263,10 +263,12 @@ mod tests {
 
     const D: &str = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
+    type Case<'a> = (&'a str, &'a str, &'a str, Option<&'a str>, bool, &'a str);
+
     #[test]
     fn parses_like_ggcr() {
         // (input, registry, repository, tag, digest?, name())
-        let cases: &[(&str, &str, &str, Option<&str>, bool, &str)] = &[
+        let cases: &[Case] = &[
             ("busybox", "index.docker.io", "library/busybox", Some("latest"), false, "index.docker.io/library/busybox:latest"),
             ("busybox:1.36", "index.docker.io", "library/busybox", Some("1.36"), false, "index.docker.io/library/busybox:1.36"),
             ("docker.io/busybox", "index.docker.io", "library/busybox", Some("latest"), false, "index.docker.io/library/busybox:latest"),

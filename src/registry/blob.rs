@@ -2,7 +2,7 @@
 //! mismatch is the stream's last item (an `io::Error` wrapping [`RegistryError::DigestMismatch`]),
 //! so a consumer that writes while reading never mistakes bad content for good.
 
-use super::client::{Client, Direction, Progress, Req};
+use super::client::{Client, Direction, Progress, Req, content_length};
 use super::error::RegistryError;
 use crate::digest::{Digest, Hasher};
 use crate::image::reference::Repository;
@@ -90,7 +90,7 @@ impl Client {
             return Ok(None);
         }
         let resp = self.check(resp, "HEAD", &[200]).await?;
-        Ok(Some(BlobInfo { digest: digest.clone(), size: resp.content_length() }))
+        Ok(Some(BlobInfo { digest: digest.clone(), size: content_length(&resp) }))
     }
 
     /// `GET /v2/<repo>/blobs/<digest>` as a verifying stream. `expected_size` (from the
@@ -99,7 +99,7 @@ impl Client {
         let path = format!("/v2/{}/blobs/{digest}", repo.repository());
         let resp = self.send(repo, Req::new(Method::GET, path, Client::pull_scope(repo))).await?;
         let resp = self.check(resp, "GET", &[200]).await?;
-        let size = resp.content_length().or(expected_size);
+        let size = content_length(&resp).or(expected_size);
         let what = format!("blob {digest} of {repo}");
         let state = Verify {
             hasher: Some(Hasher::new()),

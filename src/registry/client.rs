@@ -342,3 +342,8 @@ fn resolve(base: &str, path: &str) -> Result<Url, RegistryError> {
     };
     joined.map_err(|e| RegistryError::protocol(format!("building URL from {path:?}"), e.to_string()))
 }
+
+/// The `Content-Length` header (reqwest's `content_length()` is the body size, 0 for HEAD).
+pub(crate) fn content_length(resp: &Response) -> Option<u64> {
+    resp.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok())
+}

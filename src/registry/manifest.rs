@@ -2,7 +2,7 @@
 //! verbatim; the digest is computed over exactly those bytes and checked against the digest asked
 //! for and against `Docker-Content-Digest`.
 
-use super::client::{Client, Req, ReqBody};
+use super::client::{Client, Req, ReqBody, content_length};
 use super::error::RegistryError;
 use super::platform::{Platform, select_platform};
 use crate::digest::Digest;
@@ -96,7 +96,7 @@ impl Client {
             return Ok(None);
         }
         let resp = self.check(resp, "HEAD", &[200]).await?;
-        Ok(Some(ManifestInfo { media_type: media_type_of(&resp), digest: header_digest(&resp), size: resp.content_length() }))
+        Ok(Some(ManifestInfo { media_type: media_type_of(&resp), digest: header_digest(&resp), size: content_length(&resp) }))
     }
 
     /// `PUT` manifest bytes under `r`'s tag or digest; returns their digest.

@@ -113,12 +113,16 @@ impl Client {
             if let Some(info) = self.head_blob_scoped(repo, d, Client::push_scope(repo)).await? {
                 return Ok(PushedBlob { digest: d.clone(), size: info.size.or(size), outcome: PushOutcome::Existed });
             }
-            for from in opts.mount_from.iter().filter(|f| f.registry() == repo.registry() && *f != repo) {
+            let candidates: Vec<&Repository> =
+                opts.mount_from.iter().filter(|f| f.registry() == repo.registry() && *f != repo).collect();
+            for (i, from) in candidates.iter().enumerate() {
                 match self.mount(repo, from, d).await? {
                     None => return Ok(PushedBlob { digest: d.clone(), size, outcome: PushOutcome::Mounted }),
+                    // Not there: keep the session the registry opened for the last candidate,
+                    // drop it (best effort) when another candidate remains.
+                    Some(s) if i + 1 == candidates.len() => session = Some(s),
                     Some(s) => {
-                        session = Some(s);
-                        break;
+                        let _ = self.send(repo, Req::new(Method::DELETE, s.location, Client::push_scope(repo))).await;
                     }
                 }
             }

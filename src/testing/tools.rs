@@ -57,10 +57,14 @@ pub fn skopeo_inspect_config(reference: &str, creds: Option<&str>) -> Vec<u8> {
 }
 
 /// `skopeo copy` between two transports (e.g. `docker://h/r:t` → `oci:/dir:t`), TLS checks off
-/// on both sides and all manifests of a list copied.
+/// on both sides, all manifests of a list copied, digests preserved (uncompressed layers stay
+/// uncompressed in OCI layouts).
 pub fn skopeo_copy(src: &str, dst: &str, creds: Option<&str>) {
     let mut c = skopeo();
-    c.args(["copy", "--all", "--src-tls-verify=false", "--dest-tls-verify=false"]);
+    c.args(["copy", "--all", "--preserve-digests", "--src-tls-verify=false", "--dest-tls-verify=false"]);
+    if dst.starts_with("oci:") {
+        c.arg("--dest-oci-accept-uncompressed-layers");
+    }
     add_creds(&mut c, "--src-creds", creds);
     add_creds(&mut c, "--dest-creds", creds);
     run(c.args([src, dst]));
