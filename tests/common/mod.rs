@@ -51,3 +51,32 @@ pub fn image_for_layer(layer: &[u8], arch: &str) -> (Vec<u8>, Vec<u8>) {
     .into_bytes();
     (config, manifest)
 }
+
+pub mod jwt;
+pub mod proxy;
+
+/// An open registry behind a fault-injecting proxy: (registry, proxy).
+pub fn faulty_registry() -> (cnb::testing::Registry, proxy::Proxy) {
+    let reg = cnb::testing::Registry::start(cnb::testing::RegistryOptions::default());
+    let p = proxy::Proxy::start(reg.port(), None);
+    (reg, p)
+}
+
+/// A registry with Distribution token auth; the proxy in front of it issues the tokens at
+/// `http://<proxy>/token` for user alice/s3cret. Returns (registry, proxy).
+pub fn token_registry() -> (cnb::testing::Registry, proxy::Proxy) {
+    let signer = jwt::Signer::new();
+    let issuer = "cnb-test-issuer".to_string();
+    let service = "cnb-test-registry".to_string();
+    let root_cert_bundle = signer.cert_path();
+    let issuer_cfg =
+        proxy::TokenIssuer { signer, issuer: issuer.clone(), service: service.clone(), user: ("alice".into(), "s3cret".into()) };
+    // The realm names the proxy, so the proxy starts first and learns the registry port after.
+    let p = proxy::Proxy::start(0, Some(issuer_cfg));
+    let reg = cnb::testing::Registry::start(cnb::testing::RegistryOptions {
+        token_auth: Some(cnb::testing::TokenAuthConfig { realm: format!("http://{}/token", p.host()), service, issuer, root_cert_bundle }),
+        ..Default::default()
+    });
+    p.set_upstream(reg.port());
+    (reg, p)
+}
