@@ -65,6 +65,23 @@ async fn bearer_token_flow() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identity_token_oauth_exchange() {
+    let (_reg, proxy) = token_registry();
+    let host = proxy.host();
+    let fx = push_busybox_fixture_with(&host, "tok/idt:v1", &FixtureOptions { creds: Some("alice:s3cret".into()), ..Default::default() });
+    // CNB_REGISTRY_AUTH's X-Identity form, keyed by URL.
+    let env = format!(r#"{{"http://{host}":"X-Identity {}"}}"#, common::proxy::REFRESH_TOKEN);
+    let kc = Keychain::from_env_value(&env).unwrap();
+    let c = client(ClientOptions { keychain: kc, ..Default::default() });
+    let m = c.get_manifest(&reference(&fx.reference)).await.unwrap();
+    assert_eq!(m.digest, fx.manifest_digest);
+    assert!(proxy.seen().iter().any(|(m, p)| m == "POST" && p == "/token"), "{:?}", proxy.seen());
+    let bad = client(ClientOptions { keychain: Keychain::anonymous().with(&host, Credential::IdentityToken(cnb::registry::Secret::new("wrong"))), ..Default::default() });
+    let e = bad.get_manifest(&reference(&fx.reference)).await.unwrap_err();
+    assert!(e.to_string().contains("getting a token") && !e.to_string().contains("wrong"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retries_transient_failures() {
     let (reg, proxy) = faulty_registry();
     let host = proxy.host();

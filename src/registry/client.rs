@@ -174,9 +174,13 @@ impl Client {
                     challenge::pick(&all).cloned()
                 }
                 _ => {
-                    let method = "GET";
                     let body = resp.bytes().await.unwrap_or_default();
-                    return Err(RegistryError::from_response(method, &url, status, &body));
+                    let err = RegistryError::from_response("GET", &url, status, &body);
+                    if errors.is_empty() && !(insecure || allows_plain_http(registry)) {
+                        return Err(err);
+                    }
+                    errors.push(err.to_string());
+                    continue;
                 }
             };
             let e = Endpoint { base, insecure, challenge };

@@ -22,6 +22,9 @@ pub struct RegistryOptions {
     pub token_auth: Option<TokenAuthConfig>,
     /// Allow `DELETE` of manifests and blobs (on by default in the shared registry too).
     pub disable_delete: bool,
+    /// Serve HTTPS with a fresh self-signed certificate for `IP:127.0.0.1` (made with
+    /// `openssl`); see [`Registry::ca_cert_path`].
+    pub tls: bool,
 }
 
 /// Distribution's `auth.token` section: the registry answers 401 with
@@ -70,6 +73,9 @@ impl Registry {
             require_tool("htpasswd", "apache2-utils");
             let line = run(Command::new("htpasswd").args(["-Bbn", user, pass]));
             std::fs::write(dir.path().join("htpasswd"), line).expect("write htpasswd");
+        }
+        if options.tls {
+            make_tls_files(dir.path());
         }
         let mut last_log = String::new();
         for _ in 0..5 {
@@ -140,6 +146,12 @@ impl Registry {
         self.log().lines().filter_map(parse_access_line).collect()
     }
 
+    /// The CA certificate that signed a TLS registry's certificate (to trust via
+    /// `SSL_CERT_FILE`).
+    pub fn ca_cert_path(&self) -> Option<PathBuf> {
+        self.options.tls.then(|| self.dir.path().join("ca.crt"))
+    }
+
     /// `user:pass` for skopeo when the registry uses htpasswd.
     pub fn creds(&self) -> Option<String> {
         self.options.htpasswd.as_ref().map(|(u, p)| format!("{u}:{p}"))
@@ -176,6 +188,13 @@ fn config_yaml(dir: &Path, port: u16, o: &RegistryOptions) -> String {
         dir.join("storage").display(),
         !o.disable_delete
     );
+    if o.tls {
+        y.push_str(&format!(
+            "  tls:\n    certificate: {}\n    key: {}\n",
+            dir.join("tls.crt").display(),
+            dir.join("tls.key").display()
+        ));
+    }
     if o.htpasswd.is_some() {
         y.push_str(&format!("auth:\n  htpasswd:\n    realm: cnb-test\n    path: {}\n", dir.join("htpasswd").display()));
     } else if let Some(t) = &o.token_auth {
@@ -188,6 +207,42 @@ fn config_yaml(dir: &Path, port: u16, o: &RegistryOptions) -> String {
         ));
     }
     y
+}
+
+/// A throwaway CA (`ca.crt`) and a server certificate for 127.0.0.1/localhost signed by it
+/// (`tls.crt`, `tls.key`) in `dir`.
+fn make_tls_files(dir: &Path) {
+    require_tool("openssl", "openssl");
+    let p = |name: &str| dir.join(name);
+    run(Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=cnb-test-ca"])
+        .arg("-keyout")
+        .arg(p("ca.key"))
+        .arg("-out")
+        .arg(p("ca.crt")));
+    run(Command::new("openssl")
+        .args(["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1"])
+        .arg("-keyout")
+        .arg(p("tls.key"))
+        .arg("-out")
+        .arg(p("tls.csr")));
+    std::fs::write(
+        p("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("write openssl extensions");
+    run(Command::new("openssl")
+        .args(["x509", "-req", "-days", "2", "-CAcreateserial"])
+        .arg("-in")
+        .arg(p("tls.csr"))
+        .arg("-CA")
+        .arg(p("ca.crt"))
+        .arg("-CAkey")
+        .arg(p("ca.key"))
+        .arg("-extfile")
+        .arg(p("ext.cnf"))
+        .arg("-out")
+        .arg(p("tls.crt")));
 }
 
 fn free_port() -> u16 {
@@ -206,7 +261,7 @@ fn wait_ready(port: u16, child: &mut Child) -> bool {
             let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
             let req = format!("GET /v2/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
             let mut buf = [0u8; 12];
-            if s.write_all(req.as_bytes()).is_ok() && s.read_exact(&mut buf).is_ok() && buf.starts_with(b"HTTP/1.1 ") {
+            if s.write_all(req.as_bytes()).is_ok() && s.read_exact(&mut buf).is_ok() && buf.starts_with(b"HTTP/1.") {
                 return true;
             }
         }

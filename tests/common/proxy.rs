@@ -146,7 +146,9 @@ async fn handle(
         None => {}
     }
     if let (Some(iss), true) = (&issuer, path.starts_with("/token")) {
-        return Ok(issue(iss, &req, &path, &state));
+        let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        return Ok(issue(iss, &method, auth.as_deref(), &path, &body, &state));
     }
     // Forward, keeping Host so the registry's Location headers point back at the proxy.
     let (parts, body) = req.into_parts();
@@ -173,36 +175,60 @@ async fn handle(
     Ok(out.body(Full::new(bytes)).unwrap())
 }
 
+/// The refresh token the issuer accepts for its user (OAuth2 `grant_type=refresh_token`).
+pub const REFRESH_TOKEN: &str = "rt-alice";
+
 /// `GET /token?scope=…&service=…`: Basic credentials of the known user get every action asked
-/// for; anyone else gets a token without access.
-fn issue(iss: &TokenIssuer, req: &Request<Incoming>, path: &str, state: &Mutex<State>) -> Resp {
+/// for; no credentials get a token without access. `POST /token` (form) with
+/// `grant_type=refresh_token&refresh_token=rt-alice` is the known user too.
+fn issue(iss: &TokenIssuer, method: &str, auth: Option<&str>, path: &str, body: &[u8], state: &Mutex<State>) -> Resp {
     let url = reqwest::Url::parse(&format!("http://x{path}")).unwrap();
+    let form = reqwest::Url::parse(&format!("http://x/?{}", String::from_utf8_lossy(body))).unwrap();
+    let params: Vec<(String, String)> = if method == "POST" {
+        form.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+    } else {
+        url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+    };
     let scopes: Vec<String> =
-        url.query_pairs().filter(|(k, _)| k == "scope").flat_map(|(_, v)| v.split(' ').map(str::to_string).collect::<Vec<_>>()).collect();
+        params.iter().filter(|(k, _)| k == "scope").flat_map(|(_, v)| v.split(' ').map(str::to_string).collect::<Vec<_>>()).collect();
     state.lock().unwrap().token_scopes.push(scopes.clone());
     use base64::Engine as _;
     let expected = format!(
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", iss.user.0, iss.user.1))
     );
-    let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok());
-    let (subject, access) = match auth {
-        Some(a) if a == expected => {
-            let access = scopes
-                .iter()
-                .filter_map(|s| {
-                    let mut p = s.splitn(3, ':');
-                    let (_ty, name, actions) = (p.next()?, p.next()?, p.next()?);
-                    Some((name.to_string(), actions.split(',').map(str::to_string).collect()))
-                })
-                .collect();
-            (iss.user.0.clone(), access)
+    let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let known = if method == "POST" {
+        if param("grant_type") != Some("refresh_token") || param("refresh_token") != Some(REFRESH_TOKEN) {
+            return status(401, r#"{"error":"invalid_grant"}"#);
         }
-        Some(_) => return status(401, r#"{"errors":[{"code":"UNAUTHORIZED","message":"bad credentials"}]}"#),
-        None => (String::new(), Vec::new()),
+        true
+    } else {
+        match auth {
+            Some(a) if a == expected => true,
+            Some(_) => return status(401, r#"{"errors":[{"code":"UNAUTHORIZED","message":"bad credentials"}]}"#),
+            None => false,
+        }
+    };
+    let (subject, access) = if known {
+        let access = scopes
+            .iter()
+            .filter_map(|s| {
+                let mut p = s.splitn(3, ':');
+                let (_ty, name, actions) = (p.next()?, p.next()?, p.next()?);
+                Some((name.to_string(), actions.split(',').map(str::to_string).collect()))
+            })
+            .collect();
+        (iss.user.0.clone(), access)
+    } else {
+        (String::new(), Vec::new())
     };
     let token = iss.signer.token(&iss.issuer, &iss.service, &subject, &access);
-    let body = serde_json::json!({"token": token, "expires_in": 300}).to_string();
+    let body = if method == "POST" {
+        serde_json::json!({"access_token": token, "expires_in": 300, "refresh_token": REFRESH_TOKEN}).to_string()
+    } else {
+        serde_json::json!({"token": token, "expires_in": 300}).to_string()
+    };
     let mut r = status(200, &body);
     r.headers_mut().insert("content-type", "application/json".parse().unwrap());
     r
