@@ -357,3 +357,62 @@ async fn access_checks() {
     let e = c.check_read_access(&reference(&format!("127.0.0.1:{port}/x/y:z"))).await.unwrap_err();
     assert!(e.is_transport(), "{e}");
 }
+
+#[tokio::test]
+async fn tampered_manifest_is_detected() {
+    let reg = Registry::start(RegistryOptions::default());
+    let c = anon();
+    let r = reference(&format!("{}/tamper/manifest:v1", reg.host()));
+    let layer = tar_layer("f", b"x");
+    let (config, manifest) = image_for_layer(&layer, "amd64");
+    for b in [config, layer] {
+        c.push_blob(r.context(), BlobSource::Bytes(Bytes::from(b)), PushOptions::default()).await.unwrap();
+    }
+    let manifest = String::from_utf8(manifest).unwrap().replacen('{', r#"{"annotations":{"note":"aaaa"},"#, 1);
+    let digest = c.put_manifest(&r, Bytes::from(manifest.clone()), OCI_MANIFEST).await.unwrap();
+    std::fs::write(reg.blob_data_path(digest.as_str()), manifest.replace("aaaa", "bbbb")).unwrap();
+    let tampered = Digest::of(manifest.replace("aaaa", "bbbb").as_bytes());
+
+    let e = c.get_manifest(&r).await.unwrap_err();
+    let msg = e.to_string();
+    assert!(matches!(e, RegistryError::DigestMismatch { .. }) && msg.contains("Docker-Content-Digest"), "{msg}");
+    assert!(msg.contains(digest.as_str()) && msg.contains(tampered.as_str()), "{msg}");
+    let e = c.get_manifest(&r.with_digest(digest.clone())).await.unwrap_err();
+    assert!(matches!(e, RegistryError::DigestMismatch { .. }), "{e}");
+}
+
+#[tokio::test]
+async fn download_progress_is_reported() {
+    let reg = shared_registry();
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let ev = events.clone();
+    let c = client(ClientOptions { progress: Some(Arc::new(move |p| ev.lock().unwrap().push(p.clone()))), ..Default::default() });
+    let r = reference(&format!("{}/progress/app:v1", reg.host()));
+    let data = Bytes::from(vec![7u8; 300_000]);
+    let d = anon().push_blob(r.context(), BlobSource::Bytes(data.clone()), PushOptions::default()).await.unwrap().digest;
+    assert_eq!(c.get_blob_bytes(r.context(), &d).await.unwrap(), data);
+    let ev = events.lock().unwrap();
+    let last = ev.last().expect("events");
+    assert_eq!((last.direction, last.digest.as_ref(), last.done, last.total), (cnb::registry::Direction::Pull, Some(&d), 300_000, Some(300_000)));
+    assert!(ev.windows(2).all(|w| w[0].done <= w[1].done));
+}
+
+#[tokio::test]
+async fn bounded_concurrency_keeps_order() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let (now, max) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let out = cnb::registry::for_each_concurrent((0..20u64).collect(), 3, |i| {
+        let (now, max) = (now.clone(), max.clone());
+        async move {
+            let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+            max.fetch_max(n, Ordering::SeqCst);
+            tokio::time::sleep(std::time::Duration::from_millis(5 * (i % 4))).await;
+            now.fetch_sub(1, Ordering::SeqCst);
+            Ok::<_, ()>(i * 2)
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(out, (0..20u64).map(|i| i * 2).collect::<Vec<_>>());
+    assert!(max.load(Ordering::SeqCst) <= 3 && max.load(Ordering::SeqCst) >= 2);
+}

@@ -158,6 +158,12 @@ impl Registry {
     }
 }
 
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry").field("host", &self.host()).field("dir", &self.dir.path()).finish()
+    }
+}
+
 impl Drop for Registry {
     fn drop(&mut self) {
         if let Ok(child) = self.child.get_mut() {
