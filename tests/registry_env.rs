@@ -37,6 +37,9 @@ async fn keychain_from_process_environment() {
         std::env::set_var("DOCKER_CONFIG", &docker);
         std::env::set_var("PATH", path);
         std::env::set_var("CNB_REGISTRY_AUTH", r#"{"other.example.com":"Bearer abc"}"#);
+        // A dead proxy: loopback registries must bypass it, as in Go.
+        std::env::set_var("HTTP_PROXY", "http://127.0.0.1:9");
+        std::env::set_var("HTTPS_PROXY", "http://127.0.0.1:9");
     }
     let kc = Keychain::from_environment(&[fx.reference.as_str(), "gcr.io/x/y", "not a ref!"]).unwrap();
     assert_eq!(kc.resolve(&reg.host()).unwrap(), Credential::basic("alice", "s3cret"));

@@ -55,6 +55,9 @@ impl Transport {
             if self.opts.http1_only {
                 b = b.http1_only();
             }
+            if let Some(p) = env_proxy() {
+                b = b.no_proxy().proxy(p);
+            }
             b.build().map_err(|e| super::error::error_chain(&e))
         };
         let verified = || self.verified.get_or_init(|| build(false)).as_ref();
@@ -68,6 +71,28 @@ impl Transport {
         };
         r.map_err(|e| RegistryError::Tls(format!("{e} (set SSL_CERT_FILE or SSL_CERT_DIR to a CA bundle)")))
     }
+}
+
+/// Proxies from `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY` (either case) and `NO_PROXY`, with Go's
+/// exception that `localhost` and loopback addresses never go through a proxy.
+fn env_proxy() -> Option<reqwest::Proxy> {
+    let var = |names: &[&str]| names.iter().find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()));
+    let https = var(&["HTTPS_PROXY", "https_proxy"]);
+    let http = var(&["HTTP_PROXY", "http_proxy"]);
+    let all = var(&["ALL_PROXY", "all_proxy"]);
+    if https.is_none() && http.is_none() && all.is_none() {
+        return None;
+    }
+    let proxy = reqwest::Proxy::custom(move |url: &reqwest::Url| {
+        let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']');
+        let loopback = host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        if loopback {
+            return None;
+        }
+        let chosen = if url.scheme() == "https" { https.as_ref() } else { http.as_ref() };
+        chosen.or(all.as_ref()).cloned()
+    });
+    Some(proxy.no_proxy(reqwest::NoProxy::from_env()))
 }
 
 /// Whether go-containerregistry would try plain HTTP for `registry` on its own.
