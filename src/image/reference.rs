@@ -296,6 +296,26 @@ mod tests {
         }
     }
 
+    /// `testdata/registry/reference-golden.tsv`: go-containerregistry's own answers.
+    #[test]
+    fn matches_go_golden() {
+        let golden = include_str!("../../testdata/registry/reference-golden.tsv");
+        let mut n = 0;
+        for line in golden.lines().filter(|l| !l.is_empty()) {
+            let cols: Vec<&str> = line.split('\t').collect();
+            let input: String = serde_json::from_str(cols[0]).expect("quoted input");
+            match (Reference::parse(&input), cols[1]) {
+                (Err(e), "ERR") => assert_eq!(e.to_string(), cols[2], "{input}"),
+                (Ok(r), _) if cols[1] != "ERR" => {
+                    assert_eq!([r.registry(), r.repository(), r.identifier(), &r.name()], [cols[1], cols[2], cols[3], cols[4]], "{input}");
+                }
+                (got, _) => panic!("{input}: we say {got:?}, Go says {line}"),
+            }
+            n += 1;
+        }
+        assert!(n >= 30, "golden file has {n} cases");
+    }
+
     #[test]
     fn rejects_bad_references() {
         let cases: &[(&str, &str)] = &[
