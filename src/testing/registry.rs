@@ -67,7 +67,11 @@ impl Registry {
     /// when `docker-registry` is missing, and with the registry log when it does not come up.
     pub fn start(options: RegistryOptions) -> Registry {
         require_tool(REGISTRY_BIN, "docker-registry");
-        let dir = tempfile::Builder::new().prefix("cnb-registry-").tempdir().expect("temp dir for the registry");
+        remove_stale_dirs();
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("cnb-registry-{}-", std::process::id()))
+            .tempdir()
+            .expect("temp dir for the registry");
         std::fs::create_dir_all(dir.path().join("storage")).expect("registry storage dir");
         if let Some((user, pass)) = &options.htpasswd {
             require_tool("htpasswd", "apache2-utils");
@@ -249,6 +253,20 @@ fn make_tls_files(dir: &Path) {
         .arg(p("ext.cnf"))
         .arg("-out")
         .arg(p("tls.crt")));
+}
+
+/// The shared registry lives in a static that is never dropped, so its directory outlives the
+/// test process: remove directories left by test processes that are gone.
+fn remove_stale_dirs() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix("cnb-registry-")) else { continue };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else { continue };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
 }
 
 fn free_port() -> u16 {
