@@ -178,6 +178,46 @@ pub(crate) fn strip_to_host(url: &str) -> &str {
 mod tests {
     use super::*;
 
+    /// `testdata/registry/keychain`: what the Go lifecycle's keychain resolves.
+    #[test]
+    fn matches_go_keychain() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/registry/keychain");
+        let images = [
+            "busybox",
+            "url-form.example.com:5000/app",
+            "userpass.example.com/a/b",
+            "identity.example.com/x/y",
+            "regtoken.example.com/r/s",
+            "env.example.com/e/f",
+            "none.example.com/n/m",
+            "docker.io/library/busybox",
+        ];
+        let env = r#"{"https://env.example.com/v2/":"Basic ZW52OmVudnB3","userpass.example.com":"Bearer from-env"}"#;
+        let k = Keychain::from_sources(env, DockerConfig::load_dir(&dir), &images).unwrap();
+        let golden = std::fs::read_to_string(dir.join("go-resolved.tsv")).unwrap();
+        let mut n = 0;
+        for line in golden.lines() {
+            let (registry, rest) = line.split_once('\t').unwrap();
+            let field = |name: &str| {
+                rest.split(' ').find_map(|kv| kv.strip_prefix(&format!("{name}="))).unwrap_or_default().to_string()
+            };
+            let want = if rest == "anonymous" {
+                Credential::Anonymous
+            } else if !field("registrytoken").is_empty() {
+                Credential::RegistryToken(Secret::new(field("registrytoken")))
+            } else if !field("auth").is_empty() {
+                Credential::Basic(Secret::new(field("auth")))
+            } else if !field("username").is_empty() {
+                Credential::basic(&field("username"), &field("password"))
+            } else {
+                Credential::IdentityToken(Secret::new(field("identitytoken")))
+            };
+            assert_eq!(k.resolve(registry).unwrap(), want, "{line}");
+            n += 1;
+        }
+        assert_eq!(n, images.len());
+    }
+
     #[test]
     fn env_value_like_go() {
         let k = Keychain::from_env_value(
