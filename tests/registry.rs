@@ -416,3 +416,34 @@ async fn bounded_concurrency_keeps_order() {
     assert_eq!(out, (0..20u64).map(|i| i * 2).collect::<Vec<_>>());
     assert!(max.load(Ordering::SeqCst) <= 3 && max.load(Ordering::SeqCst) >= 2);
 }
+
+#[tokio::test]
+async fn copies_blobs_within_and_across_registries() {
+    let src_reg = shared_registry();
+    let dst_reg = Registry::start(RegistryOptions::default());
+    let fx = push_busybox_fixture(&src_reg.host(), "copy/source:v1");
+    let c = anon();
+    let from = reference(&fx.reference);
+    let layer = &fx.layer_digests[0];
+    let size = Some(fx.layer_sizes[0]);
+
+    let other_registry = reference(&format!("{}/copy/target:v1", dst_reg.host()));
+    let p = c.copy_blob(from.context(), other_registry.context(), layer, size).await.unwrap();
+    assert_eq!((p.outcome, p.size), (PushOutcome::Uploaded, size));
+    assert_eq!(std::fs::read(dst_reg.blob_data_path(layer.as_str())).unwrap(), std::fs::read(src_reg.blob_data_path(layer.as_str())).unwrap());
+    let p = c.copy_blob(from.context(), other_registry.context(), layer, size).await.unwrap();
+    assert_eq!(p.outcome, PushOutcome::Existed);
+
+    let same_registry = reference(&format!("{}/copy/sibling:v1", src_reg.host()));
+    let p = c.copy_blob(from.context(), same_registry.context(), layer, size).await.unwrap();
+    assert_eq!(p.outcome, PushOutcome::Mounted);
+
+    // A source whose bytes are corrupt never lands in the target.
+    let bad_src = Registry::start(RegistryOptions::default());
+    let r = reference(&format!("{}/copy/bad:v1", bad_src.host()));
+    let d = c.push_blob(r.context(), BlobSource::Bytes(Bytes::from(vec![1u8; 50_000])), PushOptions::default()).await.unwrap().digest;
+    std::fs::write(bad_src.blob_data_path(d.as_str()), vec![2u8; 50_000]).unwrap();
+    let e = c.copy_blob(r.context(), other_registry.context(), &d, Some(50_000)).await.unwrap_err();
+    assert!(matches!(&e, RegistryError::DigestMismatch { expected, .. } if *expected == d), "{e}");
+    assert!(c.head_blob(other_registry.context(), &d).await.unwrap().is_none());
+}

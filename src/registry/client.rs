@@ -4,7 +4,7 @@
 
 use super::auth::challenge::{self, Challenge};
 use super::auth::token::TokenCache;
-use super::error::{RegistryError, redact_url};
+use super::error::RegistryError;
 use super::keychain::{Credential, Keychain};
 use super::retry::{RetryPolicy, retry_after, retryable_status};
 use super::transport::{Transport, TransportOptions, allows_plain_http, is_insecure};
@@ -261,7 +261,7 @@ impl Client {
             let resp = match rb.send().await {
                 Ok(r) => r,
                 Err(e) => {
-                    let err = RegistryError::transport(&method_s, &redact_url(&url_s), &e);
+                    let err = RegistryError::transport(&method_s, &url_s, &e);
                     if can_retry && matches!(err, RegistryError::Transport { retryable: true, .. }) {
                         tokio::time::sleep(retry.delay(attempt, None)).await;
                         attempt += 1;

@@ -68,7 +68,8 @@ impl RegistryError {
 
     pub(crate) fn transport(method: &str, url: &str, e: &reqwest::Error) -> Self {
         let retryable = e.is_connect() || e.is_timeout() || e.is_request() || e.is_body();
-        RegistryError::Transport { method: method.into(), url: url.into(), message: error_chain(e), retryable }
+        let redacted = redact_url(url);
+        RegistryError::Transport { method: method.into(), url: redacted.clone(), message: error_chain(e).replace(url, &redacted), retryable }
     }
 
     /// Builds the error for an unexpected answer from its status and (error) body.

@@ -7,6 +7,7 @@ mod access;
 mod auth;
 mod blob;
 mod client;
+mod copy;
 mod docker_config;
 mod error;
 mod keychain;

@@ -51,6 +51,7 @@ impl Transport {
                 .connect_timeout(self.opts.connect_timeout)
                 .read_timeout(self.opts.read_timeout)
                 .user_agent(self.opts.user_agent.clone())
+                .http2_adaptive_window(true)
                 .tls_danger_accept_invalid_certs(skip);
             if self.opts.http1_only {
                 b = b.http1_only();

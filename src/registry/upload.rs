@@ -199,7 +199,7 @@ impl Client {
     }
 
     /// Streams `s` into the session; returns the last location, the digest and size.
-    async fn patch_stream(
+    pub(crate) async fn patch_stream(
         &self,
         repo: &Repository,
         session: Session,
@@ -268,7 +268,7 @@ impl Client {
     }
 
     /// `PUT <location>?digest=<digest>` with the remaining body; expects 201.
-    async fn finish_upload(&self, repo: &Repository, location: &str, digest: &Digest, body: ReqBody) -> Result<(), RegistryError> {
+    pub(crate) async fn finish_upload(&self, repo: &Repository, location: &str, digest: &Digest, body: ReqBody) -> Result<(), RegistryError> {
         let mut url = self.url(repo, location).await?;
         url.query_pairs_mut().append_pair("digest", digest.as_str());
         let mut req = Req::new(Method::PUT, url.to_string(), Client::push_scope(repo));
