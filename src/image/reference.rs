@@ -38,6 +38,12 @@ pub struct Repository {
 }
 
 impl Repository {
+    /// A repository name without tag or digest (ggcr `name.NewRepository`, weak validation):
+    /// `busybox` → `index.docker.io/library/busybox`.
+    pub fn parse(s: &str) -> Result<Repository, ReferenceError> {
+        parse_repository(s, false).map_err(|reason| ReferenceError { reference: s.to_string(), reason })
+    }
+
     /// `index.docker.io`, `gcr.io`, `localhost:5000`, `127.0.0.1:5000`...
     pub fn registry(&self) -> &str {
         &self.registry
@@ -346,6 +352,14 @@ mod tests {
         let e = Reference::parse_strict("index.docker.io/busybox:1").unwrap_err();
         assert!(e.reason().contains("missing 'library'"), "{}", e.reason());
         assert!(Reference::parse_strict("gcr.io/a/b").is_err(), "no tag");
+    }
+
+    #[test]
+    fn repository_parse() {
+        let r = Repository::parse("busybox").unwrap();
+        assert_eq!(r.to_string(), "index.docker.io/library/busybox");
+        assert_eq!(Repository::parse("127.0.0.1:5000/a/b").unwrap().repository(), "a/b");
+        assert!(Repository::parse("app:tag").is_err());
     }
 
     #[test]
