@@ -1,1 +1,29 @@
-//! (placeholder: filled by the work on this module)
+//! Registry client (OCI Distribution) on reqwest + tokio: transport and scheme rules, the
+//! `WWW-Authenticate` challenge flow with multi-scope bearer tokens, the Go lifecycle's keychain
+//! (`CNB_REGISTRY_AUTH`, docker config, credential helpers), manifests and blobs as raw bytes
+//! with digest verification, streaming uploads with mounts, access checks, retries.
+
+mod access;
+mod auth;
+mod blob;
+mod client;
+mod copy;
+mod docker_config;
+mod error;
+mod keychain;
+mod manifest;
+mod platform;
+mod retry;
+mod transport;
+mod upload;
+
+pub use blob::{BlobInfo, BlobReader, into_registry_error};
+pub use client::{Client, ClientOptions, Direction, Progress, ProgressFn};
+pub use docker_config::DockerConfig;
+pub use error::RegistryError;
+pub use keychain::{Credential, ENV_REGISTRY_AUTH, Keychain, KeychainError, Secret};
+pub use manifest::{DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, ManifestInfo, OCI_INDEX, OCI_MANIFEST, RawManifest, is_index};
+pub use platform::{IndexChild, Platform, go_arch, index_children, select_platform};
+pub use retry::RetryPolicy;
+pub use transport::{TransportOptions, allows_plain_http, is_insecure};
+pub use upload::{BlobSource, ByteStream, PushOptions, PushOutcome, PushedBlob, for_each_concurrent};
