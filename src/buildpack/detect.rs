@@ -1,1 +1,350 @@
-//! (in progress)
+//! The detection algorithm (Go `phase/detector.go`): walk the order, expand composite
+//! buildpacks, check targets and exec-env, run every new `bin/detect` of a candidate group
+//! concurrently (memoized across groups), resolve, and report in the Go log format.
+
+use super::descriptor::BuildpackDescriptor;
+use super::detect_run::{DetectInputs, DetectOutputs, run_detect};
+use super::group::{Group, GroupElement};
+use super::lookup::BuildpackStore;
+use super::order::{Order, OrderFile, System, merge_system};
+use super::plan::Plan;
+use super::resolve::{Failure, MemLog, key_for, resolve};
+use super::target::{BaseTarget, OS_RELEASE, OS_RELEASE_INFO, satisfied_for_build, targets_json};
+use crate::api::{Mode, Version, buildpack_gate};
+use crate::exit::{ExitCode, LifecycleError};
+use crate::log::Level;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+/// Gives the buildpack environment for one buildpack (the caller applies the include-list,
+/// platform `env/` unless `clear-env`, build-config `env/`). The lifecycle's `CNB_*`
+/// variables are added on top by the runner.
+pub type EnvProvider =
+    dyn Fn(&BuildpackDescriptor) -> Result<BTreeMap<String, String>, String> + Send + Sync;
+
+/// An [`EnvProvider`] that gives every buildpack the same map.
+pub fn fixed_env(map: BTreeMap<String, String>) -> Box<EnvProvider> {
+    Box::new(move |_| Ok(map.clone()))
+}
+
+/// Inputs of one detection run.
+#[derive(Clone, Debug)]
+pub struct DetectConfig {
+    pub app_dir: PathBuf,
+    pub platform_dir: PathBuf,
+    pub store: BuildpackStore,
+    pub platform_api: Version,
+    /// `CNB_EXEC_ENV` (Platform ≥ 0.15 filters buildpacks by it).
+    pub exec_env: String,
+    /// analyzed.toml `[run-image.target]`, if any.
+    pub run_target: Option<BaseTarget>,
+    /// Where the build host's distro is read when the run image has none (`/etc/os-release`).
+    pub os_release: PathBuf,
+}
+
+impl DetectConfig {
+    pub fn new(app_dir: impl Into<PathBuf>, platform_dir: impl Into<PathBuf>, store: BuildpackStore, platform_api: Version) -> Self {
+        Self {
+            app_dir: app_dir.into(),
+            platform_dir: platform_dir.into(),
+            store,
+            platform_api,
+            exec_env: String::new(),
+            run_target: None,
+            os_release: PathBuf::from(OS_RELEASE),
+        }
+    }
+}
+
+/// What detection chose: group.toml and plan.toml contents.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DetectOutcome {
+    pub group: Group,
+    pub plan: Plan,
+}
+
+/// Why detection failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DetectError {
+    /// No group passed (exit 20).
+    FailedDetection,
+    /// No group passed, some buildpack errored (exit 21).
+    BuildpackErrors,
+    /// Anything else during detection, e.g. a missing nested descriptor (exit 22).
+    Other(String),
+    /// A buildpack reached through a composite declares an unsupported API (exit 12).
+    Api(LifecycleError),
+}
+
+impl DetectError {
+    /// Logs the Go detector's ERROR lines for this failure and returns the error `main`
+    /// prints and exits with ("failed to detect: …", 20/21/22).
+    pub fn into_lifecycle_error(self) -> LifecycleError {
+        match self {
+            DetectError::FailedDetection => {
+                crate::error!("No buildpack groups passed detection.");
+                crate::error!("Please check that you are running against the correct path.");
+                LifecycleError::failed(ExitCode::FailedDetect, "detect", "no buildpacks participating")
+            }
+            DetectError::BuildpackErrors => {
+                crate::error!("No buildpack groups passed detection.");
+                LifecycleError::failed(ExitCode::FailedDetectWithErrors, "detect", "buildpack(s) failed with err")
+            }
+            DetectError::Other(m) => LifecycleError::failed(ExitCode::DetectError, "detect", m),
+            DetectError::Api(e) => e,
+        }
+    }
+}
+
+/// Builds the order detection walks: the platform's order, plus (Platform ≥ 0.15) the
+/// system buildpacks around every group. Logs the system merge at debug level.
+pub fn prepare_order(file: &OrderFile, system: Option<&System>, platform_api: Version) -> Order {
+    match system {
+        Some(sys) if platform_api.at_least("0.15") => {
+            let (order, logs) = merge_system(&file.order, sys);
+            for l in logs {
+                crate::debug!("{l}");
+            }
+            order
+        }
+        _ => file.order.clone(),
+    }
+}
+
+/// The Buildpack API gate for one descriptor, with the Go detector's wording.
+pub fn check_api(desc: &BuildpackDescriptor, el: &GroupElement) -> Result<(), LifecycleError> {
+    let name = el.to_string();
+    match buildpack_gate(Some(&desc.api), &name, Mode::deprecation_from_env()) {
+        Ok(gate) => {
+            if let Some(w) = gate.warning {
+                crate::warn!("{w}");
+            }
+            Ok(())
+        }
+        Err(e) if e.message.starts_with("parse ") => {
+            Err(LifecycleError::new(e.code, format!("failed to {}", e.message)))
+        }
+        Err(e) => Err(LifecycleError::new(
+            e.code,
+            format!("failed to set API for buildpack '{name}': {}", e.message),
+        )),
+    }
+}
+
+/// Looks up and API-checks every element of the top-level order, as the Go detector does
+/// before detecting. Missing descriptor → exit 1 "failed to initialize detector: …"; bad
+/// API → exit 12.
+pub fn verify_order(order: &Order, store: &BuildpackStore) -> Result<(), LifecycleError> {
+    for g in order {
+        for el in g.group.iter().filter(|e| !e.extension) {
+            let d = store
+                .lookup(&el.id, &el.version)
+                .map_err(|e| LifecycleError::failed(ExitCode::Failed, "initialize detector", e))?;
+            check_api(&d, el)?;
+        }
+    }
+    Ok(())
+}
+
+/// One detection run: holds the memo of `bin/detect` results and the in-memory log.
+pub struct Detector<'a> {
+    cfg: DetectConfig,
+    env: &'a EnvProvider,
+    target: BaseTarget,
+    target_logged: bool,
+    runs: BTreeMap<String, DetectOutputs>,
+    log: MemLog,
+    api_error: Option<LifecycleError>,
+}
+
+impl<'a> Detector<'a> {
+    pub fn new(cfg: DetectConfig, env: &'a EnvProvider) -> Self {
+        let target = cfg.run_target.clone().unwrap_or_default();
+        Self { cfg, env, target, target_logged: false, runs: BTreeMap::new(), log: MemLog::default(), api_error: None }
+    }
+
+    /// Detects, then prints the in-memory log: entries at or above the log level on success,
+    /// all of them (debug shown as info) on failure.
+    pub fn detect(&mut self, order: &Order) -> Result<DetectOutcome, DetectError> {
+        let res = self.detect_order(order, &[], &[], false);
+        let failed = res.is_err();
+        for (level, msg) in &self.log.entries {
+            if failed {
+                crate::log::log((*level).max(Level::Info), msg);
+            } else {
+                crate::log::log(*level, msg);
+            }
+        }
+        match res {
+            Ok((found, entries)) => Ok(DetectOutcome {
+                group: Group {
+                    group: found.into_iter().filter(|e| !e.extension).map(|e| e.no_opt()).collect(),
+                    group_extensions: Vec::new(),
+                },
+                plan: Plan { entries },
+            }),
+            Err(Failure::FailedDetection) => Err(DetectError::FailedDetection),
+            Err(Failure::Buildpack) => Err(DetectError::BuildpackErrors),
+            Err(Failure::Other(m)) => Err(self.api_error.take().map(DetectError::Api).unwrap_or(DetectError::Other(m))),
+        }
+    }
+
+    /// The in-memory log (level, message) as recorded so far.
+    pub fn log_entries(&self) -> &[(Level, String)] {
+        &self.log.entries
+    }
+
+    /// The memoized result of `bin/detect` for `id@version`, if it ran.
+    pub fn run_of(&self, id: &str, version: &str) -> Option<&DetectOutputs> {
+        self.runs.get(&key_for(&GroupElement::new(id, version)))
+    }
+}
+
+type Found = (Vec<GroupElement>, Vec<super::plan::BuildPlanEntry>);
+
+impl Detector<'_> {
+    fn detect_order(
+        &mut self,
+        order: &Order,
+        done: &[GroupElement],
+        next: &[GroupElement],
+        optional: bool,
+    ) -> Result<Found, Failure> {
+        let mut bp_err = false;
+        for g in order {
+            let mut candidate = g.group.clone();
+            candidate.extend(next.iter().cloned());
+            match self.detect_group(&candidate, done.to_vec()) {
+                Err(Failure::Buildpack) => bp_err = true,
+                Err(Failure::FailedDetection) => {}
+                other => return other,
+            }
+        }
+        if optional {
+            return self.detect_group(next, done.to_vec());
+        }
+        Err(if bp_err { Failure::Buildpack } else { Failure::FailedDetection })
+    }
+
+    fn detect_group(&mut self, group: &[GroupElement], mut done: Vec<GroupElement>) -> Result<Found, Failure> {
+        let mut pending: Vec<(String, BuildpackDescriptor)> = Vec::new();
+        for (i, el) in group.iter().enumerate() {
+            if done.iter().any(|d| d.kind() == el.kind() && d.id == el.id) {
+                continue;
+            }
+            if el.extension {
+                return Err(Failure::Other(format!("image extensions are not supported: {el}")));
+            }
+            let desc = self
+                .cfg
+                .store
+                .lookup(&el.id, &el.version)
+                .map_err(|e| Failure::Other(e.to_string()))?;
+            if desc.is_composite() {
+                return self.detect_order(&desc.order, &done, &group[i + 1..], el.optional);
+            }
+            if let Err(e) = check_api(&desc, el) {
+                let msg = e.message.clone();
+                self.api_error = Some(e);
+                return Err(Failure::Other(msg));
+            }
+            let marked = GroupElement { api: desc.api.clone(), homepage: desc.buildpack.homepage.clone(), ..el.clone() };
+
+            if self.cfg.platform_api.at_least("0.12") && !self.target_matches(&desc) && !el.optional {
+                let err = format!(
+                    "unable to satisfy target os/arch constraints; run image: {}, buildpack: {}",
+                    self.target.to_json(),
+                    targets_json(&desc.targets)
+                );
+                self.runs.insert(key_for(&marked), DetectOutputs::error(err));
+                done.push(marked);
+                continue;
+            }
+
+            if self.cfg.platform_api.at_least("0.15") && !self.cfg.exec_env.is_empty() {
+                let list: &[String] = if desc.api_at_least("0.12") { &desc.buildpack.exec_env } else { &[] };
+                let ok = list.is_empty() || list.iter().any(|e| e == "*" || *e == self.cfg.exec_env);
+                if !ok {
+                    crate::debug!(
+                        "Skipping {el} due to execution environment mismatch; current: {}, buildpack supports: [{}]",
+                        self.cfg.exec_env,
+                        list.join(" ")
+                    );
+                    continue;
+                }
+            }
+
+            let key = key_for(&marked);
+            done.push(marked);
+            if !self.runs.contains_key(&key) && !pending.iter().any(|(k, _)| *k == key) {
+                pending.push((key, desc));
+            }
+        }
+        self.run_pending(pending);
+        resolve(&done, &self.runs, &mut self.log)
+    }
+
+    /// True when the run image satisfies one of the descriptor's targets (no targets = any).
+    fn target_matches(&mut self, desc: &BuildpackDescriptor) -> bool {
+        if desc.targets.is_empty() {
+            return true;
+        }
+        self.complete_target();
+        desc.targets.iter().any(|t| {
+            crate::debug!("Checking for match against descriptor: {}", go_struct(t));
+            satisfied_for_build(&self.target, t)
+        })
+    }
+
+    /// Fills the run-image target from the build host once (logging that it did).
+    fn complete_target(&mut self) {
+        if self.target_logged {
+            return;
+        }
+        self.target_logged = true;
+        if self.target.complete_from_host(&self.cfg.os_release) {
+            crate::info!("{OS_RELEASE_INFO}");
+        }
+    }
+
+    /// Runs every pending `bin/detect` at the same time, one thread each.
+    fn run_pending(&mut self, pending: Vec<(String, BuildpackDescriptor)>) {
+        if pending.is_empty() {
+            return;
+        }
+        self.complete_target();
+        let inputs = DetectInputs {
+            app_dir: self.cfg.app_dir.clone(),
+            platform_dir: self.cfg.platform_dir.clone(),
+            target_env: self.target.env_vars(),
+            exec_env: self.cfg.exec_env.clone(),
+        };
+        let env = self.env;
+        let results = Mutex::new(Vec::with_capacity(pending.len()));
+        std::thread::scope(|s| {
+            for (key, desc) in &pending {
+                let (inputs, results) = (&inputs, &results);
+                s.spawn(move || {
+                    let out = match env(desc) {
+                        Ok(map) => run_detect(desc, &map, inputs),
+                        Err(e) => DetectOutputs::error(e),
+                    };
+                    if let Ok(mut r) = results.lock() {
+                        r.push((key.clone(), out));
+                    }
+                });
+            }
+        });
+        for (k, out) in results.into_inner().unwrap_or_default() {
+            self.runs.insert(k, out);
+        }
+    }
+}
+
+/// Go's `%s` of a `TargetMetadata` value (its String method has a pointer receiver, so fmt
+/// prints the struct): `{linux amd64  [{ubuntu 22.04}]}`.
+fn go_struct(t: &super::target::TargetMetadata) -> String {
+    let distros: Vec<String> = t.distros.iter().map(|d| format!("{{{} {}}}", d.name, d.version)).collect();
+    format!("{{{} {} {} [{}]}}", t.os, t.arch, t.arch_variant, distros.join(" "))
+}
