@@ -6,7 +6,9 @@ use cnb::buildpack::build::{BuildEnvSource, StaticEnv, build_group, verify_group
 use cnb::buildpack::build_run::{BuildError, BuildInputs, BuildOutput, run_build};
 use cnb::buildpack::detect::{DetectConfig, Detector, fixed_env};
 use cnb::buildpack::order::read_order;
-use cnb::buildpack::{BuildpackDescriptor, BuildpackPlan, BuildpackStore, Group, GroupElement, Plan};
+use cnb::buildpack::{
+    BuildpackDescriptor, BuildpackPlan, BuildpackStore, Group, GroupElement, Plan,
+};
 use cnb::exit::ExitCode;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -23,7 +25,10 @@ fn store() -> BuildpackStore {
 }
 
 fn path_env() -> BTreeMap<String, String> {
-    BTreeMap::from([("PATH".to_string(), std::env::var("PATH").unwrap_or_default())])
+    BTreeMap::from([(
+        "PATH".to_string(),
+        std::env::var("PATH").unwrap_or_default(),
+    )])
 }
 
 /// A writer that remembers each chunk with the time it arrived.
@@ -61,11 +66,18 @@ impl Setup {
             app_dir: root().join(app),
             layers_dir: layers,
             platform_dir: platform,
-            target_env: vec![("CNB_TARGET_OS".into(), "linux".into()), ("CNB_TARGET_ARCH".into(), "amd64".into())],
+            target_env: vec![
+                ("CNB_TARGET_OS".into(), "linux".into()),
+                ("CNB_TARGET_ARCH".into(), "amd64".into()),
+            ],
             exec_env: String::new(),
             output: BuildOutput::Sink(out),
         };
-        Setup { _tmp: tmp, inputs, sink }
+        Setup {
+            _tmp: tmp,
+            inputs,
+            sink,
+        }
     }
 
     fn text(&self) -> String {
@@ -78,15 +90,32 @@ impl Setup {
 fn detect(order: &str) -> (Group, Plan) {
     let platform = tempfile::tempdir().unwrap();
     let env = fixed_env(path_env());
-    let cfg = DetectConfig::new(root().join("detect/app-with-script"), platform.path(), store(), Version::new(0, 12));
+    let cfg = DetectConfig::new(
+        root().join("detect/app-with-script"),
+        platform.path(),
+        store(),
+        Version::new(0, 12),
+    );
     let mut d = Detector::new(cfg, &*env);
-    let out = d.detect(&read_order(&root().join("detect").join(order)).unwrap().order).unwrap();
+    let out = d
+        .detect(
+            &read_order(&root().join("detect").join(order))
+                .unwrap()
+                .order,
+        )
+        .unwrap();
     (out.group, out.plan)
 }
 
 fn group_of(ids: &[&str]) -> Group {
     Group {
-        group: ids.iter().map(|id| GroupElement { api: "0.11".into(), ..GroupElement::new(id, "0.0.1") }).collect(),
+        group: ids
+            .iter()
+            .map(|id| GroupElement {
+                api: "0.11".into(),
+                ..GroupElement::new(id, "0.0.1")
+            })
+            .collect(),
         group_extensions: vec![],
     }
 }
@@ -95,22 +124,54 @@ fn group_of(ids: &[&str]) -> Group {
 fn plan_slices_are_given_and_met_entries_filtered() {
     let (group, plan) = detect("solar-order.toml");
     let s = Setup::new("detect/app-with-script");
-    let res = build_group(&group, &plan, &store(), &s.inputs, &mut StaticEnv(path_env())).unwrap();
+    let res = build_group(
+        &group,
+        &plan,
+        &store(),
+        &s.inputs,
+        &mut StaticEnv(path_env()),
+    )
+    .unwrap();
     let text = s.text();
     let layers = s.inputs.layers_dir.join("cnb-test_earth");
     assert!(
-        text.contains(&format!("earth build: layers={} platform={} plan=", layers.display(), s.inputs.platform_dir.display())),
+        text.contains(&format!(
+            "earth build: layers={} platform={} plan=",
+            layers.display(),
+            s.inputs.platform_dir.display()
+        )),
         "{text}"
     );
-    assert!(text.contains(&format!("CNB_LAYERS_DIR={}", layers.display())), "{text}");
-    assert!(text.contains(&format!("earth build cwd: {}", root().join("detect/app-with-script").display())), "{text}");
+    assert!(
+        text.contains(&format!("CNB_LAYERS_DIR={}", layers.display())),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "earth build cwd: {}",
+            root().join("detect/app-with-script").display()
+        )),
+        "{text}"
+    );
     // earth's plan holds both requirements of "planet" (earth's and moon's)
-    let earth_plan = text.split("--- earth plan ---\n").nth(1).unwrap().split("--- end plan ---").next().unwrap();
+    let earth_plan = text
+        .split("--- earth plan ---\n")
+        .nth(1)
+        .unwrap()
+        .split("--- end plan ---")
+        .next()
+        .unwrap();
     let parsed: BuildpackPlan = toml::from_str(earth_plan).unwrap();
     assert_eq!(parsed.entries.len(), 2, "{earth_plan}");
     assert_eq!(parsed.entries[0].name, "planet");
-    assert_eq!(parsed.entries[0].metadata.as_ref().unwrap()["kind"].as_str(), Some("rocky"));
-    assert_eq!(parsed.entries[1].metadata.as_ref().unwrap()["orbit"].as_str(), Some("inner"));
+    assert_eq!(
+        parsed.entries[0].metadata.as_ref().unwrap()["kind"].as_str(),
+        Some("rocky")
+    );
+    assert_eq!(
+        parsed.entries[1].metadata.as_ref().unwrap()["orbit"].as_str(),
+        Some("inner")
+    );
     // earth met "planet", so moon (not a provider anyway) gets an empty plan
     let moon_part = text.split("moon build: plan follows\n").nth(1).unwrap();
     assert!(!moon_part.contains("planet"), "{moon_part}");
@@ -142,9 +203,19 @@ fn unmet_entries_stay_for_later_providers_and_build_layers_feed_the_env() {
     let res = build_group(&group, &plan, &store(), &s.inputs, &mut env).unwrap();
     assert!(res.outputs[0].met_requires.is_empty());
     let text = s.text();
-    let earth_plan = text.split("--- earth plan ---\n").nth(1).unwrap().split("--- end plan ---").next().unwrap();
+    let earth_plan = text
+        .split("--- earth plan ---\n")
+        .nth(1)
+        .unwrap()
+        .split("--- end plan ---")
+        .next()
+        .unwrap();
     let parsed: BuildpackPlan = toml::from_str(earth_plan).unwrap();
-    assert_eq!(parsed.entries.len(), 2, "lazy left planet unmet: {earth_plan}");
+    assert_eq!(
+        parsed.entries.len(),
+        2,
+        "lazy left planet unmet: {earth_plan}"
+    );
     let lazy_layer = s.inputs.layers_dir.join("cnb-test_lazy/cache-only");
     assert_eq!(env.0, vec![("cnb-test/lazy".to_string(), lazy_layer)]);
 }
@@ -152,34 +223,64 @@ fn unmet_entries_stay_for_later_providers_and_build_layers_feed_the_env() {
 #[test]
 fn processes_labels_slices_and_layer_types() {
     let s = Setup::new("detect/app-with-script");
-    let res = build_group(&group_of(&["cnb-test/procs"]), &Plan::default(), &store(), &s.inputs, &mut StaticEnv(path_env()))
-        .unwrap();
+    let res = build_group(
+        &group_of(&["cnb-test/procs"]),
+        &Plan::default(),
+        &store(),
+        &s.inputs,
+        &mut StaticEnv(path_env()),
+    )
+    .unwrap();
     let bp = s.inputs.layers_dir.join("cnb-test_procs");
     let types: Vec<&str> = res.processes.iter().map(|p| p.r#type.as_str()).collect();
     assert_eq!(types, ["show-env", "web"]);
     assert_eq!(res.default_process_type, "web");
-    assert!(res.processes.iter().all(|p| !p.default && p.direct && p.buildpack_id == "cnb-test/procs"));
-    assert_eq!(res.processes[0].command, [bp.join("tools/show-env.sh").display().to_string()]);
+    assert!(
+        res.processes
+            .iter()
+            .all(|p| !p.default && p.direct && p.buildpack_id == "cnb-test/procs")
+    );
+    assert_eq!(
+        res.processes[0].command,
+        [bp.join("tools/show-env.sh").display().to_string()]
+    );
     assert_eq!(res.processes[1].command, ["bash", "-c"]);
     assert_eq!(res.processes[1].args, ["echo serving"]);
     assert_eq!(res.processes[1].working_dir, "/tmp");
     assert_eq!(res.labels.len(), 1);
-    assert_eq!((res.labels[0].key.as_str(), res.labels[0].value.as_str()), ("org.example.procs", "yes"));
+    assert_eq!(
+        (res.labels[0].key.as_str(), res.labels[0].value.as_str()),
+        ("org.example.procs", "yes")
+    );
     assert_eq!(res.slices[0].paths, ["static/*"]);
     // typeless layer renamed, launch layer kept
     assert!(bp.join("scratch.ignore/file").is_file());
     assert!(!bp.join("scratch").exists());
     assert!(bp.join("tools/show-env.sh").is_file());
-    let tools = res.outputs[0].layers.iter().find(|l| l.name == "tools").unwrap();
+    let tools = res.outputs[0]
+        .layers
+        .iter()
+        .find(|l| l.name == "tools")
+        .unwrap();
     assert!(tools.types.launch && !tools.types.build && !tools.types.cache);
-    assert_eq!(tools.metadata.as_ref().unwrap()["made-by"].as_str(), Some("procs"));
+    assert_eq!(
+        tools.metadata.as_ref().unwrap()["made-by"].as_str(),
+        Some("procs")
+    );
 }
 
 #[test]
 fn inline_style_app_buildpack_sets_the_web_process() {
     let (group, plan) = detect("script-order.toml");
     let s = Setup::new("detect/app-with-script");
-    let res = build_group(&group, &plan, &store(), &s.inputs, &mut StaticEnv(path_env())).unwrap();
+    let res = build_group(
+        &group,
+        &plan,
+        &store(),
+        &s.inputs,
+        &mut StaticEnv(path_env()),
+    )
+    .unwrap();
     assert_eq!(res.processes.len(), 1);
     assert_eq!(res.processes[0].command, ["./app.sh"]);
     assert_eq!(res.default_process_type, "web");
@@ -201,20 +302,36 @@ fn output_streams_while_the_buildpack_runs() {
         .map(|(t, _)| *t)
         .expect("first line forwarded");
     // The buildpack sleeps 1.5 s after its first lines: they must have arrived well before it exited.
-    assert!(ended - first > Duration::from_millis(1000), "first line came {:?} after start, run took {:?}", first - started, ended - started);
+    assert!(
+        ended - first > Duration::from_millis(1000),
+        "first line came {:?} after start, run took {:?}",
+        first - started,
+        ended - started
+    );
     drop(r);
     let text = s.text();
     assert!(text.contains("chatty: line 200\n"));
-    assert!(text.contains("chatty: to stderr\n"), "stderr is forwarded too");
+    assert!(
+        text.contains("chatty: to stderr\n"),
+        "stderr is forwarded too"
+    );
     assert!(text.ends_with("chatty: last line\n"));
 }
 
 #[test]
 fn bad_toml_from_a_buildpack_is_a_build_error_naming_the_file() {
     let s = Setup::new("detect/app-with-script");
-    let err = build_group(&group_of(&["cnb-test/badtoml"]), &Plan::default(), &store(), &s.inputs, &mut StaticEnv(path_env()))
-        .unwrap_err();
-    let BuildError::Other(msg) = &err else { panic!("{err:?}") };
+    let err = build_group(
+        &group_of(&["cnb-test/badtoml"]),
+        &Plan::default(),
+        &store(),
+        &s.inputs,
+        &mut StaticEnv(path_env()),
+    )
+    .unwrap_err();
+    let BuildError::Other(msg) = &err else {
+        panic!("{err:?}")
+    };
     let file = s.inputs.layers_dir.join("cnb-test_badtoml/launch.toml");
     assert!(msg.contains(&file.display().to_string()), "{msg}");
     let e = err.into_lifecycle_error();
@@ -225,8 +342,14 @@ fn bad_toml_from_a_buildpack_is_a_build_error_naming_the_file() {
 #[test]
 fn failing_buildpack_maps_to_51() {
     let s = Setup::new("detect/app-with-script");
-    let err = build_group(&group_of(&["cnb-test/failbuild"]), &Plan::default(), &store(), &s.inputs, &mut StaticEnv(path_env()))
-        .unwrap_err();
+    let err = build_group(
+        &group_of(&["cnb-test/failbuild"]),
+        &Plan::default(),
+        &store(),
+        &s.inputs,
+        &mut StaticEnv(path_env()),
+    )
+    .unwrap_err();
     assert_eq!(err, BuildError::Buildpack("exit status 3".into()));
     assert!(s.text().contains("failbuild: giving up"));
     let e = err.into_lifecycle_error();

@@ -2,7 +2,9 @@
 //! (testdata/detect): group/plan contents, exit-code mapping and the Go-format log lines.
 
 use cnb::api::Version;
-use cnb::buildpack::detect::{DetectConfig, DetectError, Detector, fixed_env, prepare_order, verify_order};
+use cnb::buildpack::detect::{
+    DetectConfig, DetectError, Detector, fixed_env, prepare_order, verify_order,
+};
 use cnb::buildpack::group::{read_group, write_group};
 use cnb::buildpack::order::{read_order, read_system};
 use cnb::buildpack::plan::{read_plan, write_plan};
@@ -25,11 +27,19 @@ fn order(name: &str) -> cnb::buildpack::Order {
 }
 
 fn config(platform: &Path, api: Version) -> DetectConfig {
-    let mut c = DetectConfig::new(root().join("detect/app-with-script"), platform, store(), api);
+    let mut c = DetectConfig::new(
+        root().join("detect/app-with-script"),
+        platform,
+        store(),
+        api,
+    );
     c.run_target = Some(BaseTarget {
         os: "linux".into(),
         arch: "amd64".into(),
-        distro: Some(OsDistro { name: "ubuntu".into(), version: "22.04".into() }),
+        distro: Some(OsDistro {
+            name: "ubuntu".into(),
+            version: "22.04".into(),
+        }),
         ..Default::default()
     });
     c
@@ -37,8 +47,14 @@ fn config(platform: &Path, api: Version) -> DetectConfig {
 
 fn base_env(count_dir: &Path) -> BTreeMap<String, String> {
     let mut m = BTreeMap::new();
-    m.insert("PATH".to_string(), std::env::var("PATH").unwrap_or_default());
-    m.insert("CNB_TEST_COUNT_DIR".to_string(), count_dir.display().to_string());
+    m.insert(
+        "PATH".to_string(),
+        std::env::var("PATH").unwrap_or_default(),
+    );
+    m.insert(
+        "CNB_TEST_COUNT_DIR".to_string(),
+        count_dir.display().to_string(),
+    );
     m
 }
 
@@ -85,33 +101,70 @@ fn composite_group_passes_and_optional_unused_provider_is_dropped() {
     let providers = entries[0]["providers"].as_array().unwrap();
     assert_eq!(providers.len(), 1);
     assert_eq!(providers[0]["id"].as_str(), Some("cnb-test/earth"));
-    assert!(providers[0].get("api").is_none(), "providers carry only id/version");
+    assert!(
+        providers[0].get("api").is_none(),
+        "providers carry only id/version"
+    );
     let requires = entries[0]["requires"].as_array().unwrap();
     assert_eq!(requires.len(), 2);
     assert_eq!(requires[0]["name"].as_str(), Some("planet"));
     assert_eq!(requires[0]["metadata"]["kind"].as_str(), Some("rocky"));
     assert_eq!(requires[1]["metadata"]["orbit"].as_str(), Some("inner"));
     assert_eq!(read_plan(&tmp.path().join("plan.toml")).unwrap(), out.plan);
-    assert_eq!(read_group(&tmp.path().join("group.toml")).unwrap(), out.group);
+    assert_eq!(
+        read_group(&tmp.path().join("group.toml")).unwrap(),
+        out.group
+    );
 
     let l = lines(&d);
     assert!(has(&l, Level::Debug, "fail: cnb-test/never@0.0.1"), "{l:?}");
-    assert!(has(&l, Level::Debug, "skip: cnb-test/extra@0.0.1 provides unused gadget"), "{l:?}");
-    assert!(has(&l, Level::Info, "2 of 3 buildpacks participating"), "{l:?}");
+    assert!(
+        has(
+            &l,
+            Level::Debug,
+            "skip: cnb-test/extra@0.0.1 provides unused gadget"
+        ),
+        "{l:?}"
+    );
+    assert!(
+        has(&l, Level::Info, "2 of 3 buildpacks participating"),
+        "{l:?}"
+    );
     assert!(has(&l, Level::Info, "cnb-test/earth 0.0.1"), "{l:?}");
-    assert!(has(&l, Level::Info, "cnb-test/moon  0.0.1"), "id column padded: {l:?}");
+    assert!(
+        has(&l, Level::Info, "cnb-test/moon  0.0.1"),
+        "id column padded: {l:?}"
+    );
     assert!(has(&l, Level::Debug, "======== Results ========"), "{l:?}");
 
     // What bin/detect saw: positional args, CNB_* env, target env and cwd.
     let earth = output_of(&d, "cnb-test/earth");
     let bp_dir = root().join("buildpacks/cnb-test_earth/0.0.1");
-    assert!(earth.contains(&format!("earth detect: platform={} plan=", platform.path().display())), "{earth}");
-    assert!(earth.contains(&format!("CNB_BUILDPACK_DIR={}", bp_dir.display())), "{earth}");
-    assert!(earth.contains(&format!("CNB_PLATFORM_DIR={}", platform.path().display())), "{earth}");
+    assert!(
+        earth.contains(&format!(
+            "earth detect: platform={} plan=",
+            platform.path().display()
+        )),
+        "{earth}"
+    );
+    assert!(
+        earth.contains(&format!("CNB_BUILDPACK_DIR={}", bp_dir.display())),
+        "{earth}"
+    );
+    assert!(
+        earth.contains(&format!("CNB_PLATFORM_DIR={}", platform.path().display())),
+        "{earth}"
+    );
     assert!(earth.contains("CNB_BUILD_PLAN_PATH=/"), "{earth}");
-    assert!(earth.contains("earth target: os=linux arch=amd64 distro=ubuntu/22.04"), "{earth}");
+    assert!(
+        earth.contains("earth target: os=linux arch=amd64 distro=ubuntu/22.04"),
+        "{earth}"
+    );
     let app = root().join("detect/app-with-script");
-    assert!(earth.contains(&format!("earth cwd: {}", app.display())), "{earth}");
+    assert!(
+        earth.contains(&format!("earth cwd: {}", app.display())),
+        "{earth}"
+    );
 }
 
 #[test]
@@ -122,7 +175,11 @@ fn detect_results_are_memoized_across_groups() {
     let out = d.detect(&order("memo-order.toml")).unwrap();
     assert_eq!(out.group.group.len(), 2);
     let runs = std::fs::read_to_string(platform.path().join("earth-detect-runs")).unwrap();
-    assert_eq!(runs.lines().count(), 1, "earth's bin/detect ran more than once");
+    assert_eq!(
+        runs.lines().count(),
+        1,
+        "earth's bin/detect ran more than once"
+    );
 }
 
 #[test]
@@ -154,9 +211,22 @@ fn erroring_detect_maps_to_21() {
     let err = d.detect(&order("error-order.toml")).unwrap_err();
     assert_eq!(err, DetectError::BuildpackErrors);
     let l = lines(&d);
-    assert!(has(&l, Level::Info, "err:  cnb-test/broken@0.0.1 (1)"), "{l:?}");
-    assert!(has(&l, Level::Info, "======== Output: cnb-test/broken@0.0.1 ========"), "{l:?}");
-    assert!(has(&l, Level::Info, "broken: detect crashed on purpose\n"), "stderr captured: {l:?}");
+    assert!(
+        has(&l, Level::Info, "err:  cnb-test/broken@0.0.1 (1)"),
+        "{l:?}"
+    );
+    assert!(
+        has(
+            &l,
+            Level::Info,
+            "======== Output: cnb-test/broken@0.0.1 ========"
+        ),
+        "{l:?}"
+    );
+    assert!(
+        has(&l, Level::Info, "broken: detect crashed on purpose\n"),
+        "stderr captured: {l:?}"
+    );
     let e = err.into_lifecycle_error();
     assert_eq!(e.code, ExitCode::FailedDetectWithErrors);
     assert_eq!(e.message, "failed to detect: buildpack(s) failed with err");
@@ -167,8 +237,15 @@ fn unmet_require_fails_the_group() {
     let platform = tempfile::tempdir().unwrap();
     let env = fixed_env(base_env(platform.path()));
     let mut d = Detector::new(config(platform.path(), Version::new(0, 12)), &*env);
-    assert_eq!(d.detect(&order("moon-alone-order.toml")).unwrap_err(), DetectError::FailedDetection);
-    assert!(has(&lines(&d), Level::Debug, "fail: cnb-test/moon@0.0.1 requires planet"));
+    assert_eq!(
+        d.detect(&order("moon-alone-order.toml")).unwrap_err(),
+        DetectError::FailedDetection
+    );
+    assert!(has(
+        &lines(&d),
+        Level::Debug,
+        "fail: cnb-test/moon@0.0.1 requires planet"
+    ));
 }
 
 #[test]
@@ -176,9 +253,15 @@ fn target_mismatch_is_an_error_unless_optional() {
     let platform = tempfile::tempdir().unwrap();
     let env = fixed_env(base_env(platform.path()));
     let mut d = Detector::new(config(platform.path(), Version::new(0, 12)), &*env);
-    assert_eq!(d.detect(&order("target-order.toml")).unwrap_err(), DetectError::BuildpackErrors);
+    assert_eq!(
+        d.detect(&order("target-order.toml")).unwrap_err(),
+        DetectError::BuildpackErrors
+    );
     let l = lines(&d);
-    assert!(has(&l, Level::Info, "err:  cnb-test/windows-only@0.0.1"), "{l:?}");
+    assert!(
+        has(&l, Level::Info, "err:  cnb-test/windows-only@0.0.1"),
+        "{l:?}"
+    );
     let msg = r#"unable to satisfy target os/arch constraints; run image: {"os":"linux","arch":"amd64","distro":{"name":"ubuntu","version":"22.04"}}, buildpack: [{"os":"windows","arch":"amd64"}]"#;
     assert!(has(&l, Level::Info, msg), "{l:?}");
 
@@ -190,7 +273,14 @@ fn target_mismatch_is_an_error_unless_optional() {
 
     // Below Platform 0.12 targets are not checked.
     let mut d = Detector::new(config(platform.path(), Version::new(0, 11)), &*env);
-    assert_eq!(d.detect(&order("target-order.toml")).unwrap().group.group.len(), 2);
+    assert_eq!(
+        d.detect(&order("target-order.toml"))
+            .unwrap()
+            .group
+            .group
+            .len(),
+        2
+    );
 }
 
 #[test]
@@ -198,12 +288,19 @@ fn run_image_without_distro_uses_os_release() {
     let platform = tempfile::tempdir().unwrap();
     let env = fixed_env(base_env(platform.path()));
     let mut c = config(platform.path(), Version::new(0, 12));
-    c.run_target = Some(BaseTarget { os: "linux".into(), arch: "arm64".into(), ..Default::default() });
+    c.run_target = Some(BaseTarget {
+        os: "linux".into(),
+        arch: "arm64".into(),
+        ..Default::default()
+    });
     c.os_release = root().join("detect/os-release");
     let mut d = Detector::new(c, &*env);
     d.detect(&order("solar-order.toml")).unwrap();
     let earth = output_of(&d, "cnb-test/earth");
-    assert!(earth.contains("earth target: os=linux arch=arm64 distro=testlinux/7.1"), "{earth}");
+    assert!(
+        earth.contains("earth target: os=linux arch=arm64 distro=testlinux/7.1"),
+        "{earth}"
+    );
 }
 
 #[test]
@@ -216,14 +313,20 @@ fn exec_env_skips_buildpacks_at_platform_0_15() {
     let out = d.detect(&order("exec-env-order.toml")).unwrap();
     let ids: Vec<&str> = out.group.group.iter().map(|e| e.id.as_str()).collect();
     assert_eq!(ids, ["cnb-test/earth"]);
-    assert!(d.run_of("cnb-test/prod-only", "0.0.1").is_none(), "skipped buildpacks do not run");
+    assert!(
+        d.run_of("cnb-test/prod-only", "0.0.1").is_none(),
+        "skipped buildpacks do not run"
+    );
 
     let mut c = config(platform.path(), Version::new(0, 15));
     c.exec_env = "production".into();
     let mut d = Detector::new(c, &*env);
     let out = d.detect(&order("exec-env-order.toml")).unwrap();
     assert_eq!(out.group.group.len(), 2);
-    assert_eq!(output_of(&d, "cnb-test/prod-only"), "prod-only: CNB_EXEC_ENV=production\n");
+    assert_eq!(
+        output_of(&d, "cnb-test/prod-only"),
+        "prod-only: CNB_EXEC_ENV=production\n"
+    );
 }
 
 #[test]
@@ -237,11 +340,18 @@ fn order_verification_codes() {
     let e = verify_order(&order("missing-order.toml"), &store()).unwrap_err();
     assert_eq!(e.code, ExitCode::Failed);
     assert!(
-        e.message.starts_with("failed to initialize detector: failed to read buildpack descriptor file: open "),
+        e.message.starts_with(
+            "failed to initialize detector: failed to read buildpack descriptor file: open "
+        ),
         "{}",
         e.message
     );
-    assert!(e.message.contains("cnb-test_not-there/9.9.9/buildpack.toml"), "{}", e.message);
+    assert!(
+        e.message
+            .contains("cnb-test_not-there/9.9.9/buildpack.toml"),
+        "{}",
+        e.message
+    );
     verify_order(&order("solar-order.toml"), &store()).unwrap();
 }
 
@@ -275,7 +385,10 @@ fn inline_style_buildpack_detects_on_app_contents() {
     let mut c = config(platform.path(), Version::new(0, 12));
     c.app_dir = root().join("detect/empty-app");
     let mut d = Detector::new(c, &*env);
-    assert_eq!(d.detect(&order("script-order.toml")).unwrap_err(), DetectError::FailedDetection);
+    assert_eq!(
+        d.detect(&order("script-order.toml")).unwrap_err(),
+        DetectError::FailedDetection
+    );
 }
 
 #[test]
@@ -308,5 +421,8 @@ fn detect_runs_concurrently() {
     let out = d.detect(&o.order).unwrap();
     let took = t.elapsed();
     assert_eq!(out.group.group.len(), 2);
-    assert!(took < std::time::Duration::from_millis(1900), "took {took:?}");
+    assert!(
+        took < std::time::Duration::from_millis(1900),
+        "took {took:?}"
+    );
 }

@@ -21,7 +21,8 @@ pub trait BuildEnvSource {
     fn env_for(&mut self, bp: &BuildpackDescriptor) -> Result<BTreeMap<String, String>, String>;
     /// A `build = true` layer of `bp` (called in layer-name order after its build): add its
     /// root dirs and `env/`, `env.build/` for later buildpacks.
-    fn add_build_layer(&mut self, bp: &BuildpackDescriptor, layer_dir: &Path) -> Result<(), String>;
+    fn add_build_layer(&mut self, bp: &BuildpackDescriptor, layer_dir: &Path)
+    -> Result<(), String>;
 }
 
 /// A fixed environment (no layer contributions): for tests and simple callers.
@@ -55,7 +56,10 @@ pub struct BuildResult {
 /// Checks the Buildpack API recorded in group.toml for each element (exit 12).
 pub fn verify_group(group: &Group) -> Result<(), LifecycleError> {
     for el in &group.group {
-        let d = BuildpackDescriptor { api: el.api.clone(), ..Default::default() };
+        let d = BuildpackDescriptor {
+            api: el.api.clone(),
+            ..Default::default()
+        };
         check_api(&d, el)?;
     }
     Ok(())
@@ -73,7 +77,9 @@ pub fn build_group(
     if let Err(e) = std::fs::remove_dir_all(&sbom)
         && e.kind() != std::io::ErrorKind::NotFound
     {
-        return Err(BuildError::Other(format!("cleaning layers SBOM directory: {e}")));
+        return Err(BuildError::Other(format!(
+            "cleaning layers SBOM directory: {e}"
+        )));
     }
     let mut procs = ProcessMap::default();
     let mut result = BuildResult::default();
@@ -81,7 +87,9 @@ pub fn build_group(
     for el in &group.group {
         crate::debug!("Running build for buildpack {el}");
         crate::debug!("Looking up buildpack");
-        let d = store.lookup(&el.id, &el.version).map_err(|e| BuildError::Other(e.to_string()))?;
+        let d = store
+            .lookup(&el.id, &el.version)
+            .map_err(|e| BuildError::Other(e.to_string()))?;
         crate::debug!("Finding plan");
         let bp_plan = filtered.find(&el.id);
         let bp_env = env.env_for(&d).map_err(BuildError::Other)?;
@@ -105,6 +113,11 @@ pub fn build_group(
     result.processes = procs.list();
     result.default_process_type = procs.default_type().to_string();
     result.buildpacks = group.group.clone();
-    result.extensions = group.group_extensions.iter().cloned().map(|e| e.no_extension().no_opt()).collect();
+    result.extensions = group
+        .group_extensions
+        .iter()
+        .cloned()
+        .map(|e| e.no_extension().no_opt())
+        .collect();
     Ok(result)
 }

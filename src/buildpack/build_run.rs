@@ -4,7 +4,9 @@
 
 use super::descriptor::BuildpackDescriptor;
 use super::detect_run::{go_io_error, make_temp_dir};
-use super::launch_out::{Label, LayerToml, Process, Slice, process_layers, read_build_toml, read_launch_toml};
+use super::launch_out::{
+    Label, LayerToml, Process, Slice, process_layers, read_build_toml, read_launch_toml,
+};
 use super::lookup::escape_id;
 use super::plan::{BuildpackPlan, buildpack_plan_to_toml};
 use crate::api::Version;
@@ -66,7 +68,11 @@ impl BuildOutputs {
     /// Directories of `build = true` layers in name order: these feed the environment of
     /// the buildpacks that follow.
     pub fn build_layer_dirs(&self) -> Vec<PathBuf> {
-        self.layers.iter().filter(|l| l.types.build).map(|l| l.dir.clone()).collect()
+        self.layers
+            .iter()
+            .filter(|l| l.types.build)
+            .map(|l| l.dir.clone())
+            .collect()
     }
 }
 
@@ -83,7 +89,9 @@ impl BuildError {
     /// "failed to build: …" with exit 51 or 52.
     pub fn into_lifecycle_error(self) -> LifecycleError {
         match self {
-            BuildError::Buildpack(m) => LifecycleError::failed(ExitCode::FailedBuildWithErrors, "build", m),
+            BuildError::Buildpack(m) => {
+                LifecycleError::failed(ExitCode::FailedBuildWithErrors, "build", m)
+            }
             BuildError::Other(m) => LifecycleError::failed(ExitCode::BuildError, "build", m),
         }
     }
@@ -100,7 +108,10 @@ pub fn build_env(
     let mut e = env.clone();
     e.insert("CNB_BUILDPACK_DIR".into(), d.root_dir.display().to_string());
     if d.api_at_least("0.8") {
-        e.insert("CNB_PLATFORM_DIR".into(), inputs.platform_dir.display().to_string());
+        e.insert(
+            "CNB_PLATFORM_DIR".into(),
+            inputs.platform_dir.display().to_string(),
+        );
         e.insert("CNB_BP_PLAN_PATH".into(), plan_path.display().to_string());
         e.insert("CNB_LAYERS_DIR".into(), bp_layers_dir.display().to_string());
     }
@@ -136,7 +147,13 @@ pub fn run_build(
         std::fs::write(&plan_path, text).map_err(other)?;
 
         crate::debug!("Running build command");
-        execute(d, &build_env(d, env, inputs, &bp_layers_dir, &plan_path), inputs, &bp_layers_dir, &plan_path)?;
+        execute(
+            d,
+            &build_env(d, env, inputs, &bp_layers_dir, &plan_path),
+            inputs,
+            &bp_layers_dir,
+            &plan_path,
+        )?;
 
         crate::debug!("Processing layers");
         let layers = process_layers(&bp_layers_dir).map_err(BuildError::Other)?;
@@ -154,8 +171,13 @@ fn read_outputs(
     layers: Vec<LayerToml>,
 ) -> Result<BuildOutputs, BuildError> {
     let names: Vec<String> = plan.entries.iter().map(|r| r.name.clone()).collect();
-    let unmet = read_build_toml(&bp_layers_dir.join("build.toml"), &names).map_err(BuildError::Other)?;
-    let met_requires = names.iter().filter(|n| !unmet.contains(n)).cloned().collect();
+    let unmet =
+        read_build_toml(&bp_layers_dir.join("build.toml"), &names).map_err(BuildError::Other)?;
+    let met_requires = names
+        .iter()
+        .filter(|n| !unmet.contains(n))
+        .cloned()
+        .collect();
     let api = d.api_version().unwrap_or(Version::new(0, 0));
     let launch = read_launch_toml(&bp_layers_dir.join("launch.toml"), api, &d.buildpack.id)
         .map_err(BuildError::Other)?
@@ -199,7 +221,9 @@ fn execute(
 ) -> Result<(), BuildError> {
     use std::os::fd::AsFd;
     let path = d.build_path();
-    let spawn_err = |e: &std::io::Error| BuildError::Buildpack(format!("fork/exec {}: {}", path.display(), go_io_error(e)));
+    let spawn_err = |e: &std::io::Error| {
+        BuildError::Buildpack(format!("fork/exec {}: {}", path.display(), go_io_error(e)))
+    };
     let mut cmd = Command::new(&path);
     cmd.arg(bp_layers_dir)
         .arg(&inputs.platform_dir)
@@ -211,11 +235,16 @@ fn execute(
     let status = match &inputs.output {
         BuildOutput::Inherit => {
             let _ = std::io::stdout().flush();
-            let dup = std::io::stdout().as_fd().try_clone_to_owned().map_err(|e| spawn_err(&e))?;
+            let dup = std::io::stdout()
+                .as_fd()
+                .try_clone_to_owned()
+                .map_err(|e| spawn_err(&e))?;
             cmd.stdout(Stdio::inherit()).stderr(Stdio::from(dup));
             let mut child = cmd.spawn().map_err(|e| spawn_err(&e))?;
             drop(cmd);
-            child.wait().map_err(|e| BuildError::Other(go_io_error(&e)))?
+            child
+                .wait()
+                .map_err(|e| BuildError::Other(go_io_error(&e)))?
         }
         BuildOutput::Sink(sink) => {
             let (mut reader, writer) = std::io::pipe().map_err(|e| spawn_err(&e))?;
@@ -238,7 +267,9 @@ fn execute(
                     Err(_) => break,
                 }
             }
-            child.wait().map_err(|e| BuildError::Other(go_io_error(&e)))?
+            child
+                .wait()
+                .map_err(|e| BuildError::Other(go_io_error(&e)))?
         }
     };
     if status.success() {

@@ -47,7 +47,11 @@ pub struct BuildpackInfo {
     pub keywords: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub licenses: Vec<License>,
-    #[serde(default, rename = "sbom-formats", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        rename = "sbom-formats",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub sbom_formats: Vec<String>,
     /// Execution environments the buildpack applies to (Buildpack API ≥ 0.12; Go reads a
     /// string array).
@@ -129,7 +133,10 @@ pub fn read_descriptor(path: &Path) -> Result<BuildpackDescriptor, FileError> {
                     d.targets.push(TargetMetadata {
                         os: "linux".into(),
                         arch: "amd64".into(),
-                        distros: vec![OsDistro { name: "ubuntu".into(), version: "18.04".into() }],
+                        distros: vec![OsDistro {
+                            name: "ubuntu".into(),
+                            version: "18.04".into(),
+                        }],
                         ..Default::default()
                     });
                 }
@@ -139,7 +146,10 @@ pub fn read_descriptor(path: &Path) -> Result<BuildpackDescriptor, FileError> {
         }
     }
     if d.targets.is_empty() && d.build_path().exists() {
-        d.targets.push(TargetMetadata { os: "linux".into(), ..Default::default() });
+        d.targets.push(TargetMetadata {
+            os: "linux".into(),
+            ..Default::default()
+        });
     }
     Ok(d)
 }

@@ -44,7 +44,12 @@ pub struct DetectConfig {
 }
 
 impl DetectConfig {
-    pub fn new(app_dir: impl Into<PathBuf>, platform_dir: impl Into<PathBuf>, store: BuildpackStore, platform_api: Version) -> Self {
+    pub fn new(
+        app_dir: impl Into<PathBuf>,
+        platform_dir: impl Into<PathBuf>,
+        store: BuildpackStore,
+        platform_api: Version,
+    ) -> Self {
         Self {
             app_dir: app_dir.into(),
             platform_dir: platform_dir.into(),
@@ -85,11 +90,19 @@ impl DetectError {
             DetectError::FailedDetection => {
                 crate::error!("No buildpack groups passed detection.");
                 crate::error!("Please check that you are running against the correct path.");
-                LifecycleError::failed(ExitCode::FailedDetect, "detect", "no buildpacks participating")
+                LifecycleError::failed(
+                    ExitCode::FailedDetect,
+                    "detect",
+                    "no buildpacks participating",
+                )
             }
             DetectError::BuildpackErrors => {
                 crate::error!("No buildpack groups passed detection.");
-                LifecycleError::failed(ExitCode::FailedDetectWithErrors, "detect", "buildpack(s) failed with err")
+                LifecycleError::failed(
+                    ExitCode::FailedDetectWithErrors,
+                    "detect",
+                    "buildpack(s) failed with err",
+                )
             }
             DetectError::Other(m) => LifecycleError::failed(ExitCode::DetectError, "detect", m),
             DetectError::Api(e) => e,
@@ -122,9 +135,10 @@ pub fn check_api(desc: &BuildpackDescriptor, el: &GroupElement) -> Result<(), Li
             }
             Ok(())
         }
-        Err(e) if e.message.starts_with("parse ") => {
-            Err(LifecycleError::new(e.code, format!("failed to {}", e.message)))
-        }
+        Err(e) if e.message.starts_with("parse ") => Err(LifecycleError::new(
+            e.code,
+            format!("failed to {}", e.message),
+        )),
         Err(e) => Err(LifecycleError::new(
             e.code,
             format!("failed to set API for buildpack '{name}': {}", e.message),
@@ -161,7 +175,15 @@ pub struct Detector<'a> {
 impl<'a> Detector<'a> {
     pub fn new(cfg: DetectConfig, env: &'a EnvProvider) -> Self {
         let target = cfg.run_target.clone().unwrap_or_default();
-        Self { cfg, env, target, target_logged: false, runs: BTreeMap::new(), log: MemLog::default(), api_error: None }
+        Self {
+            cfg,
+            env,
+            target,
+            target_logged: false,
+            runs: BTreeMap::new(),
+            log: MemLog::default(),
+            api_error: None,
+        }
     }
 
     /// Detects, then prints the in-memory log: entries at or above the log level on success,
@@ -179,14 +201,22 @@ impl<'a> Detector<'a> {
         match res {
             Ok((found, entries)) => Ok(DetectOutcome {
                 group: Group {
-                    group: found.into_iter().filter(|e| !e.extension).map(|e| e.no_opt()).collect(),
+                    group: found
+                        .into_iter()
+                        .filter(|e| !e.extension)
+                        .map(|e| e.no_opt())
+                        .collect(),
                     group_extensions: Vec::new(),
                 },
                 plan: Plan { entries },
             }),
             Err(Failure::FailedDetection) => Err(DetectError::FailedDetection),
             Err(Failure::Buildpack) => Err(DetectError::BuildpackErrors),
-            Err(Failure::Other(m)) => Err(self.api_error.take().map(DetectError::Api).unwrap_or(DetectError::Other(m))),
+            Err(Failure::Other(m)) => Err(self
+                .api_error
+                .take()
+                .map(DetectError::Api)
+                .unwrap_or(DetectError::Other(m))),
         }
     }
 
@@ -224,17 +254,27 @@ impl Detector<'_> {
         if optional {
             return self.detect_group(next, done.to_vec());
         }
-        Err(if bp_err { Failure::Buildpack } else { Failure::FailedDetection })
+        Err(if bp_err {
+            Failure::Buildpack
+        } else {
+            Failure::FailedDetection
+        })
     }
 
-    fn detect_group(&mut self, group: &[GroupElement], mut done: Vec<GroupElement>) -> Result<Found, Failure> {
+    fn detect_group(
+        &mut self,
+        group: &[GroupElement],
+        mut done: Vec<GroupElement>,
+    ) -> Result<Found, Failure> {
         let mut pending: Vec<(String, BuildpackDescriptor)> = Vec::new();
         for (i, el) in group.iter().enumerate() {
             if done.iter().any(|d| d.kind() == el.kind() && d.id == el.id) {
                 continue;
             }
             if el.extension {
-                return Err(Failure::Other(format!("image extensions are not supported: {el}")));
+                return Err(Failure::Other(format!(
+                    "image extensions are not supported: {el}"
+                )));
             }
             let desc = self
                 .cfg
@@ -249,22 +289,33 @@ impl Detector<'_> {
                 self.api_error = Some(e);
                 return Err(Failure::Other(msg));
             }
-            let marked = GroupElement { api: desc.api.clone(), homepage: desc.buildpack.homepage.clone(), ..el.clone() };
+            let marked = GroupElement {
+                api: desc.api.clone(),
+                homepage: desc.buildpack.homepage.clone(),
+                ..el.clone()
+            };
 
-            if self.cfg.platform_api.at_least("0.12") && !self.target_matches(&desc) && !el.optional {
+            if self.cfg.platform_api.at_least("0.12") && !self.target_matches(&desc) && !el.optional
+            {
                 let err = format!(
                     "unable to satisfy target os/arch constraints; run image: {}, buildpack: {}",
                     self.target.to_json(),
                     targets_json(&desc.targets)
                 );
-                self.runs.insert(key_for(&marked), DetectOutputs::error(err));
+                self.runs
+                    .insert(key_for(&marked), DetectOutputs::error(err));
                 done.push(marked);
                 continue;
             }
 
             if self.cfg.platform_api.at_least("0.15") && !self.cfg.exec_env.is_empty() {
-                let list: &[String] = if desc.api_at_least("0.12") { &desc.buildpack.exec_env } else { &[] };
-                let ok = list.is_empty() || list.iter().any(|e| e == "*" || *e == self.cfg.exec_env);
+                let list: &[String] = if desc.api_at_least("0.12") {
+                    &desc.buildpack.exec_env
+                } else {
+                    &[]
+                };
+                let ok =
+                    list.is_empty() || list.iter().any(|e| e == "*" || *e == self.cfg.exec_env);
                 if !ok {
                     crate::debug!(
                         "Skipping {el} due to execution environment mismatch; current: {}, buildpack supports: [{}]",
@@ -345,6 +396,16 @@ impl Detector<'_> {
 /// Go's `%s` of a `TargetMetadata` value (its String method has a pointer receiver, so fmt
 /// prints the struct): `{linux amd64  [{ubuntu 22.04}]}`.
 fn go_struct(t: &super::target::TargetMetadata) -> String {
-    let distros: Vec<String> = t.distros.iter().map(|d| format!("{{{} {}}}", d.name, d.version)).collect();
-    format!("{{{} {} {} [{}]}}", t.os, t.arch, t.arch_variant, distros.join(" "))
+    let distros: Vec<String> = t
+        .distros
+        .iter()
+        .map(|d| format!("{{{} {}}}", d.name, d.version))
+        .collect();
+    format!(
+        "{{{} {} {} [{}]}}",
+        t.os,
+        t.arch,
+        t.arch_variant,
+        distros.join(" ")
+    )
 }

@@ -35,7 +35,11 @@ pub struct DetectOutputs {
 
 impl DetectOutputs {
     pub fn error(err: impl Into<String>) -> Self {
-        Self { code: -1, err: Some(err.into()), ..Default::default() }
+        Self {
+            code: -1,
+            err: Some(err.into()),
+            ..Default::default()
+        }
     }
 }
 
@@ -65,7 +69,9 @@ pub(crate) fn make_temp_dir(prefix: &str) -> std::io::Result<PathBuf> {
             Err(e) => return Err(e),
         }
     }
-    Err(std::io::Error::other("could not create a temporary directory"))
+    Err(std::io::Error::other(
+        "could not create a temporary directory",
+    ))
 }
 
 /// The environment of a `bin/detect`: the buildpack environment `env`, then the lifecycle's
@@ -79,8 +85,14 @@ pub fn detect_env(
     let mut e = env.clone();
     e.insert("CNB_BUILDPACK_DIR".into(), d.root_dir.display().to_string());
     if d.api_at_least("0.8") {
-        e.insert("CNB_PLATFORM_DIR".into(), inputs.platform_dir.display().to_string());
-        e.insert("CNB_BUILD_PLAN_PATH".into(), plan_path.display().to_string());
+        e.insert(
+            "CNB_PLATFORM_DIR".into(),
+            inputs.platform_dir.display().to_string(),
+        );
+        e.insert(
+            "CNB_BUILD_PLAN_PATH".into(),
+            plan_path.display().to_string(),
+        );
     }
     if d.api_at_least("0.10") {
         for (k, v) in &inputs.target_env {
@@ -121,17 +133,34 @@ fn run_in(
     }
     let (mut code, output, err) = execute(d, env, inputs, &plan_path);
     if err.is_some() || code != CODE_DETECT_PASS {
-        return DetectOutputs { code, output, err, plan: DetectPlan::default() };
+        return DetectOutputs {
+            code,
+            output,
+            err,
+            plan: DetectPlan::default(),
+        };
     }
     let text = match std::fs::read_to_string(&plan_path) {
         Ok(t) => t,
-        Err(e) => return DetectOutputs { code: -1, output, err: Some(go_io_error(&e)), ..Default::default() },
+        Err(e) => {
+            return DetectOutputs {
+                code: -1,
+                output,
+                err: Some(go_io_error(&e)),
+                ..Default::default()
+            };
+        }
     };
     let plan: DetectPlan = match toml::from_str(&text) {
         Ok(p) => p,
         Err(e) => {
             let msg = format!("toml: {}", super::one_line(e.message()));
-            return DetectOutputs { code: -1, output, err: Some(msg), ..Default::default() };
+            return DetectOutputs {
+                code: -1,
+                output,
+                err: Some(msg),
+                ..Default::default()
+            };
         }
     };
     let mut err = None;
@@ -139,7 +168,12 @@ fn run_in(
         code = -1;
         err = Some(msg);
     }
-    DetectOutputs { code, output, err, plan }
+    DetectOutputs {
+        code,
+        output,
+        err,
+        plan,
+    }
 }
 
 /// Spawns the process with stdout and stderr on one pipe and collects everything it writes.
@@ -150,7 +184,13 @@ fn execute(
     plan_path: &Path,
 ) -> (i32, Vec<u8>, Option<String>) {
     let path = d.detect_path();
-    let fail = |e: &std::io::Error| (-1, Vec::new(), Some(format!("fork/exec {}: {}", path.display(), go_io_error(e))));
+    let fail = |e: &std::io::Error| {
+        (
+            -1,
+            Vec::new(),
+            Some(format!("fork/exec {}: {}", path.display(), go_io_error(e))),
+        )
+    };
     let (mut reader, writer) = match std::io::pipe() {
         Ok(p) => p,
         Err(e) => return fail(&e),

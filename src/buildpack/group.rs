@@ -33,12 +33,20 @@ fn is_false(b: &bool) -> bool {
 
 impl GroupElement {
     pub fn new(id: &str, version: &str) -> Self {
-        Self { id: id.into(), version: version.into(), ..Default::default() }
+        Self {
+            id: id.into(),
+            version: version.into(),
+            ..Default::default()
+        }
     }
 
     /// `Buildpack` or `Extension` (the Go kind names, used in memo keys and messages).
     pub fn kind(&self) -> &'static str {
-        if self.extension { "Extension" } else { "Buildpack" }
+        if self.extension {
+            "Extension"
+        } else {
+            "Buildpack"
+        }
     }
 
     pub fn no_opt(mut self) -> Self {
@@ -73,7 +81,11 @@ impl fmt::Display for GroupElement {
 pub struct Group {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub group: Vec<GroupElement>,
-    #[serde(default, rename = "group-extensions", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        rename = "group-extensions",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub group_extensions: Vec<GroupElement>,
 }
 
@@ -91,7 +103,12 @@ pub fn read_group(path: &Path) -> Result<Group, FileError> {
 /// serialized: switch to the BurntSushi-compatible writer here.
 pub fn group_to_toml(group: &Group) -> Result<String, String> {
     let clean = Group {
-        group: group.group.iter().cloned().map(|e| e.no_opt().no_extension()).collect(),
+        group: group
+            .group
+            .iter()
+            .cloned()
+            .map(|e| e.no_opt().no_extension())
+            .collect(),
         group_extensions: group
             .group_extensions
             .iter()
@@ -122,7 +139,10 @@ mod tests {
         let mut e = GroupElement::new("samples/a", "1.0");
         e.api = "0.10".into();
         e.optional = true;
-        let g = Group { group: vec![e], group_extensions: vec![] };
+        let g = Group {
+            group: vec![e],
+            group_extensions: vec![],
+        };
         write_group(&p, &g).unwrap();
         let text = std::fs::read_to_string(&p).unwrap();
         assert!(!text.contains("optional"), "{text}");

@@ -46,7 +46,11 @@ struct RawLayerToml {
 }
 
 fn parse_err(path: &Path, e: &toml::de::Error) -> String {
-    format!("failed to parse {}: toml: {}", path.display(), super::one_line(e.message()))
+    format!(
+        "failed to parse {}: toml: {}",
+        path.display(),
+        super::one_line(e.message())
+    )
 }
 
 /// Reads every `*.toml` file (not directory) of a buildpack's layers dir in name order, as
@@ -73,10 +77,16 @@ pub fn process_layers(bp_layers_dir: &Path) -> Result<Vec<LayerToml>, String> {
     for name in names {
         let toml_path = bp_layers_dir.join(format!("{name}.toml"));
         let text = std::fs::read_to_string(&toml_path).map_err(|e| {
-            format!("failed to process buildpack layer: failed to decode layer metadata file {}: {e}", toml_path.display())
+            format!(
+                "failed to process buildpack layer: failed to decode layer metadata file {}: {e}",
+                toml_path.display()
+            )
         })?;
         let raw: RawLayerToml = toml::from_str(&text).map_err(|e| {
-            format!("failed to process buildpack layer: failed to decode layer metadata file: {}", parse_err(&toml_path, &e))
+            format!(
+                "failed to process buildpack layer: failed to decode layer metadata file: {}",
+                parse_err(&toml_path, &e)
+            )
         })?;
         if raw.build.is_some() || raw.launch.is_some() || raw.cache.is_some() {
             return Err(format!(
@@ -98,7 +108,12 @@ pub fn process_layers(bp_layers_dir: &Path) -> Result<Vec<LayerToml>, String> {
                 }
             }
         }
-        out.push(LayerToml { name, dir, types: t, metadata: raw.metadata });
+        out.push(LayerToml {
+            name,
+            dir,
+            types: t,
+            metadata: raw.metadata,
+        });
     }
     Ok(out)
 }
@@ -166,7 +181,11 @@ struct RawProcess {
 /// Reads `launch.toml` for a buildpack of API `bp_api` (`Ok(None)` when absent). API ≥ 0.9:
 /// `command` is an array and `direct` is an error; below: a string, `direct` default false;
 /// below 0.8 `working-dir` is dropped with a warning. More than one default is an error.
-pub fn read_launch_toml(path: &Path, bp_api: crate::api::Version, bp_id: &str) -> Result<Option<LaunchToml>, String> {
+pub fn read_launch_toml(
+    path: &Path,
+    bp_api: crate::api::Version,
+    bp_id: &str,
+) -> Result<Option<LaunchToml>, String> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -188,7 +207,12 @@ pub fn read_launch_toml(path: &Path, bp_api: crate::api::Version, bp_id: &str) -
                 None => Vec::new(),
                 Some(toml::Value::String(s)) => vec![s],
                 Some(other) => {
-                    return Err(format!("{}: process '{}': command must be a string, got {}", path.display(), p.kind, other.type_str()));
+                    return Err(format!(
+                        "{}: process '{}': command must be a string, got {}",
+                        path.display(),
+                        p.kind,
+                        other.type_str()
+                    ));
                 }
             };
             (c, p.direct.unwrap_or(false))
@@ -202,11 +226,21 @@ pub fn read_launch_toml(path: &Path, bp_api: crate::api::Version, bp_id: &str) -
                     .into_iter()
                     .map(|v| match v {
                         toml::Value::String(s) => Ok(s),
-                        other => Err(format!("{}: process '{}': command entries must be strings, got {}", path.display(), p.kind, other.type_str())),
+                        other => Err(format!(
+                            "{}: process '{}': command entries must be strings, got {}",
+                            path.display(),
+                            p.kind,
+                            other.type_str()
+                        )),
                     })
                     .collect::<Result<Vec<_>, _>>()?,
                 Some(other) => {
-                    return Err(format!("{}: process '{}': command must be an array of strings, got {}", path.display(), p.kind, other.type_str()));
+                    return Err(format!(
+                        "{}: process '{}': command must be an array of strings, got {}",
+                        path.display(),
+                        p.kind,
+                        other.type_str()
+                    ));
                 }
             };
             (c, true)
@@ -230,7 +264,11 @@ pub fn read_launch_toml(path: &Path, bp_api: crate::api::Version, bp_id: &str) -
             buildpack_id: bp_id.to_string(),
         });
     }
-    Ok(Some(LaunchToml { labels: raw.labels, processes, slices: raw.slices }))
+    Ok(Some(LaunchToml {
+        labels: raw.labels,
+        processes,
+        slices: raw.slices,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -260,7 +298,10 @@ pub fn read_build_toml(path: &Path, plan_names: &[String]) -> Result<Vec<String>
             return Err("unmet.name is required".into());
         }
         if !plan_names.contains(&u.name) {
-            return Err(format!("unmet.name '{}' must match a requested dependency", u.name));
+            return Err(format!(
+                "unmet.name '{}' must match a requested dependency",
+                u.name
+            ));
         }
         out.push(u.name);
     }
@@ -299,7 +340,13 @@ impl ProcessMap {
 
     /// All processes sorted by type, `default` cleared.
     pub fn list(&self) -> Vec<Process> {
-        self.by_type.values().map(|p| Process { default: false, ..p.clone() }).collect()
+        self.by_type
+            .values()
+            .map(|p| Process {
+                default: false,
+                ..p.clone()
+            })
+            .collect()
     }
 
     /// `buildpack-default-process-type` ("" when none).
@@ -314,7 +361,11 @@ mod tests {
     use crate::api::Version;
 
     fn proc(t: &str, default: bool) -> Process {
-        Process { r#type: t.into(), default, ..Default::default() }
+        Process {
+            r#type: t.into(),
+            default,
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -327,7 +378,10 @@ mod tests {
         assert_eq!(m.default_type(), "");
         m.add(&[proc("a", true)]);
         let l = m.list();
-        assert_eq!(l.iter().map(|p| p.r#type.as_str()).collect::<Vec<_>>(), ["a", "web", "worker"]);
+        assert_eq!(
+            l.iter().map(|p| p.r#type.as_str()).collect::<Vec<_>>(),
+            ["a", "web", "worker"]
+        );
         assert!(l.iter().all(|p| !p.default));
     }
 
@@ -336,17 +390,30 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("launch.toml");
         std::fs::write(&p, "[[processes]]\ntype = \"web\"\ncommand = \"run me\"\n").unwrap();
-        let old = read_launch_toml(&p, Version::new(0, 8), "bp").unwrap().unwrap();
+        let old = read_launch_toml(&p, Version::new(0, 8), "bp")
+            .unwrap()
+            .unwrap();
         assert_eq!(old.processes[0].command, ["run me"]);
         assert!(!old.processes[0].direct);
         assert!(read_launch_toml(&p, Version::new(0, 9), "bp").is_err());
-        std::fs::write(&p, "[[processes]]\ntype = \"web\"\ncommand = [\"a\"]\ndirect = true\n").unwrap();
+        std::fs::write(
+            &p,
+            "[[processes]]\ntype = \"web\"\ncommand = [\"a\"]\ndirect = true\n",
+        )
+        .unwrap();
         let e = read_launch_toml(&p, Version::new(0, 10), "bp").unwrap_err();
-        assert_eq!(e, "process.direct is not supported on this buildpack version");
+        assert_eq!(
+            e,
+            "process.direct is not supported on this buildpack version"
+        );
         std::fs::write(&p, "[[processes]]\ntype = \"a\"\ndefault = true\n[[processes]]\ntype = \"b\"\ndefault = true\n").unwrap();
         let e = read_launch_toml(&p, Version::new(0, 10), "bp").unwrap_err();
         assert_eq!(e, "multiple default process types aren't allowed");
-        assert!(read_launch_toml(&dir.path().join("none.toml"), Version::new(0, 10), "bp").unwrap().is_none());
+        assert!(
+            read_launch_toml(&dir.path().join("none.toml"), Version::new(0, 10), "bp")
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]
@@ -358,7 +425,10 @@ mod tests {
         std::fs::create_dir(d.join("drop")).unwrap();
         std::fs::write(d.join("drop.toml"), "[metadata]\nx = 1\n").unwrap();
         let layers = process_layers(d).unwrap();
-        assert_eq!(layers.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(), ["drop", "keep"]);
+        assert_eq!(
+            layers.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(),
+            ["drop", "keep"]
+        );
         assert!(d.join("drop.ignore").is_dir() && !d.join("drop").exists());
         std::fs::write(d.join("bad.toml"), "launch = true\n").unwrap();
         let e = process_layers(d).unwrap_err();

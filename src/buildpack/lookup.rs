@@ -1,8 +1,8 @@
 //! Finding a buildpack on disk: `<buildpacks>/<id with / → _>/<version>/buildpack.toml`
 //! (Go `platform/dir_store.go`, `launch.EscapeID`).
 
-use super::descriptor::{BuildpackDescriptor, read_descriptor};
 use super::FileError;
+use super::descriptor::{BuildpackDescriptor, read_descriptor};
 use std::path::{Path, PathBuf};
 
 /// A buildpack id made safe for one path segment: every `/` becomes `_`.
@@ -22,7 +22,10 @@ impl BuildpackStore {
     }
 
     pub fn descriptor_path(&self, id: &str, version: &str) -> PathBuf {
-        self.dir.join(escape_id(id)).join(version).join("buildpack.toml")
+        self.dir
+            .join(escape_id(id))
+            .join(version)
+            .join("buildpack.toml")
     }
 
     /// Reads the descriptor of `id@version`.

@@ -34,11 +34,23 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
     #[error("failed to read {what} file: open {}: {source}", path.display())]
-    Read { what: &'static str, path: PathBuf, source: std::io::Error },
+    Read {
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("failed to read {what} file: {}: {message}", path.display())]
-    Parse { what: &'static str, path: PathBuf, message: String },
+    Parse {
+        what: &'static str,
+        path: PathBuf,
+        message: String,
+    },
     #[error("failed to write {what} file: {}: {message}", path.display())]
-    Write { what: &'static str, path: PathBuf, message: String },
+    Write {
+        what: &'static str,
+        path: PathBuf,
+        message: String,
+    },
 }
 
 impl FileError {
@@ -84,5 +96,9 @@ pub(crate) fn write_text(
 
 /// toml's errors span several lines (with a source excerpt); keep them on one log line.
 pub(crate) fn one_line(s: &str) -> String {
-    s.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
+    s.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -15,7 +15,11 @@ pub type Order = Vec<Group>;
 pub struct OrderFile {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub order: Order,
-    #[serde(default, rename = "order-extensions", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        rename = "order-extensions",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub order_extensions: Order,
 }
 
@@ -89,15 +93,24 @@ pub fn merge_system(order: &Order, system: &System) -> (Order, Vec<String>) {
         let pre = pick(&system.pre.buildpacks, &g.group);
         let post = pick(&system.post.buildpacks, &g.group);
         if !pre.is_empty() {
-            logs.push(format!("Prepending {} system buildpack(s) to group", pre.len()));
+            logs.push(format!(
+                "Prepending {} system buildpack(s) to group",
+                pre.len()
+            ));
         }
         if !post.is_empty() {
-            logs.push(format!("Appending {} system buildpack(s) to group", post.len()));
+            logs.push(format!(
+                "Appending {} system buildpack(s) to group",
+                post.len()
+            ));
         }
         let mut elems = pre;
         elems.extend(g.group.iter().cloned());
         elems.extend(post);
-        merged.push(Group { group: elems, group_extensions: g.group_extensions.clone() });
+        merged.push(Group {
+            group: elems,
+            group_extensions: g.group_extensions.clone(),
+        });
     }
     (merged, logs)
 }
@@ -131,6 +144,12 @@ mod tests {
         let (m, logs) = merge_system(&o.order, &sys);
         let ids: Vec<&str> = m[0].group.iter().map(|e| e.id.as_str()).collect();
         assert_eq!(ids, ["ca", "a", "pre", "post"]);
-        assert_eq!(logs, ["Prepending 1 system buildpack(s) to group", "Appending 1 system buildpack(s) to group"]);
+        assert_eq!(
+            logs,
+            [
+                "Prepending 1 system buildpack(s) to group",
+                "Appending 1 system buildpack(s) to group"
+            ]
+        );
     }
 }

@@ -20,11 +20,16 @@ pub struct Require {
 
 impl Require {
     pub fn new(name: &str) -> Self {
-        Self { name: name.into(), ..Default::default() }
+        Self {
+            name: name.into(),
+            ..Default::default()
+        }
     }
 
     fn has_metadata_version(&self) -> bool {
-        self.metadata.as_ref().is_some_and(|m| m.contains_key("version"))
+        self.metadata
+            .as_ref()
+            .is_some_and(|m| m.contains_key("version"))
     }
 }
 
@@ -53,7 +58,10 @@ pub struct DetectPlan {
 
 impl DetectPlan {
     fn all_requires(&self) -> impl Iterator<Item = &Require> {
-        self.sections.requires.iter().chain(self.or.iter().flat_map(|s| s.requires.iter()))
+        self.sections
+            .requires
+            .iter()
+            .chain(self.or.iter().flat_map(|s| s.requires.iter()))
     }
 
     /// The Go lifecycle's validation of a passing buildpack's plan; `Some(message)` makes the
@@ -66,7 +74,9 @@ impl DetectPlan {
                 "buildpack {bp_id} has a \"version\" key which is not supported. \"metadata.version\" should be used instead"
             ));
         }
-        let doubly = self.all_requires().any(|r| !r.version.is_empty() && r.has_metadata_version());
+        let doubly = self
+            .all_requires()
+            .any(|r| !r.version.is_empty() && r.has_metadata_version());
         if doubly {
             return Some(format!(
                 "buildpack {bp_id} has a \"version\" key and a \"metadata.version\" which cannot be specified together. \"metadata.version\" should be used instead"
@@ -160,8 +170,13 @@ mod tests {
         assert_eq!(p.sections.provides[0].name, "jdk");
         assert_eq!(p.or[0].requires[0].name, "jre");
         assert!(p.validate("x").is_none());
-        let bad: DetectPlan = toml::from_str("[[requires]]\nname = \"r\"\nversion = \"3\"\n").unwrap();
-        assert!(bad.validate("x").unwrap().contains("has a \"version\" key which is not supported"));
+        let bad: DetectPlan =
+            toml::from_str("[[requires]]\nname = \"r\"\nversion = \"3\"\n").unwrap();
+        assert!(
+            bad.validate("x")
+                .unwrap()
+                .contains("has a \"version\" key which is not supported")
+        );
     }
 
     #[test]
@@ -169,14 +184,25 @@ mod tests {
         let mut a = GroupElement::new("a", "1");
         let plan = Plan {
             entries: vec![
-                BuildPlanEntry { providers: vec![a.clone()], requires: vec![Require::new("x")] },
-                BuildPlanEntry { providers: vec![GroupElement::new("b", "1")], requires: vec![Require::new("y")] },
+                BuildPlanEntry {
+                    providers: vec![a.clone()],
+                    requires: vec![Require::new("x")],
+                },
+                BuildPlanEntry {
+                    providers: vec![GroupElement::new("b", "1")],
+                    requires: vec![Require::new("y")],
+                },
             ],
         };
         assert_eq!(plan.find("a").entries, vec![Require::new("x")]);
         assert_eq!(plan.filter(&["x".to_string()]).entries.len(), 1);
         a.extension = true;
-        let ext = Plan { entries: vec![BuildPlanEntry { providers: vec![a], requires: vec![Require::new("x")] }] };
+        let ext = Plan {
+            entries: vec![BuildPlanEntry {
+                providers: vec![a],
+                requires: vec![Require::new("x")],
+            }],
+        };
         assert!(ext.find("a").entries.is_empty());
         assert_eq!(plan_to_toml(&Plan::default()).unwrap(), "");
     }

@@ -116,11 +116,14 @@ pub fn resolve(
             _ => Level::Info,
         };
         if !run.output.is_empty() {
-            log.entries.push((level, format!("======== Output: {el} ========")));
-            log.entries.push((level, String::from_utf8_lossy(&run.output).into_owned()));
+            log.entries
+                .push((level, format!("======== Output: {el} ========")));
+            log.entries
+                .push((level, String::from_utf8_lossy(&run.output).into_owned()));
         }
         if let Some(err) = &run.err {
-            log.entries.push((level, format!("======== Error: {el} ========")));
+            log.entries
+                .push((level, format!("======== Error: {el} ========")));
             log.entries.push((level, err.clone()));
         }
         group_runs.push(run);
@@ -139,7 +142,10 @@ pub fn resolve(
                 any_buildpack |= !el.extension;
             }
             CODE_DETECT_FAIL => {
-                log.debug(format!("{}: {el}", if el.optional { "skip" } else { "fail" }));
+                log.debug(format!(
+                    "{}: {el}",
+                    if el.optional { "skip" } else { "fail" }
+                ));
                 detected &= el.optional;
             }
             -1 => {
@@ -155,7 +161,11 @@ pub fn resolve(
         }
     }
     if !detected {
-        return Err(if bp_err { Failure::Buildpack } else { Failure::FailedDetection });
+        return Err(if bp_err {
+            Failure::Buildpack
+        } else {
+            Failure::FailedDetection
+        });
     }
     if !any_buildpack {
         log.debug("fail: no viable buildpacks in group");
@@ -169,7 +179,11 @@ pub fn resolve(
     })?;
 
     if done.len() != trial.len() {
-        log.info(format!("{} of {} buildpacks participating", trial.len(), done.len()));
+        log.info(format!(
+            "{} of {} buildpacks participating",
+            trial.len(),
+            done.len()
+        ));
     }
     let width = trial.iter().map(|o| o.el.id.len()).max().unwrap_or(0);
     for o in &trial {
@@ -180,7 +194,12 @@ pub fn resolve(
         .0
         .into_iter()
         .map(|(_, d)| BuildPlanEntry {
-            providers: d.entry.providers.iter().map(GroupElement::as_provider).collect(),
+            providers: d
+                .entry
+                .providers
+                .iter()
+                .map(GroupElement::as_provider)
+                .collect(),
             requires: d.entry.requires,
         })
         .collect();
@@ -197,7 +216,10 @@ fn options(el: &GroupElement, run: &DetectOutputs) -> Vec<Opt> {
         .map(|(i, s)| {
             let mut e = el.clone();
             e.optional = e.optional && i == n;
-            Opt { el: e, sections: s.clone() }
+            Opt {
+                el: e,
+                sections: s.clone(),
+            }
         })
         .collect()
 }
@@ -267,23 +289,39 @@ mod tests {
     use crate::buildpack::plan::DetectPlan;
 
     fn pass(plan: &str) -> DetectOutputs {
-        DetectOutputs { code: 0, plan: toml::from_str(plan).unwrap(), ..Default::default() }
+        DetectOutputs {
+            code: 0,
+            plan: toml::from_str(plan).unwrap(),
+            ..Default::default()
+        }
     }
 
     fn el(id: &str, optional: bool) -> GroupElement {
-        GroupElement { optional, ..GroupElement::new(id, "1") }
+        GroupElement {
+            optional,
+            ..GroupElement::new(id, "1")
+        }
     }
 
     #[test]
     fn requirer_before_provider_fails_every_trial() {
         let done = vec![el("a", false), el("b", true), el("c", false)];
         let mut runs = BTreeMap::new();
-        runs.insert(key_for(&done[0]), pass("[[requires]]\nname = \"x\"\n[[or]]\n[[or.requires]]\nname = \"y\"\n"));
+        runs.insert(
+            key_for(&done[0]),
+            pass("[[requires]]\nname = \"x\"\n[[or]]\n[[or.requires]]\nname = \"y\"\n"),
+        );
         runs.insert(key_for(&done[1]), pass("[[provides]]\nname = \"z\"\n"));
-        runs.insert(key_for(&done[2]), pass("[[provides]]\nname = \"y\"\n[[requires]]\nname = \"y\"\n"));
+        runs.insert(
+            key_for(&done[2]),
+            pass("[[provides]]\nname = \"y\"\n[[requires]]\nname = \"y\"\n"),
+        );
         let mut log = MemLog::default();
         // try #1: a requires x (nobody provides it); try #2: a requires y before c provides it
-        assert_eq!(resolve(&done, &runs, &mut log).unwrap_err(), Failure::FailedDetection);
+        assert_eq!(
+            resolve(&done, &runs, &mut log).unwrap_err(),
+            Failure::FailedDetection
+        );
         let lines: Vec<&str> = log.entries.iter().map(|(_, m)| m.as_str()).collect();
         assert!(lines.contains(&"fail: a@1 requires x"), "{lines:?}");
         assert!(lines.contains(&"fail: a@1 requires y"), "{lines:?}");
@@ -307,7 +345,10 @@ mod tests {
         let lines: Vec<&str> = log.entries.iter().map(|(_, m)| m.as_str()).collect();
         assert!(lines.contains(&"Resolving plan... (try #2)"), "{lines:?}");
         assert!(lines.contains(&"skip: b@1 provides unused z"), "{lines:?}");
-        assert!(lines.contains(&"2 of 3 buildpacks participating"), "{lines:?}");
+        assert!(
+            lines.contains(&"2 of 3 buildpacks participating"),
+            "{lines:?}"
+        );
         assert!(lines.contains(&"c 1"), "{lines:?}");
     }
 
@@ -315,14 +356,36 @@ mod tests {
     fn verdicts() {
         let done = vec![el("a", false)];
         let mut runs = BTreeMap::new();
-        runs.insert(key_for(&done[0]), DetectOutputs { code: 100, ..Default::default() });
+        runs.insert(
+            key_for(&done[0]),
+            DetectOutputs {
+                code: 100,
+                ..Default::default()
+            },
+        );
         let mut log = MemLog::default();
-        assert_eq!(resolve(&done, &runs, &mut log).unwrap_err(), Failure::FailedDetection);
-        runs.insert(key_for(&done[0]), DetectOutputs { code: 3, output: b"boom\n".to_vec(), ..Default::default() });
+        assert_eq!(
+            resolve(&done, &runs, &mut log).unwrap_err(),
+            Failure::FailedDetection
+        );
+        runs.insert(
+            key_for(&done[0]),
+            DetectOutputs {
+                code: 3,
+                output: b"boom\n".to_vec(),
+                ..Default::default()
+            },
+        );
         let mut log = MemLog::default();
-        assert_eq!(resolve(&done, &runs, &mut log).unwrap_err(), Failure::Buildpack);
+        assert_eq!(
+            resolve(&done, &runs, &mut log).unwrap_err(),
+            Failure::Buildpack
+        );
         assert!(log.entries.contains(&(Level::Info, "err:  a@1 (3)".into())));
-        assert!(log.entries.contains(&(Level::Info, "======== Output: a@1 ========".into())));
+        assert!(
+            log.entries
+                .contains(&(Level::Info, "======== Output: a@1 ========".into()))
+        );
         let _ = DetectPlan::default();
     }
 }

@@ -12,7 +12,11 @@ pub struct TargetMetadata {
     pub os: String,
     #[serde(default)]
     pub arch: String,
-    #[serde(default, rename = "arch-variant", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        rename = "arch-variant",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub arch_variant: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub distros: Vec<OsDistro>,
@@ -147,7 +151,10 @@ pub fn satisfied_for_build(base: &BaseTarget, module: &TargetMetadata) -> bool {
         return true;
     }
     let Some(d) = &base.distro else { return false };
-    module.distros.iter().any(|m| matches(&d.name, &m.name) && matches(&d.version, &m.version))
+    module
+        .distros
+        .iter()
+        .any(|m| matches(&d.name, &m.name) && matches(&d.version, &m.version))
 }
 
 /// Go `TargetMetadata.String()`/JSON of a descriptor's target list for the mismatch error.
@@ -163,7 +170,12 @@ pub fn targets_json(targets: &[TargetMetadata]) -> String {
     }
     let v: Vec<J<'_>> = targets
         .iter()
-        .map(|t| J { os: &t.os, arch: &t.arch, arch_variant: &t.arch_variant, distros: &t.distros })
+        .map(|t| J {
+            os: &t.os,
+            arch: &t.arch,
+            arch_variant: &t.arch_variant,
+            distros: &t.distros,
+        })
         .collect();
     serde_json::to_string(&v).unwrap_or_default()
 }
@@ -177,18 +189,34 @@ mod tests {
         let base = BaseTarget {
             os: "linux".into(),
             arch: "amd64".into(),
-            distro: Some(OsDistro { name: "ubuntu".into(), version: "22.04".into() }),
+            distro: Some(OsDistro {
+                name: "ubuntu".into(),
+                version: "22.04".into(),
+            }),
             ..Default::default()
         };
         assert!(satisfied_for_build(&base, &TargetMetadata::default()));
-        let mut t = TargetMetadata { os: "linux".into(), arch: "arm64".into(), ..Default::default() };
+        let mut t = TargetMetadata {
+            os: "linux".into(),
+            arch: "arm64".into(),
+            ..Default::default()
+        };
         assert!(!satisfied_for_build(&base, &t));
         t.arch = String::new();
-        t.distros = vec![OsDistro { name: "ubuntu".into(), version: String::new() }];
+        t.distros = vec![OsDistro {
+            name: "ubuntu".into(),
+            version: String::new(),
+        }];
         assert!(satisfied_for_build(&base, &t));
-        t.distros = vec![OsDistro { name: "debian".into(), version: "12".into() }];
+        t.distros = vec![OsDistro {
+            name: "debian".into(),
+            version: "12".into(),
+        }];
         assert!(!satisfied_for_build(&base, &t));
-        let no_distro = BaseTarget { os: "linux".into(), ..Default::default() };
+        let no_distro = BaseTarget {
+            os: "linux".into(),
+            ..Default::default()
+        };
         assert!(!satisfied_for_build(&no_distro, &t));
     }
 
@@ -200,13 +228,21 @@ mod tests {
             os: "linux".into(),
             arch: "amd64".into(),
             arch_variant: "v8".into(),
-            distro: Some(OsDistro { name: "ubuntu".into(), version: String::new() }),
+            distro: Some(OsDistro {
+                name: "ubuntu".into(),
+                version: String::new(),
+            }),
             ..Default::default()
         };
         let keys: Vec<String> = b.env_vars().into_iter().map(|(k, _)| k).collect();
         assert_eq!(
             keys,
-            ["CNB_TARGET_OS", "CNB_TARGET_ARCH", "CNB_TARGET_ARCH_VARIANT", "CNB_TARGET_DISTRO_NAME"]
+            [
+                "CNB_TARGET_OS",
+                "CNB_TARGET_ARCH",
+                "CNB_TARGET_ARCH_VARIANT",
+                "CNB_TARGET_DISTRO_NAME"
+            ]
         );
     }
 }
