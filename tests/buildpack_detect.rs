@@ -426,3 +426,96 @@ fn detect_runs_concurrently() {
         "took {took:?}"
     );
 }
+
+/// Our detector against the Go lifecycle's output for the same buildpacks and orders
+/// (testdata/detect/golden, see its README): exit code, printed lines, group and plan.
+#[test]
+fn matches_go_lifecycle_golden_output() {
+    for name in [
+        "solar-order",
+        "memo-order",
+        "fail-order",
+        "error-order",
+        "lazy-order",
+        "moon-alone-order",
+    ] {
+        let golden = root().join("detect/golden");
+        let read = |ext: &str| std::fs::read_to_string(golden.join(format!("{name}.{ext}")));
+        let platform = tempfile::tempdir().unwrap();
+        let env = fixed_env(path_only());
+        let mut c = config(platform.path(), Version::new(0, 12));
+        c.run_target = None; // like the golden run: no analyzed.toml
+        let mut d = Detector::new(c, &*env);
+        let res = d.detect(&order(&format!("{name}.toml")));
+
+        let want_exit: i32 = read("exit").unwrap().trim().parse().unwrap();
+        let mut printed: Vec<String> = Vec::new();
+        for (_, msg) in d.visible_entries(res.is_err()) {
+            let msg = msg.strip_suffix('\n').unwrap_or(&msg).to_string();
+            printed.extend(msg.split('\n').map(str::to_string));
+        }
+        match &res {
+            Ok(out) => {
+                assert_eq!(want_exit, 0, "{name}");
+                let g: cnb::buildpack::Group =
+                    toml::from_str(&read("group.toml").unwrap()).unwrap();
+                assert_eq!(out.group, g, "{name} group");
+                let p: cnb::buildpack::Plan = toml::from_str(&read("plan.toml").unwrap()).unwrap();
+                assert_eq!(out.plan, p, "{name} plan");
+            }
+            Err(e) => {
+                let lines: Vec<String> = e
+                    .error_lines()
+                    .iter()
+                    .map(|l| format!("ERROR: {l}"))
+                    .collect();
+                printed.extend(lines);
+                let le = e.clone().into_lifecycle_error();
+                assert_eq!(le.code.code(), want_exit, "{name}");
+                printed.push(format!("ERROR: {}", le.message));
+            }
+        }
+        let stdout = read("stdout").unwrap();
+        let want: Vec<&str> = stdout.lines().skip(2).collect();
+        let plan_dir = regex_free_plan_dir(&printed);
+        let got: Vec<String> = printed
+            .iter()
+            .map(|l| {
+                l.replace(
+                    &root().join("buildpacks").display().to_string(),
+                    "<BUILDPACKS>",
+                )
+                .replace(&platform.path().display().to_string(), "<PLATFORM>")
+                .replace(
+                    &root().join("detect/app-with-script").display().to_string(),
+                    "<APP>",
+                )
+                .replace(&plan_dir, "<PLANDIR>")
+            })
+            .collect();
+        assert_eq!(got, want, "{name}");
+    }
+}
+
+fn path_only() -> BTreeMap<String, String> {
+    BTreeMap::from([(
+        "PATH".to_string(),
+        std::env::var("PATH").unwrap_or_default(),
+    )])
+}
+
+/// The temp plan dir printed by a buildpack (`<tmp>/plan.<n>`), or a string never found.
+fn regex_free_plan_dir(lines: &[String]) -> String {
+    for l in lines {
+        if let Some(i) = l.find("/plan.") {
+            let start = l[..i]
+                .rfind(|c: char| c == ' ' || c == '=')
+                .map(|j| j + 1)
+                .unwrap_or(0);
+            let rest = &l[i + 1..];
+            let end = rest.find('/').map(|j| i + 1 + j).unwrap_or(l.len());
+            return l[start..end].to_string();
+        }
+    }
+    "\u{0}".to_string()
+}

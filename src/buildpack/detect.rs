@@ -86,26 +86,34 @@ impl DetectError {
     /// Logs the Go detector's ERROR lines for this failure and returns the error `main`
     /// prints and exits with ("failed to detect: …", 20/21/22).
     pub fn into_lifecycle_error(self) -> LifecycleError {
+        for l in self.error_lines() {
+            crate::error!("{l}");
+        }
         match self {
-            DetectError::FailedDetection => {
-                crate::error!("No buildpack groups passed detection.");
-                crate::error!("Please check that you are running against the correct path.");
-                LifecycleError::failed(
-                    ExitCode::FailedDetect,
-                    "detect",
-                    "no buildpacks participating",
-                )
-            }
-            DetectError::BuildpackErrors => {
-                crate::error!("No buildpack groups passed detection.");
-                LifecycleError::failed(
-                    ExitCode::FailedDetectWithErrors,
-                    "detect",
-                    "buildpack(s) failed with err",
-                )
-            }
+            DetectError::FailedDetection => LifecycleError::failed(
+                ExitCode::FailedDetect,
+                "detect",
+                "no buildpacks participating",
+            ),
+            DetectError::BuildpackErrors => LifecycleError::failed(
+                ExitCode::FailedDetectWithErrors,
+                "detect",
+                "buildpack(s) failed with err",
+            ),
             DetectError::Other(m) => LifecycleError::failed(ExitCode::DetectError, "detect", m),
             DetectError::Api(e) => e,
+        }
+    }
+
+    /// The ERROR lines the Go detector logs for this failure before its final error.
+    pub fn error_lines(&self) -> Vec<&'static str> {
+        match self {
+            DetectError::FailedDetection => vec![
+                "No buildpack groups passed detection.",
+                "Please check that you are running against the correct path.",
+            ],
+            DetectError::BuildpackErrors => vec!["No buildpack groups passed detection."],
+            _ => Vec::new(),
         }
     }
 }
@@ -190,13 +198,8 @@ impl<'a> Detector<'a> {
     /// all of them (debug shown as info) on failure.
     pub fn detect(&mut self, order: &Order) -> Result<DetectOutcome, DetectError> {
         let res = self.detect_order(order, &[], &[], false);
-        let failed = res.is_err();
-        for (level, msg) in &self.log.entries {
-            if failed {
-                crate::log::log((*level).max(Level::Info), msg);
-            } else {
-                crate::log::log(*level, msg);
-            }
+        for (level, msg) in self.visible_entries(res.is_err()) {
+            crate::log::log(level, &msg);
         }
         match res {
             Ok((found, entries)) => Ok(DetectOutcome {
@@ -218,6 +221,17 @@ impl<'a> Detector<'a> {
                 .map(DetectError::Api)
                 .unwrap_or(DetectError::Other(m))),
         }
+    }
+
+    /// What [`Detector::detect`] prints from the in-memory log: on failure every entry
+    /// (debug shown as info), on success the entries enabled at the current log level.
+    pub fn visible_entries(&self, failed: bool) -> Vec<(Level, String)> {
+        self.log
+            .entries
+            .iter()
+            .filter(|(l, _)| failed || crate::log::enabled(*l))
+            .map(|(l, m)| (if failed { (*l).max(Level::Info) } else { *l }, m.clone()))
+            .collect()
     }
 
     /// The in-memory log (level, message) as recorded so far.
