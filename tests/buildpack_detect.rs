@@ -509,7 +509,7 @@ fn regex_free_plan_dir(lines: &[String]) -> String {
     for l in lines {
         if let Some(i) = l.find("/plan.") {
             let start = l[..i]
-                .rfind(|c: char| c == ' ' || c == '=')
+                .rfind([' ', '='])
                 .map(|j| j + 1)
                 .unwrap_or(0);
             let rest = &l[i + 1..];
