@@ -365,3 +365,138 @@ fn group_api_gate() {
     let e = verify_group(&g).unwrap_err();
     assert_eq!(e.code, ExitCode::IncompatibleBuildpackApi);
 }
+
+/// Processes, default type, labels and slices against the Go builder's metadata.toml for the
+/// same buildpacks (testdata/build/golden, see its README).
+#[test]
+fn matches_go_builder_metadata() {
+    for name in ["default", "override"] {
+        let golden = root().join("build/golden");
+        let group =
+            cnb::buildpack::group::read_group(&golden.join(format!("{name}.group.toml"))).unwrap();
+        let want: toml::Table = toml::from_str(
+            &std::fs::read_to_string(golden.join(format!("{name}.metadata.toml"))).unwrap(),
+        )
+        .unwrap();
+        let s = Setup::new("detect/app-with-script");
+        let res = build_group(
+            &group,
+            &Plan::default(),
+            &store(),
+            &s.inputs,
+            &mut StaticEnv(path_env()),
+        )
+        .unwrap();
+        let layers = s.inputs.layers_dir.display().to_string();
+
+        let want_default = want
+            .get("buildpack-default-process-type")
+            .and_then(|v| v.as_str())
+            .unwrap_or("");
+        assert_eq!(res.default_process_type, want_default, "{name}");
+
+        let strs = |v: Option<&toml::Value>| -> Vec<String> {
+            v.and_then(|v| v.as_array())
+                .map(|a| a.iter().map(|s| s.as_str().unwrap().to_string()).collect())
+                .unwrap_or_default()
+        };
+        let want_procs: Vec<(String, Vec<String>, Vec<String>, bool, String, String)> =
+            want["processes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    (
+                        p["type"].as_str().unwrap().to_string(),
+                        strs(p.get("command")),
+                        strs(p.get("args")),
+                        p["direct"].as_bool().unwrap(),
+                        p["buildpack-id"].as_str().unwrap().to_string(),
+                        p.get("working-dir")
+                            .and_then(|v| v.as_str())
+                            .unwrap_or("")
+                            .to_string(),
+                    )
+                })
+                .collect();
+        let got_procs: Vec<_> = res
+            .processes
+            .iter()
+            .map(|p| {
+                (
+                    p.r#type.clone(),
+                    p.command
+                        .iter()
+                        .map(|c| c.replace(&layers, "<LAYERS>"))
+                        .collect::<Vec<_>>(),
+                    p.args.clone(),
+                    p.direct,
+                    p.buildpack_id.clone(),
+                    p.working_dir.clone(),
+                )
+            })
+            .collect();
+        // later buildpacks replace a type wholesale (procs' web, with args and working-dir, is gone)
+        assert_eq!(got_procs, want_procs, "{name}");
+
+        let labels: Vec<(String, String)> = res
+            .labels
+            .iter()
+            .map(|l| (l.key.clone(), l.value.clone()))
+            .collect();
+        let want_labels: Vec<(String, String)> = want["labels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| {
+                (
+                    l["key"].as_str().unwrap().into(),
+                    l["value"].as_str().unwrap().into(),
+                )
+            })
+            .collect();
+        assert_eq!(labels, want_labels, "{name}");
+        let slices: Vec<Vec<String>> = res.slices.iter().map(|s| s.paths.clone()).collect();
+        let want_slices: Vec<Vec<String>> = want["slices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| strs(s.get("paths")))
+            .collect();
+        assert_eq!(slices, want_slices, "{name}");
+        let bps: Vec<String> = want["buildpacks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["id"].as_str().unwrap().into())
+            .collect();
+        assert_eq!(
+            res.buildpacks
+                .iter()
+                .map(|b| b.id.clone())
+                .collect::<Vec<_>>(),
+            bps,
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn unmet_name_not_in_plan_is_a_build_error() {
+    let s = Setup::new("detect/app-with-script");
+    let err = build_group(
+        &group_of(&["cnb-test/lazy"]),
+        &Plan::default(),
+        &store(),
+        &s.inputs,
+        &mut StaticEnv(path_env()),
+    )
+    .unwrap_err();
+    let e = err.into_lifecycle_error();
+    assert_eq!(e.code, ExitCode::BuildError);
+    // the Go builder's exact message for this case (testdata/build/golden/README.md)
+    assert_eq!(
+        e.message,
+        "failed to build: unmet.name 'planet' must match a requested dependency"
+    );
+}
