@@ -500,3 +500,69 @@ fn unmet_name_not_in_plan_is_a_build_error() {
         "failed to build: unmet.name 'planet' must match a requested dependency"
     );
 }
+
+fn files_under(dir: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for e in walkdir_like(dir) {
+        let rel = e.strip_prefix(dir).unwrap().display().to_string();
+        out.insert(rel, std::fs::read_to_string(&e).unwrap());
+    }
+    out
+}
+
+fn walkdir_like(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walkdir_like(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// The `<layers>/sbom` tree, byte for byte as the Go builder wrote it for the same buildpack
+/// (testdata/build/golden/sbom-tree), and the undeclared-media-type error.
+#[test]
+fn sbom_tree_matches_go_builder() {
+    let s = Setup::new("detect/app-with-script");
+    std::fs::create_dir_all(s.inputs.layers_dir.join("sbom/stale")).unwrap();
+    build_group(
+        &group_of(&["cnb-test/sbom"]),
+        &Plan::default(),
+        &store(),
+        &s.inputs,
+        &mut StaticEnv(path_env()),
+    )
+    .unwrap();
+    let got = files_under(&s.inputs.layers_dir.join("sbom"));
+    let want = files_under(&root().join("build/golden/sbom-tree"));
+    assert_eq!(got, want);
+
+    let s = Setup::new("detect/app-with-script");
+    let mut env = path_env();
+    env.insert("SBOM_UNDECLARED".into(), "yes".into());
+    let err = build_group(
+        &group_of(&["cnb-test/sbom"]),
+        &Plan::default(),
+        &store(),
+        &s.inputs,
+        &mut StaticEnv(env),
+    )
+    .unwrap_err()
+    .into_lifecycle_error();
+    assert_eq!(err.code, ExitCode::BuildError);
+    let file = s
+        .inputs
+        .layers_dir
+        .join("cnb-test_sbom/launch.sbom.spdx.json");
+    assert_eq!(
+        err.message,
+        format!(
+            "failed to build: validating SBOM file '{}' for buildpack: 'cnb-test/sbom@0.0.1': undeclared SBOM media type: 'application/spdx+json'",
+            file.display()
+        )
+    );
+}

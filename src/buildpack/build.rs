@@ -1,7 +1,7 @@
 //! Building a whole group (Go `phase/builder.go` Build loop): for each buildpack in order,
 //! its slice of the plan, `bin/build`, plan filtering, environment growth, and the merged
-//! processes, labels and slices. SBOM copying and metadata.toml writing are left to the
-//! caller (they belong to `cnb::files` / the builder phase).
+//! processes, labels and slices, the `<layers>/sbom` tree (Platform ≥ 0.9 layout, with the
+//! legacy BOM files). Writing metadata.toml is left to the caller (`cnb::files`).
 
 use super::build_run::{BuildError, BuildInputs, BuildOutputs, run_build};
 use super::descriptor::BuildpackDescriptor;
@@ -10,6 +10,7 @@ use super::group::{Group, GroupElement};
 use super::launch_out::{Label, Process, ProcessMap, Slice};
 use super::lookup::BuildpackStore;
 use super::plan::Plan;
+use super::sbom::{copy_sbom_files, write_legacy_bom};
 use crate::exit::LifecycleError;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -109,6 +110,25 @@ pub fn build_group(
         result.outputs.push(out);
         crate::debug!("Finished running build for buildpack {el}");
     }
+    crate::debug!("Copying SBOM files");
+    let files: Vec<_> = result
+        .outputs
+        .iter()
+        .flat_map(|o| o.sbom_files.iter().cloned())
+        .collect();
+    copy_sbom_files(&inputs.layers_dir, &files).map_err(BuildError::Other)?;
+    crate::debug!("Creating SBOM files for legacy BOM");
+    let launch_bom: Vec<_> = result
+        .outputs
+        .iter()
+        .flat_map(|o| o.launch_bom.iter().cloned())
+        .collect();
+    let build_bom: Vec<_> = result
+        .outputs
+        .iter()
+        .flat_map(|o| o.build_bom.iter().cloned())
+        .collect();
+    write_legacy_bom(&inputs.layers_dir, &launch_bom, &build_bom).map_err(BuildError::Other)?;
     crate::debug!("Listing processes");
     result.processes = procs.list();
     result.default_process_type = procs.default_type().to_string();

@@ -9,6 +9,7 @@ use super::launch_out::{
 };
 use super::lookup::escape_id;
 use super::plan::{BuildpackPlan, buildpack_plan_to_toml};
+use super::sbom::{BomEntry, BomFile, collect_sbom_files, validate_bom};
 use crate::api::Version;
 use crate::exit::{ExitCode, LifecycleError};
 use std::collections::BTreeMap;
@@ -62,6 +63,11 @@ pub struct BuildOutputs {
     pub slices: Vec<Slice>,
     /// Plan entry names this buildpack met (its plan minus `[[unmet]]`).
     pub met_requires: Vec<String>,
+    /// SBOM files to copy into `<layers>/sbom/…`.
+    pub sbom_files: Vec<BomFile>,
+    /// Deprecated `[[bom]]` of build.toml / launch.toml, with this buildpack filled in.
+    pub build_bom: Vec<BomEntry>,
+    pub launch_bom: Vec<BomEntry>,
 }
 
 impl BuildOutputs {
@@ -170,18 +176,31 @@ fn read_outputs(
     plan: &BuildpackPlan,
     layers: Vec<LayerToml>,
 ) -> Result<BuildOutputs, BuildError> {
+    let (id, version) = (&d.buildpack.id, &d.buildpack.version);
     let names: Vec<String> = plan.entries.iter().map(|r| r.name.clone()).collect();
-    let unmet =
+    let build =
         read_build_toml(&bp_layers_dir.join("build.toml"), &names).map_err(BuildError::Other)?;
+    let build_bom =
+        validate_bom(&build.bom, &bp_layers_dir, id, version).map_err(BuildError::Other)?;
     let met_requires = names
         .iter()
-        .filter(|n| !unmet.contains(n))
+        .filter(|n| !build.unmet.contains(n))
         .cloned()
         .collect();
+    let sbom_files = collect_sbom_files(
+        &bp_layers_dir,
+        id,
+        &d.key(),
+        &layers,
+        &d.buildpack.sbom_formats,
+    )
+    .map_err(BuildError::Other)?;
     let api = d.api_version().unwrap_or(Version::new(0, 0));
-    let launch = read_launch_toml(&bp_layers_dir.join("launch.toml"), api, &d.buildpack.id)
+    let launch = read_launch_toml(&bp_layers_dir.join("launch.toml"), api, id)
         .map_err(BuildError::Other)?
         .unwrap_or_default();
+    let launch_bom =
+        validate_bom(&launch.bom, &bp_layers_dir, id, version).map_err(BuildError::Other)?;
     Ok(BuildOutputs {
         bp_layers_dir,
         layers,
@@ -189,6 +208,9 @@ fn read_outputs(
         processes: launch.processes,
         slices: launch.slices,
         met_requires,
+        sbom_files,
+        build_bom,
+        launch_bom,
     })
 }
 

@@ -147,6 +147,8 @@ pub struct Slice {
 /// launch.toml after validation.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LaunchToml {
+    /// Deprecated `[[bom]]`.
+    pub bom: Vec<super::sbom::RawBomEntry>,
     pub labels: Vec<Label>,
     pub processes: Vec<Process>,
     pub slices: Vec<Slice>,
@@ -154,6 +156,8 @@ pub struct LaunchToml {
 
 #[derive(Deserialize)]
 struct RawLaunch {
+    #[serde(default)]
+    bom: Vec<super::sbom::RawBomEntry>,
     #[serde(default)]
     labels: Vec<Label>,
     #[serde(default)]
@@ -265,6 +269,7 @@ pub fn read_launch_toml(
         });
     }
     Ok(Some(LaunchToml {
+        bom: raw.bom,
         labels: raw.labels,
         processes,
         slices: raw.slices,
@@ -274,7 +279,18 @@ pub fn read_launch_toml(
 #[derive(Deserialize)]
 struct RawBuild {
     #[serde(default)]
+    bom: Vec<super::sbom::RawBomEntry>,
+    #[serde(default)]
     unmet: Vec<RawUnmet>,
+}
+
+/// build.toml after validation.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BuildToml {
+    /// Deprecated `[[bom]]`.
+    pub bom: Vec<super::sbom::RawBomEntry>,
+    /// `[[unmet]]` names.
+    pub unmet: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -283,12 +299,12 @@ struct RawUnmet {
     name: String,
 }
 
-/// The `[[unmet]]` names of `build.toml` (empty when absent), each checked against the
+/// Reads `build.toml` (empty when absent); each `[[unmet]]` name is checked against the
 /// buildpack's plan entry names.
-pub fn read_build_toml(path: &Path, plan_names: &[String]) -> Result<Vec<String>, String> {
+pub fn read_build_toml(path: &Path, plan_names: &[String]) -> Result<BuildToml, String> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BuildToml::default()),
         Err(e) => return Err(format!("failed to read {}: {e}", path.display())),
     };
     let raw: RawBuild = toml::from_str(&text).map_err(|e| parse_err(path, &e))?;
@@ -305,7 +321,10 @@ pub fn read_build_toml(path: &Path, plan_names: &[String]) -> Result<Vec<String>
         }
         out.push(u.name);
     }
-    Ok(out)
+    Ok(BuildToml {
+        bom: raw.bom,
+        unmet: out,
+    })
 }
 
 /// Processes merged across buildpacks by type (later wins), tracking the default type.
@@ -436,7 +455,7 @@ mod tests {
 
         let b = d.join("build.toml");
         std::fs::write(&b, "[[unmet]]\nname = \"x\"\n").unwrap();
-        assert_eq!(read_build_toml(&b, &["x".into()]).unwrap(), ["x"]);
+        assert_eq!(read_build_toml(&b, &["x".into()]).unwrap().unmet, ["x"]);
         let e = read_build_toml(&b, &[]).unwrap_err();
         assert_eq!(e, "unmet.name 'x' must match a requested dependency");
     }

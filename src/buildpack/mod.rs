@@ -19,6 +19,7 @@ pub mod lookup;
 pub mod order;
 pub mod plan;
 pub mod resolve;
+pub mod sbom;
 pub mod target;
 
 pub use descriptor::{BuildpackDescriptor, BuildpackInfo, read_descriptor};
