@@ -366,6 +366,9 @@ fn group_api_gate() {
     assert_eq!(e.code, ExitCode::IncompatibleBuildpackApi);
 }
 
+/// type, command, args, direct, buildpack-id, working-dir
+type ProcRow = (String, Vec<String>, Vec<String>, bool, String, String);
+
 /// Processes, default type, labels and slices against the Go builder's metadata.toml for the
 /// same buildpacks (testdata/build/golden, see its README).
 #[test]
@@ -400,25 +403,24 @@ fn matches_go_builder_metadata() {
                 .map(|a| a.iter().map(|s| s.as_str().unwrap().to_string()).collect())
                 .unwrap_or_default()
         };
-        let want_procs: Vec<(String, Vec<String>, Vec<String>, bool, String, String)> =
-            want["processes"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|p| {
-                    (
-                        p["type"].as_str().unwrap().to_string(),
-                        strs(p.get("command")),
-                        strs(p.get("args")),
-                        p["direct"].as_bool().unwrap(),
-                        p["buildpack-id"].as_str().unwrap().to_string(),
-                        p.get("working-dir")
-                            .and_then(|v| v.as_str())
-                            .unwrap_or("")
-                            .to_string(),
-                    )
-                })
-                .collect();
+        let want_procs: Vec<ProcRow> = want["processes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["type"].as_str().unwrap().to_string(),
+                    strs(p.get("command")),
+                    strs(p.get("args")),
+                    p["direct"].as_bool().unwrap(),
+                    p["buildpack-id"].as_str().unwrap().to_string(),
+                    p.get("working-dir")
+                        .and_then(|v| v.as_str())
+                        .unwrap_or("")
+                        .to_string(),
+                )
+            })
+            .collect();
         let got_procs: Vec<_> = res
             .processes
             .iter()
