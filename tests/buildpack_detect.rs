@@ -335,14 +335,13 @@ fn order_verification_codes() {
     assert_eq!(e.code, ExitCode::IncompatibleBuildpackApi);
     assert_eq!(
         e.message,
-        "failed to set API for buildpack 'cnb-test/old-api@0.0.1': buildpack API version '0.1' is incompatible with the lifecycle"
+        "failed to set API for Buildpack 'cnb-test/old-api@0.0.1': buildpack API version '0.1' is incompatible with the lifecycle"
     );
     let e = verify_order(&order("missing-order.toml"), &store()).unwrap_err();
     assert_eq!(e.code, ExitCode::Failed);
     assert!(
-        e.message.starts_with(
-            "failed to initialize detector: failed to read buildpack descriptor file: open "
-        ),
+        e.message
+            .starts_with("failed to initialize detector: open "),
         "{}",
         e.message
     );
@@ -508,14 +507,68 @@ fn path_only() -> BTreeMap<String, String> {
 fn regex_free_plan_dir(lines: &[String]) -> String {
     for l in lines {
         if let Some(i) = l.find("/plan.") {
-            let start = l[..i]
-                .rfind([' ', '='])
-                .map(|j| j + 1)
-                .unwrap_or(0);
+            let start = l[..i].rfind([' ', '=']).map(|j| j + 1).unwrap_or(0);
             let rest = &l[i + 1..];
             let end = rest.find('/').map(|j| i + 1 + j).unwrap_or(l.len());
             return l[start..end].to_string();
         }
     }
     "\u{0}".to_string()
+}
+
+#[test]
+fn cyclic_composites_stop_with_a_detect_error() {
+    let bps = tempfile::tempdir().unwrap();
+    for (id, other) in [("a", "b"), ("b", "a")] {
+        let dir = bps.path().join(format!("loop_{id}")).join("1");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("buildpack.toml"),
+            format!(
+                "api = \"0.11\"\n[buildpack]\nid = \"loop/{id}\"\nversion = \"1\"\n[[order]]\n[[order.group]]\nid = \"loop/{other}\"\nversion = \"1\"\n"
+            ),
+        )
+        .unwrap();
+    }
+    let o: cnb::buildpack::OrderFile =
+        toml::from_str("[[order]]\n[[order.group]]\nid = \"loop/a\"\nversion = \"1\"\n").unwrap();
+    let platform = tempfile::tempdir().unwrap();
+    let env = fixed_env(path_only());
+    let mut c = config(platform.path(), Version::new(0, 12));
+    c.store = BuildpackStore::new(bps.path());
+    let mut d = Detector::new(c, &*env);
+    let DetectError::Other(msg) = d.detect(&o.order).unwrap_err() else {
+        panic!()
+    };
+    assert!(msg.contains("nests more than 64 orders deep"), "{msg}");
+    let e = DetectError::Other(msg).into_lifecycle_error();
+    assert_eq!(e.code, ExitCode::DetectError);
+}
+
+#[test]
+fn missing_nested_descriptor_is_a_detect_error_22() {
+    let bps = tempfile::tempdir().unwrap();
+    let dir = bps.path().join("meta").join("1");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("buildpack.toml"),
+        "api = \"0.11\"\n[buildpack]\nid = \"meta\"\nversion = \"1\"\n[[order]]\n[[order.group]]\nid = \"absent\"\nversion = \"1\"\n",
+    )
+    .unwrap();
+    let o: cnb::buildpack::OrderFile =
+        toml::from_str("[[order]]\n[[order.group]]\nid = \"meta\"\nversion = \"1\"\n").unwrap();
+    let store = BuildpackStore::new(bps.path());
+    verify_order(&o.order, &store).unwrap();
+    let platform = tempfile::tempdir().unwrap();
+    let env = fixed_env(path_only());
+    let mut c = config(platform.path(), Version::new(0, 12));
+    c.store = store;
+    let mut d = Detector::new(c, &*env);
+    let e = d.detect(&o.order).unwrap_err().into_lifecycle_error();
+    assert_eq!(e.code, ExitCode::DetectError);
+    assert!(
+        e.message.starts_with("failed to detect: open "),
+        "{}",
+        e.message
+    );
 }

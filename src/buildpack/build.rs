@@ -90,7 +90,7 @@ pub fn build_group(
         crate::debug!("Looking up buildpack");
         let d = store
             .lookup(&el.id, &el.version)
-            .map_err(|e| BuildError::Other(e.to_string()))?;
+            .map_err(|e| BuildError::Other(e.bare()))?;
         crate::debug!("Finding plan");
         let bp_plan = filtered.find(&el.id);
         let bp_env = env.env_for(&d).map_err(BuildError::Other)?;

@@ -149,7 +149,7 @@ pub fn check_api(desc: &BuildpackDescriptor, el: &GroupElement) -> Result<(), Li
         )),
         Err(e) => Err(LifecycleError::new(
             e.code,
-            format!("failed to set API for buildpack '{name}': {}", e.message),
+            format!("failed to set API for Buildpack '{name}': {}", e.message),
         )),
     }
 }
@@ -160,9 +160,9 @@ pub fn check_api(desc: &BuildpackDescriptor, el: &GroupElement) -> Result<(), Li
 pub fn verify_order(order: &Order, store: &BuildpackStore) -> Result<(), LifecycleError> {
     for g in order {
         for el in g.group.iter().filter(|e| !e.extension) {
-            let d = store
-                .lookup(&el.id, &el.version)
-                .map_err(|e| LifecycleError::failed(ExitCode::Failed, "initialize detector", e))?;
+            let d = store.lookup(&el.id, &el.version).map_err(|e| {
+                LifecycleError::failed(ExitCode::Failed, "initialize detector", e.bare())
+            })?;
             check_api(&d, el)?;
         }
     }
@@ -178,7 +178,12 @@ pub struct Detector<'a> {
     runs: BTreeMap<String, DetectOutputs>,
     log: MemLog,
     api_error: Option<LifecycleError>,
+    depth: usize,
 }
+
+/// Composite buildpacks referring to each other would recurse forever (and crash the Go
+/// lifecycle); stop with a detect error instead.
+const MAX_COMPOSITE_DEPTH: usize = 64;
 
 impl<'a> Detector<'a> {
     pub fn new(cfg: DetectConfig, env: &'a EnvProvider) -> Self {
@@ -191,6 +196,7 @@ impl<'a> Detector<'a> {
             runs: BTreeMap::new(),
             log: MemLog::default(),
             api_error: None,
+            depth: 0,
         }
     }
 
@@ -294,9 +300,17 @@ impl Detector<'_> {
                 .cfg
                 .store
                 .lookup(&el.id, &el.version)
-                .map_err(|e| Failure::Other(e.to_string()))?;
+                .map_err(|e| Failure::Other(e.bare()))?;
             if desc.is_composite() {
-                return self.detect_order(&desc.order, &done, &group[i + 1..], el.optional);
+                if self.depth >= MAX_COMPOSITE_DEPTH {
+                    return Err(Failure::Other(format!(
+                        "composite buildpack {el} nests more than {MAX_COMPOSITE_DEPTH} orders deep (a cycle?)"
+                    )));
+                }
+                self.depth += 1;
+                let r = self.detect_order(&desc.order, &done, &group[i + 1..], el.optional);
+                self.depth -= 1;
+                return r;
             }
             if let Err(e) = check_api(&desc, el) {
                 let msg = e.message.clone();

@@ -154,7 +154,7 @@ fn run_in(
     let plan: DetectPlan = match toml::from_str(&text) {
         Ok(p) => p,
         Err(e) => {
-            let msg = format!("toml: {}", super::one_line(e.message()));
+            let msg = super::toml_error(&text, &e);
             return DetectOutputs {
                 code: -1,
                 output,

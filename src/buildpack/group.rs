@@ -151,4 +151,25 @@ mod tests {
         assert_eq!(back.group[0].api, "0.10");
         assert!(!back.group[0].optional);
     }
+
+    #[test]
+    fn read_errors_are_go_shaped() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("group.toml");
+        let e = read_group(&p).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "failed to read group file: open {}: no such file or directory",
+                p.display()
+            )
+        );
+        assert!(e.is_not_found());
+        std::fs::write(&p, "[[group]]\nid = \"a\"\nbad line\n").unwrap();
+        let e = read_group(&p).unwrap_err().to_string();
+        assert!(
+            e.starts_with("failed to read group file: toml: line 3: "),
+            "{e}"
+        );
+    }
 }

@@ -45,11 +45,11 @@ struct RawLayerToml {
     cache: Option<toml::Value>,
 }
 
-fn parse_err(path: &Path, e: &toml::de::Error) -> String {
+fn parse_err(path: &Path, text: &str, e: &toml::de::Error) -> String {
     format!(
-        "failed to parse {}: toml: {}",
+        "failed to parse {}: {}",
         path.display(),
-        super::one_line(e.message())
+        super::toml_error(text, e)
     )
 }
 
@@ -85,7 +85,7 @@ pub fn process_layers(bp_layers_dir: &Path) -> Result<Vec<LayerToml>, String> {
         let raw: RawLayerToml = toml::from_str(&text).map_err(|e| {
             format!(
                 "failed to process buildpack layer: failed to decode layer metadata file: {}",
-                parse_err(&toml_path, &e)
+                parse_err(&toml_path, &text, &e)
             )
         })?;
         if raw.build.is_some() || raw.launch.is_some() || raw.cache.is_some() {
@@ -195,7 +195,7 @@ pub fn read_launch_toml(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("failed to read {}: {e}", path.display())),
     };
-    let raw: RawLaunch = toml::from_str(&text).map_err(|e| parse_err(path, &e))?;
+    let raw: RawLaunch = toml::from_str(&text).map_err(|e| parse_err(path, &text, &e))?;
     let strings = bp_api.less_than("0.9");
     let mut processes = Vec::with_capacity(raw.processes.len());
     let mut default_seen = false;
@@ -307,7 +307,7 @@ pub fn read_build_toml(path: &Path, plan_names: &[String]) -> Result<BuildToml, 
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BuildToml::default()),
         Err(e) => return Err(format!("failed to read {}: {e}", path.display())),
     };
-    let raw: RawBuild = toml::from_str(&text).map_err(|e| parse_err(path, &e))?;
+    let raw: RawBuild = toml::from_str(&text).map_err(|e| parse_err(path, &text, &e))?;
     let mut out = Vec::new();
     for u in raw.unmet {
         if u.name.is_empty() {

@@ -31,19 +31,24 @@ pub use target::{BaseTarget, OsDistro, TargetMetadata};
 
 use std::path::PathBuf;
 
-/// Errors reading or writing buildpack-related files. Each names the file involved.
+/// Errors reading or writing buildpack-related files. Messages follow the Go lifecycle:
+/// "failed to read order file: open <path>: no such file or directory",
+/// "failed to read group file: toml: line 1: …". [`FileError::bare`] gives the message
+/// without the "failed to read … file: " prefix (used for buildpack descriptors, which Go
+/// reports bare).
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
-    #[error("failed to read {what} file: open {}: {source}", path.display())]
+    #[error("failed to read {what} file: {}", self.bare())]
     Read {
         what: &'static str,
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("failed to read {what} file: {}: {message}", path.display())]
+    #[error("failed to read {what} file: {}", self.bare())]
     Parse {
         what: &'static str,
         path: PathBuf,
+        /// "toml: line N: <parser message>"
         message: String,
     },
     #[error("failed to write {what} file: {}: {message}", path.display())]
@@ -58,6 +63,42 @@ impl FileError {
     /// True when the file simply does not exist.
     pub fn is_not_found(&self) -> bool {
         matches!(self, FileError::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
+    }
+
+    /// The cause alone: "open <path>: <os error>" or "toml: line N: <message>".
+    pub fn bare(&self) -> String {
+        match self {
+            FileError::Read { path, source, .. } => {
+                format!(
+                    "open {}: {}",
+                    path.display(),
+                    detect_run::go_io_error(source)
+                )
+            }
+            FileError::Parse { message, .. } => message.clone(),
+            FileError::Write { path, message, .. } => format!("{}: {message}", path.display()),
+        }
+    }
+
+    /// The file involved.
+    pub fn path(&self) -> &std::path::Path {
+        match self {
+            FileError::Read { path, .. }
+            | FileError::Parse { path, .. }
+            | FileError::Write { path, .. } => path,
+        }
+    }
+}
+
+/// A TOML parse error in BurntSushi's shape: "toml: line N: <message>".
+pub(crate) fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let msg = one_line(e.message());
+    match e.span() {
+        Some(span) => {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            format!("toml: line {line}: {msg}")
+        }
+        None => format!("toml: {msg}"),
     }
 }
 
@@ -74,7 +115,7 @@ pub(crate) fn read_toml<T: serde::de::DeserializeOwned>(
     toml::from_str(&text).map_err(|e| FileError::Parse {
         what,
         path: path.to_path_buf(),
-        message: one_line(&e.to_string()),
+        message: toml_error(&text, &e),
     })
 }
 

@@ -101,6 +101,20 @@ impl BaseTarget {
     }
 }
 
+/// The `CNB_TARGET_*` variables for the builder (Go `platform.EnvVarsFor`): the run image's
+/// target from analyzed.toml, completed from the build host when it has no distro (logging
+/// [`OS_RELEASE_INFO`] at info, as the Go builder does).
+pub fn target_env_for_build(
+    run_target: Option<&BaseTarget>,
+    os_release: &Path,
+) -> Vec<(String, String)> {
+    let mut t = run_target.cloned().unwrap_or_default();
+    if t.complete_from_host(os_release) {
+        crate::info!("{OS_RELEASE_INFO}");
+    }
+    t.env_vars()
+}
+
 /// Go's `runtime.GOARCH` naming of the host architecture.
 pub fn host_arch() -> &'static str {
     match std::env::consts::ARCH {
