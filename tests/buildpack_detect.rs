@@ -572,3 +572,42 @@ fn missing_nested_descriptor_is_a_detect_error_22() {
         e.message
     );
 }
+
+#[test]
+fn load_order_messages_and_system_merge() {
+    let missing = root().join("detect/no-such-order.toml");
+    let e = cnb::buildpack::detect::load_order(&missing, None, Version::new(0, 12), &store())
+        .unwrap_err();
+    assert_eq!(e.code, ExitCode::Failed);
+    assert_eq!(
+        e.message,
+        format!(
+            "failed to initialize detector: reading order: failed to read order file: open {}: no such file or directory",
+            missing.display()
+        )
+    );
+    let sys = root().join("detect/system.toml");
+    let order_path = root().join("detect/moon-alone-order.toml");
+    let (o, ext) =
+        cnb::buildpack::detect::load_order(&order_path, Some(&sys), Version::new(0, 15), &store())
+            .unwrap();
+    assert!(!ext);
+    let ids: Vec<&str> = o[0].group.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids, ["cnb-test/earth", "cnb-test/moon"]);
+    let (o, _) = cnb::buildpack::detect::load_order(
+        &order_path,
+        Some(&missing),
+        Version::new(0, 15),
+        &store(),
+    )
+    .unwrap();
+    assert_eq!(o[0].group.len(), 1, "missing system.toml is a no-op");
+    let e = cnb::buildpack::detect::load_order(
+        &root().join("detect/old-api-order.toml"),
+        None,
+        Version::new(0, 12),
+        &store(),
+    )
+    .unwrap_err();
+    assert_eq!(e.code, ExitCode::IncompatibleBuildpackApi);
+}

@@ -133,6 +133,38 @@ pub fn prepare_order(file: &OrderFile, system: Option<&System>, platform_api: Ve
     }
 }
 
+/// Everything the Go detector does with the order before detecting: read order.toml, read
+/// and merge system.toml (Platform ≥ 0.15; a missing file is a debug line), look up and
+/// API-check every top-level element. Returns the order and whether order.toml has
+/// `[[order-extensions]]` (which this engine does not run). Errors are the detector's
+/// "failed to initialize detector: …" (exit 1, or 12 for an unsupported Buildpack API).
+pub fn load_order(
+    order_path: &std::path::Path,
+    system_path: Option<&std::path::Path>,
+    platform_api: Version,
+    store: &BuildpackStore,
+) -> Result<(Order, bool), LifecycleError> {
+    let init =
+        |cause: String| LifecycleError::failed(ExitCode::Failed, "initialize detector", cause);
+    let file =
+        super::order::read_order(order_path).map_err(|e| init(format!("reading order: {e}")))?;
+    let mut system = None;
+    if platform_api.at_least("0.15")
+        && let Some(p) = system_path
+    {
+        system = super::order::read_system(p).map_err(|e| init(format!("reading system: {e}")))?;
+        if system.is_none() {
+            crate::debug!(
+                "No system buildpacks found at path {:?}",
+                p.display().to_string()
+            );
+        }
+    }
+    let order = prepare_order(&file, system.as_ref(), platform_api);
+    verify_order(&order, store)?;
+    Ok((order, !file.order_extensions.is_empty()))
+}
+
 /// The Buildpack API gate for one descriptor, with the Go detector's wording.
 pub fn check_api(desc: &BuildpackDescriptor, el: &GroupElement) -> Result<(), LifecycleError> {
     let name = el.to_string();
