@@ -13,6 +13,7 @@ pub mod build_run;
 pub mod descriptor;
 pub mod detect;
 pub mod detect_run;
+mod detect_walk;
 pub mod group;
 pub mod launch_out;
 pub mod lookup;
