@@ -437,6 +437,7 @@ fn matches_go_lifecycle_golden_output() {
         "error-order",
         "lazy-order",
         "moon-alone-order",
+        "either-order",
     ] {
         let golden = root().join("detect/golden");
         let read = |ext: &str| std::fs::read_to_string(golden.join(format!("{name}.{ext}")));
@@ -610,4 +611,69 @@ fn load_order_messages_and_system_merge() {
     )
     .unwrap_err();
     assert_eq!(e.code, ExitCode::IncompatibleBuildpackApi);
+}
+
+/// At debug level every in-memory entry is printed: compare all of them with the Go
+/// detector's debug output (the part between the target-completion/"Checking for match"
+/// lines and the closing "Timer:" line).
+#[test]
+fn debug_entries_match_go_lifecycle() {
+    for name in ["either-order", "solar-order"] {
+        let golden =
+            std::fs::read_to_string(root().join(format!("detect/golden/{name}.debug.stdout")))
+                .unwrap();
+        let want: Vec<&str> = golden
+            .lines()
+            .skip_while(|l| !l.starts_with("target distro name/version labels not found"))
+            .skip(1)
+            .skip_while(|l| l.starts_with("Checking for match against descriptor: "))
+            .take_while(|l| !l.starts_with("Timer: Detector ran"))
+            .collect();
+        let platform = tempfile::tempdir().unwrap();
+        let env = fixed_env(path_only());
+        let mut c = config(platform.path(), Version::new(0, 12));
+        c.run_target = None;
+        let mut d = Detector::new(c, &*env);
+        d.detect(&order(&format!("{name}.toml"))).unwrap();
+        let mut got: Vec<String> = Vec::new();
+        for (_, msg) in d.log_entries() {
+            let msg = msg.strip_suffix('\n').unwrap_or(msg);
+            got.extend(msg.split('\n').map(str::to_string));
+        }
+        let plan_dir = regex_free_plan_dir(&got);
+        let got: Vec<String> = got
+            .iter()
+            .map(|l| {
+                l.replace(
+                    &root().join("buildpacks").display().to_string(),
+                    "<BUILDPACKS>",
+                )
+                .replace(&platform.path().display().to_string(), "<PLATFORM>")
+                .replace(
+                    &root().join("detect/app-with-script").display().to_string(),
+                    "<APP>",
+                )
+                .replace(&plan_dir, "<PLANDIR>")
+            })
+            .collect();
+        // earth prints the build host's arch and distro (from /etc/os-release): placeholders
+        let host = {
+            let text = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
+            let (n, v) = cnb::buildpack::target::parse_os_release(&text);
+            let distro = if n.is_empty() && v.is_empty() {
+                "none/none".to_string()
+            } else {
+                format!("{n}/{v}")
+            };
+            format!(
+                "arch={} distro={distro}",
+                cnb::buildpack::target::host_arch()
+            )
+        };
+        let got: Vec<String> = got
+            .iter()
+            .map(|l| l.replace(&host, "arch=<ARCH> distro=<DISTRO>"))
+            .collect();
+        assert_eq!(got, want, "{name}");
+    }
 }
