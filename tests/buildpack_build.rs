@@ -568,3 +568,50 @@ fn sbom_tree_matches_go_builder() {
         )
     );
 }
+
+/// With `BuildOutput::Inherit` the buildpack writes straight to the lifecycle's stdout, its
+/// stderr joined to it. Checked by re-running this test binary as a child and reading its
+/// stdout.
+#[test]
+fn inherited_output_goes_to_stdout() {
+    if std::env::var_os("CNB_BP_INHERIT_CHILD").is_some() {
+        let mut s = Setup::new("detect/app-with-script");
+        s.inputs.output = BuildOutput::Inherit;
+        let d = store().lookup("cnb-test/script", "0.0.1").unwrap();
+        run_build(&d, &path_env(), &BuildpackPlan::default(), &s.inputs).unwrap();
+        let d = store().lookup("cnb-test/failbuild", "0.0.1").unwrap();
+        let e = run_build(&d, &path_env(), &BuildpackPlan::default(), &s.inputs).unwrap_err();
+        assert_eq!(e, BuildError::Buildpack("exit status 3".into()));
+        let d = store().lookup("cnb-test/chatty", "0.0.1").unwrap();
+        run_build(&d, &path_env(), &BuildpackPlan::default(), &s.inputs).unwrap();
+        return;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "inherited_output_goes_to_stdout",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("CNB_BP_INHERIT_CHILD", "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stdout.contains("script: app.sh will be the web process\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("failbuild: giving up\n"), "{stdout}");
+    assert!(
+        stdout.contains("chatty: to stderr\n"),
+        "buildpack stderr goes to stdout: {stdout}"
+    );
+    assert!(stdout.contains("chatty: last line\n"), "{stdout}");
+    assert!(!stderr.contains("chatty"), "{stderr}");
+}
