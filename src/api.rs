@@ -180,40 +180,54 @@ pub fn platform_gate_from_env() -> Result<Gate, LifecycleError> {
     )
 }
 
-/// The Buildpack API check for a buildpack `id@version` declaring `api` (exit 12 on failure).
+/// The Buildpack API check (Go `cmd.VerifyBuildpackAPI`) for the module `bp` (`id@version`)
+/// declaring `api`; exit 12 on failure. `kind` is the word the caller's Go counterpart uses
+/// ("Buildpack" in the detector and builder, "buildpack" in the launcher, "Extension"): it
+/// appears as given in "failed to set API for <kind>" and lower-cased in the parse error.
 pub fn buildpack_gate(
+    kind: &str,
     api: Option<&str>,
     bp: &str,
     deprecation: Mode,
 ) -> Result<Gate, LifecycleError> {
-    let Some(raw) = api else {
-        return Err(LifecycleError::new(
-            ExitCode::IncompatibleBuildpackApi,
-            format!("failed to parse buildpack API '<nil>' for buildpack '{bp}'"),
-        ));
-    };
     // Go formats the nil *Version of a failed parse as "<nil>".
-    let v = Version::parse(raw).map_err(|_| {
+    let parse_error = || {
         LifecycleError::new(
             ExitCode::IncompatibleBuildpackApi,
-            format!("failed to parse buildpack API '<nil>' for buildpack '{bp}'"),
+            format!(
+                "failed to parse buildpack API '<nil>' for {} '{bp}'",
+                kind.to_lowercase()
+            ),
         )
-    })?;
-    if !SUPPORTED_BUILDPACK_APIS.iter().any(|s| s.is_superset_of(v)) {
-        return Err(LifecycleError::new(
+    };
+    let raw = api.ok_or_else(parse_error)?;
+    let v = Version::parse(raw).map_err(|_| parse_error())?;
+    let incompatible = || {
+        LifecycleError::new(
             ExitCode::IncompatibleBuildpackApi,
             format!(
-                "failed to set API for buildpack '{bp}': buildpack API version '{raw}' is incompatible with the lifecycle"
+                "failed to set API for {kind} '{bp}': buildpack API version '{raw}' is incompatible with the lifecycle"
             ),
-        ));
+        )
+    };
+    if !SUPPORTED_BUILDPACK_APIS.iter().any(|s| s.is_superset_of(v)) {
+        return Err(incompatible());
     }
     let mut warning = None;
     if DEPRECATED_BUILDPACK_APIS
         .iter()
         .any(|d| d.is_superset_of(v))
-        && deprecation == Mode::Warn
     {
-        warning = Some(format!("Buildpack '{bp}' requests deprecated API '{raw}'"));
+        let msg = format!("{kind} '{bp}' requests deprecated API '{raw}'");
+        match deprecation {
+            Mode::Quiet => {}
+            Mode::Warn => warning = Some(msg),
+            Mode::Error => {
+                crate::error!("{msg}");
+                crate::error!("Deprecated APIs are disabled by CNB_DEPRECATION_MODE=error");
+                return Err(incompatible());
+            }
+        }
     }
     Ok(Gate { api: v, warning })
 }
@@ -259,10 +273,14 @@ mod tests {
 
     #[test]
     fn buildpack_gate_works() {
-        assert!(buildpack_gate(Some("0.7"), "a@1", Mode::Warn).is_ok());
-        let e = buildpack_gate(Some("0.2"), "a@1", Mode::Warn).unwrap_err();
+        assert!(buildpack_gate("Buildpack", Some("0.7"), "a@1", Mode::Warn).is_ok());
+        let e = buildpack_gate("Buildpack", Some("0.2"), "a@1", Mode::Warn).unwrap_err();
+        assert_eq!(
+            e.message,
+            "failed to set API for Buildpack 'a@1': buildpack API version '0.2' is incompatible with the lifecycle"
+        );
         assert_eq!(e.code, ExitCode::IncompatibleBuildpackApi);
-        let e = buildpack_gate(None, "a@1", Mode::Warn).unwrap_err();
+        let e = buildpack_gate("Buildpack", None, "a@1", Mode::Warn).unwrap_err();
         assert_eq!(
             e.message,
             "failed to parse buildpack API '<nil>' for buildpack 'a@1'"

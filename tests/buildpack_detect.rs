@@ -460,6 +460,12 @@ fn matches_go_lifecycle_golden_output() {
                 let g: cnb::buildpack::Group =
                     toml::from_str(&read("group.toml").unwrap()).unwrap();
                 assert_eq!(out.group, g, "{name} group");
+                // group.toml is written byte for byte as the Go detector wrote it.
+                assert_eq!(
+                    cnb::buildpack::group::group_to_toml(&out.group).unwrap(),
+                    read("group.toml").unwrap(),
+                    "{name} group.toml bytes"
+                );
                 let p: cnb::buildpack::Plan = toml::from_str(&read("plan.toml").unwrap()).unwrap();
                 assert_eq!(out.plan, p, "{name} plan");
             }

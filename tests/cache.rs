@@ -21,7 +21,9 @@ fn layer_tar(name: &str, body: &str) -> Vec<u8> {
 
 fn names(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = match fs::read_dir(dir) {
-        Ok(rd) => rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect(),
+        Ok(rd) => rd
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect(),
         Err(_) => return vec!["<missing>".into()],
     };
     v.sort();
@@ -35,7 +37,11 @@ fn tar_name(d: &Digest) -> String {
 #[test]
 fn add_reuse_commit_round_trip_drops_unreused_layers() {
     let tmp = tempfile::tempdir().unwrap();
-    let (a, b, c) = (layer_tar("layers/a/f", "alpha"), layer_tar("layers/b/f", "bravo"), layer_tar("layers/c/f", "charlie"));
+    let (a, b, c) = (
+        layer_tar("layers/a/f", "alpha"),
+        layer_tar("layers/b/f", "bravo"),
+        layer_tar("layers/c/f", "charlie"),
+    );
     let (da, db, dc) = (Digest::of(&a), Digest::of(&b), Digest::of(&c));
 
     // First export: nothing cached yet.
@@ -47,25 +53,43 @@ fn add_reuse_commit_round_trip_drops_unreused_layers() {
     let mut w = cache.layer_writer().unwrap();
     w.write_all(&b).unwrap();
     w.finish(&db).unwrap();
-    cache.set_metadata(br#"{"sbom":{"sha":""},"buildpacks":[]}"#).unwrap();
+    cache
+        .set_metadata(br#"{"sbom":{"sha":""},"buildpacks":[]}"#)
+        .unwrap();
     cache.commit().unwrap();
     let committed = tmp.path().join("committed");
     let mut want = vec![METADATA_LABEL.to_string(), tar_name(&da), tar_name(&db)];
     want.sort();
     assert_eq!(names(&committed), want);
-    assert_eq!(names(tmp.path()), vec!["committed"], "staging is renamed away, no backup left");
-    assert_eq!(fs::read(committed.join(METADATA_LABEL)).unwrap(), b"{\"sbom\":{\"sha\":\"\"},\"buildpacks\":[]}\n");
-    assert!(matches!(cache.set_metadata(b"{}"), Err(CacheError::Committed)));
+    assert_eq!(
+        names(tmp.path()),
+        vec!["committed"],
+        "staging is renamed away, no backup left"
+    );
+    assert_eq!(
+        fs::read(committed.join(METADATA_LABEL)).unwrap(),
+        b"{\"sbom\":{\"sha\":\"\"},\"buildpacks\":[]}\n"
+    );
+    assert!(matches!(
+        cache.set_metadata(b"{}"),
+        Err(CacheError::Committed)
+    ));
     assert!(matches!(cache.commit(), Err(CacheError::Committed)));
 
     // Second export: reuse a (hard link), add c, drop b.
     let cache = VolumeCache::open(tmp.path()).unwrap();
-    assert_eq!(cache.metadata_bytes().unwrap().unwrap(), br#"{"sbom":{"sha":""},"buildpacks":[]}"#);
+    assert_eq!(
+        cache.metadata_bytes().unwrap().unwrap(),
+        br#"{"sbom":{"sha":""},"buildpacks":[]}"#
+    );
     cache.verify_layer(&da).unwrap();
     cache.reuse_layer(&da).unwrap();
     cache.reuse_layer(&da).unwrap(); // twice is fine
     let staged = tmp.path().join("staging").join(tar_name(&da));
-    assert_eq!(fs::metadata(&staged).unwrap().ino(), fs::metadata(committed.join(tar_name(&da))).unwrap().ino());
+    assert_eq!(
+        fs::metadata(&staged).unwrap().ino(),
+        fs::metadata(committed.join(tar_name(&da))).unwrap().ino()
+    );
     // Adding what is already staged does not even read the stream.
     cache.add_layer(&da, &mut FailingReader).unwrap();
     cache.add_layer(&dc, &mut &c[..]).unwrap();
@@ -74,12 +98,19 @@ fn add_reuse_commit_round_trip_drops_unreused_layers() {
     let mut want = vec![METADATA_LABEL.to_string(), tar_name(&da), tar_name(&dc)];
     want.sort();
     assert_eq!(names(&committed), want);
-    assert_eq!(fs::read(committed.join(METADATA_LABEL)).unwrap(), b"{\"n\":2}\n");
+    assert_eq!(
+        fs::read(committed.join(METADATA_LABEL)).unwrap(),
+        b"{\"n\":2}\n"
+    );
 
     // Third open: retrieve gives the exact bytes back.
     let cache = VolumeCache::open(tmp.path()).unwrap();
     let mut got = Vec::new();
-    cache.retrieve_layer(&dc).unwrap().read_to_end(&mut got).unwrap();
+    cache
+        .retrieve_layer(&dc)
+        .unwrap()
+        .read_to_end(&mut got)
+        .unwrap();
     assert_eq!(got, c);
     assert!(cache.has_layer(&da).unwrap());
     assert!(!cache.has_layer(&db).unwrap());
@@ -113,7 +144,9 @@ fn committed_cache_with(tmp: &Path, body: &str) -> Digest {
     let a = layer_tar("f", body);
     let cache = VolumeCache::open(tmp).unwrap();
     cache.add_layer(&Digest::of(&a), &mut &a[..]).unwrap();
-    cache.set_metadata(format!("{{\"v\":\"{body}\"}}").as_bytes()).unwrap();
+    cache
+        .set_metadata(format!("{{\"v\":\"{body}\"}}").as_bytes())
+        .unwrap();
     cache.commit().unwrap();
     Digest::of(&a)
 }
@@ -123,7 +156,11 @@ fn crash_between_the_two_renames_recovers_the_previous_cache() {
     let tmp = tempfile::tempdir().unwrap();
     let d = committed_cache_with(tmp.path(), "old");
     // Crash after committed → committed-backup, before staging → committed.
-    fs::rename(tmp.path().join("committed"), tmp.path().join("committed-backup")).unwrap();
+    fs::rename(
+        tmp.path().join("committed"),
+        tmp.path().join("committed-backup"),
+    )
+    .unwrap();
     fs::create_dir(tmp.path().join("staging")).unwrap();
     let cache = VolumeCache::open(tmp.path()).unwrap();
     assert_eq!(names(tmp.path()), vec!["committed", "staging"]);
@@ -155,7 +192,10 @@ fn verify_detects_a_flipped_byte() {
     let cache = VolumeCache::open(tmp.path()).unwrap();
     let err = cache.verify_layer(&d).unwrap_err();
     assert_eq!(err.read_err_kind(), Some(cnb::cache::ReadErrKind::Corrupt));
-    assert_eq!(err.to_string(), format!("expected layer contents to have SHA '{d}'; found '{found}'"));
+    assert_eq!(
+        err.to_string(),
+        format!("expected layer contents to have SHA '{d}'; found '{found}'")
+    );
 }
 
 #[test]
@@ -187,7 +227,13 @@ fn metadata_missing_or_garbage_is_none() {
     let cache = VolumeCache::open(tmp.path()).unwrap();
     assert_eq!(cache.metadata_bytes().unwrap(), None);
     let file = tmp.path().join("committed").join(METADATA_LABEL);
-    for garbage in [&b"not json"[..], b"{\"truncated\":", b"[1,2]", b"", b"\x00\xff"] {
+    for garbage in [
+        &b"not json"[..],
+        b"{\"truncated\":",
+        b"[1,2]",
+        b"",
+        b"\x00\xff",
+    ] {
         fs::write(&file, garbage).unwrap();
         assert_eq!(cache.metadata_bytes().unwrap(), None, "{garbage:?}");
     }
@@ -207,7 +253,11 @@ fn missing_layers_are_read_errors() {
         cache.retrieve_layer(&d).err().unwrap(),
         cache.verify_layer(&d).unwrap_err(),
     ] {
-        assert_eq!(err.read_err_kind(), Some(cnb::cache::ReadErrKind::NotFound), "{err:?}");
+        assert_eq!(
+            err.read_err_kind(),
+            Some(cnb::cache::ReadErrKind::NotFound),
+            "{err:?}"
+        );
         assert_eq!(err.to_string(), want);
     }
 }
@@ -218,10 +268,17 @@ fn a_missing_cache_dir_is_the_go_error() {
     let dir = tmp.path().join("nope");
     let err = VolumeCache::open(&dir).err().unwrap();
     assert!(matches!(err, CacheError::VolumeDir { .. }));
-    assert_eq!(err.to_string(), format!("stat {}: no such file or directory", dir.display()));
     assert_eq!(
-        cnb::exit::LifecycleError::failed(cnb::exit::ExitCode::Failed, "create volume cache", &err).message,
-        format!("failed to create volume cache: stat {}: no such file or directory", dir.display())
+        err.to_string(),
+        format!("stat {}: no such file or directory", dir.display())
+    );
+    assert_eq!(
+        cnb::exit::LifecycleError::failed(cnb::exit::ExitCode::Failed, "create volume cache", &err)
+            .message,
+        format!(
+            "failed to create volume cache: stat {}: no such file or directory",
+            dir.display()
+        )
     );
 }
 
@@ -229,7 +286,9 @@ fn a_missing_cache_dir_is_the_go_error() {
 fn layer_writers_work_from_other_threads() {
     let tmp = tempfile::tempdir().unwrap();
     let cache = VolumeCache::open(tmp.path()).unwrap();
-    let layers: Vec<Vec<u8>> = (0..4).map(|i| layer_tar("f", &format!("layer {i}"))).collect();
+    let layers: Vec<Vec<u8>> = (0..4)
+        .map(|i| layer_tar("f", &format!("layer {i}")))
+        .collect();
     std::thread::scope(|s| {
         for l in &layers {
             let mut w = cache.layer_writer().unwrap();
@@ -243,7 +302,12 @@ fn layer_writers_work_from_other_threads() {
     });
     cache.commit().unwrap();
     for l in &layers {
-        assert!(tmp.path().join("committed").join(tar_name(&Digest::of(l))).is_file());
+        assert!(
+            tmp.path()
+                .join("committed")
+                .join(tar_name(&Digest::of(l)))
+                .is_file()
+        );
     }
 }
 
@@ -252,7 +316,9 @@ fn reuse_copies_when_committed_is_on_another_device() {
     // committed/ as a symlink to tmpfs makes link(2) fail with EXDEV.
     let shm = Path::new("/dev/shm");
     let tmp = tempfile::tempdir().unwrap();
-    let Ok(other) = tempfile::tempdir_in(shm) else { return };
+    let Ok(other) = tempfile::tempdir_in(shm) else {
+        return;
+    };
     if fs::metadata(shm).unwrap().dev() == fs::metadata(tmp.path()).unwrap().dev() {
         eprintln!("skipped: /dev/shm is on the same device as the temp dir");
         return;
@@ -273,7 +339,11 @@ fn reuse_copies_when_committed_is_on_another_device() {
     let cache = VolumeCache::open(tmp.path()).unwrap();
     cache.reuse_layer(&d).unwrap();
     let staged = tmp.path().join("staging").join(tar_name(&d));
-    assert_eq!(Digest::of(&fs::read(&staged).unwrap()), d, "copied, verified");
+    assert_eq!(
+        Digest::of(&fs::read(&staged).unwrap()),
+        d,
+        "copied, verified"
+    );
     assert_eq!(fs::metadata(&staged).unwrap().nlink(), 1);
 }
 
@@ -288,13 +358,23 @@ fn add_layer_file_copies_and_checks_a_tar_on_disk() {
     cache.add_layer_file(&Digest::of(&a), &path).unwrap();
     let staged = tmp.path().join("staging").join(tar_name(&Digest::of(&a)));
     assert_eq!(fs::read(&staged).unwrap(), a);
-    assert_ne!(fs::metadata(&staged).unwrap().ino(), fs::metadata(&path).unwrap().ino(), "a copy, not a link");
+    assert_ne!(
+        fs::metadata(&staged).unwrap().ino(),
+        fs::metadata(&path).unwrap().ino(),
+        "a copy, not a link"
+    );
     let missing = src.path().join("missing.tar");
-    let err = cache.add_layer_file(&Digest::of(b"m"), &missing).unwrap_err();
+    let err = cache
+        .add_layer_file(&Digest::of(b"m"), &missing)
+        .unwrap_err();
     assert!(!err.is_read_err());
     assert_eq!(
         err.to_string(),
-        format!("caching layer ({}): open {}: no such file or directory", Digest::of(b"m"), missing.display())
+        format!(
+            "caching layer ({}): open {}: no such file or directory",
+            Digest::of(b"m"),
+            missing.display()
+        )
     );
 }
 
@@ -314,8 +394,15 @@ fn checked_retrieval_flags_corruption_in_one_pass() {
     bytes[last] = 1; // in the end-of-archive padding a tar reader never looks at
     fs::write(&path, &bytes).unwrap();
     let mut ar = tar::Archive::new(cache.retrieve_layer_checked(&d).unwrap());
-    assert_eq!(ar.entries().unwrap().count(), 1, "the tar itself still reads fine");
+    assert_eq!(
+        ar.entries().unwrap().count(),
+        1,
+        "the tar itself still reads fine"
+    );
     let err = ar.into_inner().drain_and_check().unwrap_err();
     assert!(err.is_read_err());
-    assert!(err.to_string().starts_with(&format!("expected layer contents to have SHA '{d}'")));
+    assert!(
+        err.to_string()
+            .starts_with(&format!("expected layer contents to have SHA '{d}'"))
+    );
 }

@@ -48,12 +48,19 @@ fn reads_a_cache_written_by_the_go_lifecycle() {
 
     let cache = VolumeCache::open(tmp.path()).unwrap();
     let on_disk = fs::read(fixture.join("committed").join(METADATA_LABEL)).unwrap();
-    assert_eq!(on_disk.last(), Some(&b'\n'), "Go's json.Encoder ends the file with a newline");
+    assert_eq!(
+        on_disk.last(),
+        Some(&b'\n'),
+        "Go's json.Encoder ends the file with a newline"
+    );
     let meta = cache.metadata_bytes().unwrap().expect("metadata");
     assert_eq!(meta, on_disk[..on_disk.len() - 1]);
 
     let (a, c) = (Digest::parse(GO_A).unwrap(), Digest::parse(GO_C).unwrap());
-    assert_eq!(metadata_layer_diff_ids(&meta), BTreeSet::from([a.clone(), c.clone()]));
+    assert_eq!(
+        metadata_layer_diff_ids(&meta),
+        BTreeSet::from([a.clone(), c.clone()])
+    );
     for d in [&a, &c] {
         cache.verify_layer(d).unwrap();
     }
@@ -67,10 +74,18 @@ fn reads_a_cache_written_by_the_go_lifecycle() {
         ]
     );
     let c_entries = entries(cache.retrieve_layer(&c).unwrap());
-    assert_eq!(c_entries.last().unwrap(), &("layers/samples_b/new/c.txt".to_string(), "charlie <&> é\n".to_string()));
+    assert_eq!(
+        c_entries.last().unwrap(),
+        &(
+            "layers/samples_b/new/c.txt".to_string(),
+            "charlie <&> é\n".to_string()
+        )
+    );
 
     // The layer "b" of the Go run's first export was not reused by its second: gone.
-    let b = Digest::parse("sha256:b1bf090351e82e83606ca6dc3501e252acdff8f89a555b83db8fcbce96d1f728").unwrap();
+    let b =
+        Digest::parse("sha256:b1bf090351e82e83606ca6dc3501e252acdff8f89a555b83db8fcbce96d1f728")
+            .unwrap();
     assert!(!cache.has_layer(&b).unwrap());
 
     // And we can carry the Go cache forward: reuse a, drop c.
@@ -80,7 +95,10 @@ fn reads_a_cache_written_by_the_go_lifecycle() {
     let reopened = VolumeCache::open(tmp.path()).unwrap();
     reopened.verify_layer(&a).unwrap();
     assert!(!reopened.has_layer(&c).unwrap());
-    assert_eq!(fs::read(tmp.path().join("committed").join(METADATA_LABEL)).unwrap(), on_disk);
+    assert_eq!(
+        fs::read(tmp.path().join("committed").join(METADATA_LABEL)).unwrap(),
+        on_disk
+    );
 }
 
 fn layer(entries: &[(&str, &str)]) -> Vec<u8> {
@@ -112,9 +130,24 @@ fn write_a_cache_for_the_go_lifecycle_to_read() {
     let out = std::env::var("CNB_CACHE_RS_OUT").expect("set CNB_CACHE_RS_OUT");
     let out = Path::new(&out);
     fs::create_dir_all(out).unwrap();
-    let a = layer(&[("layers/", ""), ("layers/rs_a/", ""), ("layers/rs_a/deps/", ""), ("layers/rs_a/deps/a.txt", "from rust\n")]);
-    let b = layer(&[("layers/", ""), ("layers/rs_b/", ""), ("layers/rs_b/old/", ""), ("layers/rs_b/old/b.txt", "dropped\n")]);
-    let c = layer(&[("layers/", ""), ("layers/rs_b/", ""), ("layers/rs_b/new/", ""), ("layers/rs_b/new/c.txt", "kept\n")]);
+    let a = layer(&[
+        ("layers/", ""),
+        ("layers/rs_a/", ""),
+        ("layers/rs_a/deps/", ""),
+        ("layers/rs_a/deps/a.txt", "from rust\n"),
+    ]);
+    let b = layer(&[
+        ("layers/", ""),
+        ("layers/rs_b/", ""),
+        ("layers/rs_b/old/", ""),
+        ("layers/rs_b/old/b.txt", "dropped\n"),
+    ]);
+    let c = layer(&[
+        ("layers/", ""),
+        ("layers/rs_b/", ""),
+        ("layers/rs_b/new/", ""),
+        ("layers/rs_b/new/c.txt", "kept\n"),
+    ]);
     let (da, db, dc) = (Digest::of(&a), Digest::of(&b), Digest::of(&c));
 
     let cache = VolumeCache::open(out).unwrap();
@@ -147,15 +180,27 @@ fn empty_layer_matches_the_go_cache_image() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/cache/go-image");
     let (_, manifest) = json(&dir.join("empty-manifest.json"));
     let (config_bytes, config) = json(&dir.join("empty-config.json"));
-    assert_eq!(manifest["config"]["digest"].as_str().unwrap(), Digest::of(&config_bytes).as_str());
+    assert_eq!(
+        manifest["config"]["digest"].as_str().unwrap(),
+        Digest::of(&config_bytes).as_str()
+    );
     let layers = manifest["layers"].as_array().unwrap();
     assert_eq!(layers.len(), 1);
     assert_eq!(layers[0]["digest"].as_str().unwrap(), EMPTY_LAYER_DIFF_ID);
     assert_eq!(layers[0]["size"].as_u64().unwrap(), EMPTY_LAYER_SIZE);
-    assert_eq!(layers[0]["mediaType"].as_str().unwrap(), CacheCompression::Gzip.media_type());
+    assert_eq!(
+        layers[0]["mediaType"].as_str().unwrap(),
+        CacheCompression::Gzip.media_type()
+    );
     assert_eq!(Digest::of(&empty_layer_tar()).as_str(), EMPTY_LAYER_DIFF_ID);
-    assert_eq!(config["rootfs"]["diff_ids"], serde_json::json!([EMPTY_LAYER_DIFF_ID]));
-    assert_eq!(config["config"]["Labels"][METADATA_LABEL], "{\"sbom\":{\"sha\":\"\"},\"buildpacks\":null}");
+    assert_eq!(
+        config["rootfs"]["diff_ids"],
+        serde_json::json!([EMPTY_LAYER_DIFF_ID])
+    );
+    assert_eq!(
+        config["config"]["Labels"][METADATA_LABEL],
+        "{\"sbom\":{\"sha\":\"\"},\"buildpacks\":null}"
+    );
 }
 
 #[test]
@@ -164,11 +209,29 @@ fn reads_a_layer_blob_the_go_lifecycle_pushed() {
     let (_, manifest) = json(&dir.join("one-layer-manifest.json"));
     let (_, config) = json(&dir.join("one-layer-config.json"));
     let blob = fs::read(dir.join("one-layer-blob.tar.gz")).unwrap();
-    assert_eq!(manifest["layers"][0]["digest"].as_str().unwrap(), Digest::of(&blob).as_str());
+    assert_eq!(
+        manifest["layers"][0]["digest"].as_str().unwrap(),
+        Digest::of(&blob).as_str()
+    );
     let mut tar = Vec::new();
-    cnb::cache::decompressing_reader(&blob[..]).unwrap().read_to_end(&mut tar).unwrap();
-    assert_eq!(config["rootfs"]["diff_ids"][0].as_str().unwrap(), Digest::of(&tar).as_str());
+    cnb::cache::decompressing_reader(&blob[..])
+        .unwrap()
+        .read_to_end(&mut tar)
+        .unwrap();
+    assert_eq!(
+        config["rootfs"]["diff_ids"][0].as_str().unwrap(),
+        Digest::of(&tar).as_str()
+    );
     let label = config["config"]["Labels"][METADATA_LABEL].as_str().unwrap();
-    assert_eq!(metadata_layer_diff_ids(label.as_bytes()), BTreeSet::from([Digest::of(&tar)]));
-    assert_eq!(entries(&tar[..]).last().unwrap(), &("layers/samples_a/deps/a.txt".to_string(), "alpha\n".to_string()));
+    assert_eq!(
+        metadata_layer_diff_ids(label.as_bytes()),
+        BTreeSet::from([Digest::of(&tar)])
+    );
+    assert_eq!(
+        entries(&tar[..]).last().unwrap(),
+        &(
+            "layers/samples_a/deps/a.txt".to_string(),
+            "alpha\n".to_string()
+        )
+    );
 }

@@ -55,7 +55,10 @@ fn env_or(key: &str, default: &str) -> String {
 
 /// Go `strconv.ParseBool` truthiness (anything unparseable is false).
 fn bool_env(key: &str) -> bool {
-    matches!(std::env::var(key).as_deref(), Ok("1" | "t" | "T" | "true" | "TRUE" | "True"))
+    matches!(
+        std::env::var(key).as_deref(),
+        Ok("1" | "t" | "T" | "true" | "TRUE" | "True")
+    )
 }
 
 /// The launcher binary's whole life: gate, read metadata, launch. Only returns on error, with
@@ -91,7 +94,10 @@ fn run_from_env() -> Result<Infallible, LifecycleError> {
     if let Ok(t) = std::env::var("CNB_PROCESS_TYPE")
         && !t.is_empty()
     {
-        cnb::warn!("CNB_PROCESS_TYPE is not supported in Platform API {}", inputs.platform_api);
+        cnb::warn!(
+            "CNB_PROCESS_TYPE is not supported in Platform API {}",
+            inputs.platform_api
+        );
         cnb::warn!("Run with ENTRYPOINT '{t}' to invoke the '{t}' process type");
     }
     run(inputs)
@@ -110,7 +116,12 @@ pub fn run(inputs: Inputs) -> Result<Infallible, LifecycleError> {
 fn verify_buildpack_apis(md: &Metadata) -> Result<(), LifecycleError> {
     for bp in &md.buildpacks {
         // The shared gate already words both failures as Go does.
-        let gate = cnb::api::buildpack_gate(Some(&bp.api), &bp.id, Mode::deprecation_from_env())?;
+        let gate = cnb::api::buildpack_gate(
+            "buildpack",
+            Some(&bp.api),
+            &bp.id,
+            Mode::deprecation_from_env(),
+        )?;
         if let Some(w) = gate.warning {
             cnb::warn!("{w}");
         }
@@ -128,14 +139,27 @@ fn launch(inputs: &Inputs, md: &Metadata) -> Result<Infallible, String> {
 }
 
 /// Go `Launcher.LaunchProcess`.
-fn launch_process(inputs: &Inputs, md: &Metadata, mut proc: LaunchProcess) -> Result<Infallible, String> {
+fn launch_process(
+    inputs: &Inputs,
+    md: &Metadata,
+    mut proc: LaunchProcess,
+) -> Result<Infallible, String> {
     std::env::set_current_dir(&inputs.app_dir).map_err(|e| {
-        format!("change to app directory: chdir {}: {}", inputs.app_dir.display(), cnb::env::go_io_error(&e))
+        format!(
+            "change to app directory: chdir {}: {}",
+            inputs.app_dir.display(),
+            cnb::env::go_io_error(&e)
+        )
     })?;
     let mut env = Env::new_launch(inputs.environ.iter().cloned(), PROCESS_DIR, LIFECYCLE_DIR);
-    let walk = layers::Walk { layers_dir: &inputs.layers_dir, md };
-    walk.apply_env(&mut env, &proc.kind).map_err(|e| format!("modify env: {e}"))?;
-    walk.run_exec_d(&mut env, &proc.kind).map_err(|e| format!("exec.d: {e}"))?;
+    let walk = layers::Walk {
+        layers_dir: &inputs.layers_dir,
+        md,
+    };
+    walk.apply_env(&mut env, &proc.kind)
+        .map_err(|e| format!("modify env: {e}"))?;
+    walk.run_exec_d(&mut env, &proc.kind)
+        .map_err(|e| format!("exec.d: {e}"))?;
     if proc.working_dir.is_empty() {
         proc.working_dir = inputs.app_dir.clone().into_os_string();
     }

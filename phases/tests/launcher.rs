@@ -14,7 +14,10 @@ fn launcher_bin() -> PathBuf {
 }
 
 fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/launcher/app").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../testdata/launcher/app")
+        .canonicalize()
+        .unwrap()
 }
 
 fn layers() -> PathBuf {
@@ -76,7 +79,10 @@ impl Run {
         let mut s = String::from_utf8_lossy(&o.stdout).into_owned();
         s.push_str(&String::from_utf8_lossy(&o.stderr));
         let s = s.replace(&fixture().display().to_string(), "F");
-        (o.status.code().unwrap_or(-1), s.replace(&self._tmp.path().display().to_string(), "T"))
+        (
+            o.status.code().unwrap_or(-1),
+            s.replace(&self._tmp.path().display().to_string(), "T"),
+        )
     }
 }
 
@@ -84,7 +90,10 @@ const EXEC_D_LINE: &str = "exec.d ran in F/workspace\n";
 
 #[test]
 fn argv0_selects_the_process_type() {
-    assert_eq!(Run::new(Some("web")).out(), (0, format!("{EXEC_D_LINE}web process\n")));
+    assert_eq!(
+        Run::new(Some("web")).out(),
+        (0, format!("{EXEC_D_LINE}web process\n"))
+    );
     assert_eq!(
         Run::new(Some("process.with.period")).out(),
         (0, format!("{EXEC_D_LINE}period process\n"))
@@ -93,17 +102,32 @@ fn argv0_selects_the_process_type() {
 
 #[test]
 fn multi_entry_command_keeps_fixed_args_and_user_args_replace_the_rest() {
-    assert_eq!(Run::new(Some("args")).out().1, format!("{EXEC_D_LINE}[default-a]\n[default-b]\n"));
-    assert_eq!(Run::new(Some("args")).args(&["x", "y"]).out().1, format!("{EXEC_D_LINE}[x]\n[y]\n"));
+    assert_eq!(
+        Run::new(Some("args")).out().1,
+        format!("{EXEC_D_LINE}[default-a]\n[default-b]\n")
+    );
+    assert_eq!(
+        Run::new(Some("args")).args(&["x", "y"]).out().1,
+        format!("{EXEC_D_LINE}[x]\n[y]\n")
+    );
     // command ["echo", "web process"]: "web process" is fixed, user args follow.
-    assert_eq!(Run::new(Some("web")).args(&["a", "b"]).out().1, format!("{EXEC_D_LINE}web process a b\n"));
+    assert_eq!(
+        Run::new(Some("web")).args(&["a", "b"]).out().1,
+        format!("{EXEC_D_LINE}web process a b\n")
+    );
 }
 
 #[test]
 fn user_args_replace_at_bp_api_0_9_and_append_below() {
     // acme/new (API 0.10): args ["<%s>\n", "x"] replaced.
-    assert_eq!(Run::new(Some("single")).out().1, format!("{EXEC_D_LINE}<x>\n"));
-    assert_eq!(Run::new(Some("single")).args(&["u %s\n", "z"]).out().1, format!("{EXEC_D_LINE}u z\n"));
+    assert_eq!(
+        Run::new(Some("single")).out().1,
+        format!("{EXEC_D_LINE}<x>\n")
+    );
+    assert_eq!(
+        Run::new(Some("single")).args(&["u %s\n", "z"]).out().1,
+        format!("{EXEC_D_LINE}u z\n")
+    );
     // acme/old (API 0.8), shell process: appended, each token eval-expanded after the profiles.
     let (code, out) = Run::new(Some("legacy")).args(&["extra", "$NEW_VAR"]).out();
     assert_eq!(code, 0);
@@ -116,13 +140,21 @@ fn user_args_replace_at_bp_api_0_9_and_append_below() {
 fn shell_script_process_sources_profiles_in_the_app_dir() {
     assert_eq!(
         Run::new(Some("legacy-script")).out(),
-        (0, format!("{EXEC_D_LINE}sourced bp profile\nsourced app profile\nscript:some-bp-val:app:F/workspace\n"))
+        (
+            0,
+            format!(
+                "{EXEC_D_LINE}sourced bp profile\nsourced app profile\nscript:some-bp-val:app:F/workspace\n"
+            )
+        )
     );
 }
 
 #[test]
 fn working_dir_of_a_direct_process() {
-    assert_eq!(Run::new(Some("pwd")).out(), (0, format!("{EXEC_D_LINE}/\n")));
+    assert_eq!(
+        Run::new(Some("pwd")).out(),
+        (0, format!("{EXEC_D_LINE}/\n"))
+    );
 }
 
 #[test]
@@ -132,8 +164,13 @@ fn process_specific_env_dir_applies_only_to_that_process() {
         format!("{EXEC_D_LINE}sourced bp profile\nsourced app profile\nworker:worker-val\n")
     );
     assert_eq!(
-        Run::new(None).args(&["echo $SOME_VAR $OTHER_VAR $WORKER_VAR"]).out().1,
-        format!("{EXEC_D_LINE}sourced bp profile\nsourced app profile\nsome-bp-val other-bp-val worker-no-process-val\n")
+        Run::new(None)
+            .args(&["echo $SOME_VAR $OTHER_VAR $WORKER_VAR"])
+            .out()
+            .1,
+        format!(
+            "{EXEC_D_LINE}sourced bp profile\nsourced app profile\nsome-bp-val other-bp-val worker-no-process-val\n"
+        )
     );
 }
 
@@ -194,13 +231,25 @@ fn layer_bin_dirs_are_on_path_later_layers_first() {
     let direct = Run::new(None).args(&["--", "bp-executable", "x"]).out();
     assert_eq!(direct, (0, format!("{EXEC_D_LINE}zlayer bp-executable\n")));
     let shell = Run::new(None).args(&["new-tool", "y"]).out();
-    assert_eq!(shell, (0, format!("{EXEC_D_LINE}sourced bp profile\nsourced app profile\nnew-tool y\n")));
+    assert_eq!(
+        shell,
+        (
+            0,
+            format!("{EXEC_D_LINE}sourced bp profile\nsourced app profile\nnew-tool y\n")
+        )
+    );
 }
 
 #[test]
 fn child_exit_code_passes_through() {
-    assert_eq!(Run::new(Some("exit-code")).out(), (7, EXEC_D_LINE.to_string()));
-    assert_eq!(Run::new(None).args(&["--", "sh", "-c", "exit 3"]).out().0, 3);
+    assert_eq!(
+        Run::new(Some("exit-code")).out(),
+        (7, EXEC_D_LINE.to_string())
+    );
+    assert_eq!(
+        Run::new(None).args(&["--", "sh", "-c", "exit 3"]).out().0,
+        3
+    );
 }
 
 #[test]
@@ -226,13 +275,22 @@ fn exec_env_filters_processes_from_platform_0_15() {
         }
         r.out()
     };
-    assert_eq!(run("0.12", None, "test-only"), (0, format!("{EXEC_D_LINE}test only\n")));
+    assert_eq!(
+        run("0.12", None, "test-only"),
+        (0, format!("{EXEC_D_LINE}test only\n"))
+    );
     assert_eq!(
         run("0.15", None, "test-only"),
         (82, "ERROR: failed to launch: determine start command: process type test-only was not found\n".into())
     );
-    assert_eq!(run("0.15", None, "prod-only"), (0, format!("{EXEC_D_LINE}prod only\n")));
-    assert_eq!(run("0.15", Some("test"), "test-only"), (0, format!("{EXEC_D_LINE}test only\n")));
+    assert_eq!(
+        run("0.15", None, "prod-only"),
+        (0, format!("{EXEC_D_LINE}prod only\n"))
+    );
+    assert_eq!(
+        run("0.15", Some("test"), "test-only"),
+        (0, format!("{EXEC_D_LINE}test only\n"))
+    );
     assert_eq!(run("0.15", Some("test"), "prod-only").0, 82);
 }
 
@@ -267,7 +325,10 @@ fn platform_api_gate_comes_first() {
 #[test]
 fn missing_metadata_fails_with_code_1_like_go() {
     let t = tempfile::tempdir().unwrap();
-    let (code, out) = Run::new(None).env("CNB_LAYERS_DIR", t.path()).args(&["--", "env"]).out();
+    let (code, out) = Run::new(None)
+        .env("CNB_LAYERS_DIR", t.path())
+        .args(&["--", "env"])
+        .out();
     assert_eq!(code, 1);
     assert_eq!(
         out,
@@ -300,8 +361,14 @@ fn unsupported_buildpack_api_exits_12() {
     );
     write("x");
     assert_eq!(
-        Run::new(None).env("CNB_LAYERS_DIR", t.path()).args(&["--", "env"]).out(),
-        (12, "ERROR: failed to parse buildpack API '<nil>' for buildpack 'a/b'\n".into())
+        Run::new(None)
+            .env("CNB_LAYERS_DIR", t.path())
+            .args(&["--", "env"])
+            .out(),
+        (
+            12,
+            "ERROR: failed to parse buildpack API '<nil>' for buildpack 'a/b'\n".into()
+        )
     );
 }
 
@@ -320,13 +387,21 @@ fn exec_d_failures_exit_82() {
     let run = |script: &str, mode: u32| {
         std::fs::write(&helper, script).unwrap();
         std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(mode)).unwrap();
-        let (code, out) = Run::new(None).env("CNB_LAYERS_DIR", t.path()).args(&["--", "true"]).out();
+        let (code, out) = Run::new(None)
+            .env("CNB_LAYERS_DIR", t.path())
+            .args(&["--", "true"])
+            .out();
         (code, out.replace(&t.path().display().to_string(), "L"))
     };
     let prefix = "ERROR: failed to launch: exec.d: failed to";
     assert_eq!(
         run("#!/bin/sh\necho bad\nexit 4\n", 0o755),
-        (82, format!("bad\n{prefix} execute exec.d file at path 'L/a_b/l/exec.d/helper': exit status 4\n"))
+        (
+            82,
+            format!(
+                "bad\n{prefix} execute exec.d file at path 'L/a_b/l/exec.d/helper': exit status 4\n"
+            )
+        )
     );
     assert_eq!(
         run("#!/bin/sh\n", 0o644),
@@ -340,7 +415,9 @@ fn exec_d_failures_exit_82() {
     let (code, out) = run("#!/bin/sh\necho 'X = 1' >&3\n", 0o755);
     assert_eq!(code, 82);
     assert!(
-        out.starts_with(&format!("{prefix} decode output from exec.d file at path 'L/a_b/l/exec.d/helper': toml: line 1")),
+        out.starts_with(&format!(
+            "{prefix} decode output from exec.d file at path 'L/a_b/l/exec.d/helper': toml: line 1"
+        )),
         "{out}"
     );
     // A helper that writes nothing changes nothing.

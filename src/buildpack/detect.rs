@@ -167,22 +167,16 @@ pub fn load_order(
 /// The Buildpack API gate for one descriptor, with the Go detector's wording.
 pub fn check_api(desc: &BuildpackDescriptor, el: &GroupElement) -> Result<(), LifecycleError> {
     let name = el.to_string();
-    match buildpack_gate(Some(&desc.api), &name, Mode::deprecation_from_env()) {
-        Ok(gate) => {
-            if let Some(w) = gate.warning {
-                crate::warn!("{w}");
-            }
-            Ok(())
-        }
-        Err(e) if e.message.starts_with("parse ") => Err(LifecycleError::new(
-            e.code,
-            format!("failed to {}", e.message),
-        )),
-        Err(e) => Err(LifecycleError::new(
-            e.code,
-            format!("failed to set API for Buildpack '{name}': {}", e.message),
-        )),
+    let gate = buildpack_gate(
+        "Buildpack",
+        Some(&desc.api),
+        &name,
+        Mode::deprecation_from_env(),
+    )?;
+    if let Some(w) = gate.warning {
+        crate::warn!("{w}");
     }
+    Ok(())
 }
 
 /// Looks up and API-checks every element of the top-level order, as the Go detector does

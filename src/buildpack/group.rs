@@ -116,7 +116,7 @@ pub fn group_to_toml(group: &Group) -> Result<String, String> {
             .map(|e| e.no_opt().no_extension())
             .collect(),
     };
-    toml::to_string(&clean).map_err(|e| e.to_string())
+    crate::files::gotoml::to_string(&clean).map_err(|e| e.to_string())
 }
 
 pub fn write_group(path: &Path, group: &Group) -> Result<(), FileError> {

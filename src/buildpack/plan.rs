@@ -140,7 +140,7 @@ pub fn read_plan(path: &Path) -> Result<Plan, FileError> {
 
 /// The plan.toml text. The one place plan.toml is serialized.
 pub fn plan_to_toml(plan: &Plan) -> Result<String, String> {
-    toml::to_string(plan).map_err(|e| e.to_string())
+    crate::files::gotoml::to_string(plan).map_err(|e| e.to_string())
 }
 
 pub fn write_plan(path: &Path, plan: &Plan) -> Result<(), FileError> {
@@ -154,7 +154,7 @@ pub fn write_plan(path: &Path, plan: &Plan) -> Result<(), FileError> {
 
 /// The Buildpack Plan text given to `bin/build`. The one place it is serialized.
 pub fn buildpack_plan_to_toml(plan: &BuildpackPlan) -> Result<String, String> {
-    toml::to_string(plan).map_err(|e| e.to_string())
+    crate::files::gotoml::to_string(plan).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

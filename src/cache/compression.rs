@@ -56,7 +56,10 @@ impl fmt::Display for CacheCompression {
 impl CacheCompression {
     /// Flag value (if the flag was given) wins over `env_value` (the value of
     /// [`COMPRESSION_ENV`], if set and non-empty); default gzip.
-    pub fn select(flag: Option<&str>, env_value: Option<&str>) -> Result<CacheCompression, CompressionParseError> {
+    pub fn select(
+        flag: Option<&str>,
+        env_value: Option<&str>,
+    ) -> Result<CacheCompression, CompressionParseError> {
         match flag.or(env_value.filter(|v| !v.trim().is_empty())) {
             Some(v) => v.parse(),
             None => Ok(CacheCompression::Gzip),
@@ -82,7 +85,9 @@ impl CacheCompression {
     /// default `BestSpeed`); zstd level 3 with one worker thread per available core.
     pub fn encoder<W: Write>(self, w: W) -> io::Result<LayerEncoder<W>> {
         Ok(match self {
-            CacheCompression::Gzip => LayerEncoder::Gzip(flate2::write::GzEncoder::new(w, Compression::fast())),
+            CacheCompression::Gzip => {
+                LayerEncoder::Gzip(flate2::write::GzEncoder::new(w, Compression::fast()))
+            }
             CacheCompression::Zstd => {
                 let mut e = zstd::stream::write::Encoder::new(w, 3)?;
                 let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
@@ -136,7 +141,9 @@ impl<W: Write> Write for LayerEncoder<W> {
 
 /// Decompresses a layer blob whatever its compression (gzip and zstd detected by magic,
 /// anything else passed through as a plain tar).
-pub fn decompressing_reader<'a, R: Read + Send + 'a>(r: R) -> io::Result<Box<dyn Read + Send + 'a>> {
+pub fn decompressing_reader<'a, R: Read + Send + 'a>(
+    r: R,
+) -> io::Result<Box<dyn Read + Send + 'a>> {
     let mut br = io::BufReader::with_capacity(128 * 1024, r);
     let head = br.fill_buf()?;
     if head.starts_with(&[0x1f, 0x8b]) {
@@ -154,20 +161,42 @@ mod tests {
 
     #[test]
     fn selection_order_and_parsing() {
-        assert_eq!(CacheCompression::select(None, None).unwrap(), CacheCompression::Gzip);
-        assert_eq!(CacheCompression::select(None, Some("")).unwrap(), CacheCompression::Gzip);
-        assert_eq!(CacheCompression::select(None, Some("zstd")).unwrap(), CacheCompression::Zstd);
-        assert_eq!(CacheCompression::select(Some("none"), Some("zstd")).unwrap(), CacheCompression::None);
-        assert_eq!(CacheCompression::select(Some("GZIP"), None).unwrap(), CacheCompression::Gzip);
+        assert_eq!(
+            CacheCompression::select(None, None).unwrap(),
+            CacheCompression::Gzip
+        );
+        assert_eq!(
+            CacheCompression::select(None, Some("")).unwrap(),
+            CacheCompression::Gzip
+        );
+        assert_eq!(
+            CacheCompression::select(None, Some("zstd")).unwrap(),
+            CacheCompression::Zstd
+        );
+        assert_eq!(
+            CacheCompression::select(Some("none"), Some("zstd")).unwrap(),
+            CacheCompression::None
+        );
+        assert_eq!(
+            CacheCompression::select(Some("GZIP"), None).unwrap(),
+            CacheCompression::Gzip
+        );
         let err = CacheCompression::select(Some("lz4"), None).unwrap_err();
-        assert_eq!(err.to_string(), "invalid cache compression 'lz4': want gzip, zstd or none");
+        assert_eq!(
+            err.to_string(),
+            "invalid cache compression 'lz4': want gzip, zstd or none"
+        );
         assert_eq!(CacheCompression::Zstd.to_string(), "zstd");
     }
 
     #[test]
     fn every_encoding_round_trips_through_the_sniffing_decoder() {
         let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
-        for c in [CacheCompression::Gzip, CacheCompression::Zstd, CacheCompression::None] {
+        for c in [
+            CacheCompression::Gzip,
+            CacheCompression::Zstd,
+            CacheCompression::None,
+        ] {
             let mut e = c.encoder(Vec::new()).unwrap();
             e.write_all(&data).unwrap();
             let blob = e.finish().unwrap();
@@ -175,7 +204,10 @@ mod tests {
                 assert!(blob.len() < data.len() / 4, "{c} did not compress");
             }
             let mut out = Vec::new();
-            decompressing_reader(&blob[..]).unwrap().read_to_end(&mut out).unwrap();
+            decompressing_reader(&blob[..])
+                .unwrap()
+                .read_to_end(&mut out)
+                .unwrap();
             assert_eq!(out, data, "{c}");
         }
     }

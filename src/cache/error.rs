@@ -20,11 +20,16 @@ pub enum CacheError {
     /// The `-cache-dir` given does not exist or cannot be stat'ed. The phases report it as
     /// "failed to create volume cache: stat <dir>: <cause>" with exit code 1.
     #[error("stat {}: {}", .dir.display(), go_io_text(.source))]
-    VolumeDir { dir: std::path::PathBuf, source: io::Error },
+    VolumeDir {
+        dir: std::path::PathBuf,
+        source: io::Error,
+    },
 
     /// A layer stream handed to the cache did not hash to the diffID the caller announced.
     /// Nothing is left in staging. Not a `Read` error: the producer is at fault.
-    #[error("caching layer ({expected}): expected layer contents to have SHA '{expected}'; found '{found}'")]
+    #[error(
+        "caching layer ({expected}): expected layer contents to have SHA '{expected}'; found '{found}'"
+    )]
     DigestMismatch { expected: Digest, found: Digest },
 
     /// A filesystem operation failed; `context` says which (Go-style "verb 'path'" wording).
@@ -62,22 +67,34 @@ impl CacheError {
     }
 
     pub(crate) fn io(context: impl Into<String>, source: io::Error) -> CacheError {
-        CacheError::Io { context: context.into(), source }
+        CacheError::Io {
+            context: context.into(),
+            source,
+        }
     }
 
     /// "failed to find cache layer with SHA '…'" (Go `handleFileError` for a missing file);
     /// what a [`super::CacheImageBackend`] returns for an unknown diffID or missing blob.
     pub fn layer_not_found(diff_id: &Digest) -> CacheError {
-        CacheError::Read { kind: ReadErrKind::NotFound, message: format!("failed to find cache layer with SHA '{diff_id}'") }
+        CacheError::Read {
+            kind: ReadErrKind::NotFound,
+            message: format!("failed to find cache layer with SHA '{diff_id}'"),
+        }
     }
 
     /// Go `handleFileError`: not-found and permission errors on a cached layer are `ReadErr`s.
-    pub(crate) fn from_layer_io(err: io::Error, diff_id: &Digest, context: impl Into<String>) -> CacheError {
+    pub(crate) fn from_layer_io(
+        err: io::Error,
+        diff_id: &Digest,
+        context: impl Into<String>,
+    ) -> CacheError {
         match err.kind() {
             io::ErrorKind::NotFound => CacheError::layer_not_found(diff_id),
             io::ErrorKind::PermissionDenied => CacheError::Read {
                 kind: ReadErrKind::Permission,
-                message: format!("failed to read cache layer with SHA '{diff_id}' due to insufficient permissions"),
+                message: format!(
+                    "failed to read cache layer with SHA '{diff_id}' due to insufficient permissions"
+                ),
             },
             _ => CacheError::io(context, err),
         }
@@ -107,7 +124,11 @@ pub fn go_io_text(err: &io::Error) -> String {
             // out immediately.
             let msg = unsafe {
                 let p = libc::strerror(code);
-                if p.is_null() { String::new() } else { std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned() }
+                if p.is_null() {
+                    String::new()
+                } else {
+                    std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned()
+                }
             };
             let mut chars = msg.chars();
             match chars.next() {
@@ -129,7 +150,10 @@ mod tests {
         assert_eq!(go_io_text(&e), "no such file or directory");
         let e = io::Error::from_raw_os_error(libc::EACCES);
         assert_eq!(go_io_text(&e), "permission denied");
-        let err = CacheError::VolumeDir { dir: "/nope".into(), source: io::Error::from_raw_os_error(libc::ENOENT) };
+        let err = CacheError::VolumeDir {
+            dir: "/nope".into(),
+            source: io::Error::from_raw_os_error(libc::ENOENT),
+        };
         assert_eq!(err.to_string(), "stat /nope: no such file or directory");
         assert!(!err.is_read_err());
     }
@@ -140,10 +164,17 @@ mod tests {
         let nf = CacheError::from_layer_io(io::Error::from(io::ErrorKind::NotFound), &d, "ctx");
         assert!(nf.is_read_err());
         assert_eq!(nf.read_err_kind(), Some(ReadErrKind::NotFound));
-        assert_eq!(nf.to_string(), format!("failed to find cache layer with SHA '{d}'"));
-        let perm = CacheError::from_layer_io(io::Error::from(io::ErrorKind::PermissionDenied), &d, "ctx");
+        assert_eq!(
+            nf.to_string(),
+            format!("failed to find cache layer with SHA '{d}'")
+        );
+        let perm =
+            CacheError::from_layer_io(io::Error::from(io::ErrorKind::PermissionDenied), &d, "ctx");
         assert_eq!(perm.read_err_kind(), Some(ReadErrKind::Permission));
-        assert!(perm.to_string().ends_with("due to insufficient permissions"));
+        assert!(
+            perm.to_string()
+                .ends_with("due to insufficient permissions")
+        );
         let other = CacheError::from_layer_io(io::Error::from_raw_os_error(libc::EIO), &d, "ctx");
         assert!(!other.is_read_err());
         assert_eq!(other.read_err_kind(), None);

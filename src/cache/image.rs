@@ -17,12 +17,14 @@ pub const EMPTY_LAYER_SIZE: u64 = 1024;
 /// a go-containerregistry `static` layer) uploads these bytes **uncompressed** under media
 /// type `application/vnd.oci.image.layer.v1.tar+gzip`, so its blob digest equals this diffID
 /// and its size is 1024. Pushing exactly that makes our empty cache image identical to Go's.
-pub const EMPTY_LAYER_DIFF_ID: &str = "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef";
+pub const EMPTY_LAYER_DIFF_ID: &str =
+    "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef";
 
 /// Digest of the same 1024 zero bytes gzip-compressed by our encoder
 /// (`CacheCompression::Gzip.encoder`, flate2 level 1, no file name, mtime 0), for a backend
 /// that prefers a blob that really is gzip. Pinned by a test; not what Go pushes.
-pub const EMPTY_LAYER_GZIP_DIGEST: &str = "sha256:7cecd05e1cf7cc0e7c6b13c04a339745ce69a4dad1449a3e501e57c521e4d072";
+pub const EMPTY_LAYER_GZIP_DIGEST: &str =
+    "sha256:7cecd05e1cf7cc0e7c6b13c04a339745ce69a4dad1449a3e501e57c521e4d072";
 
 /// The empty layer's bytes.
 pub fn empty_layer_tar() -> Vec<u8> {
@@ -132,7 +134,10 @@ pub enum PlannedLayer {
 impl CacheImagePlan {
     /// `previous`: diffIDs of the previous cache image (empty if not found or corrupt).
     pub fn new(previous: impl IntoIterator<Item = Digest>) -> CacheImagePlan {
-        CacheImagePlan { previous: previous.into_iter().collect(), ..Default::default() }
+        CacheImagePlan {
+            previous: previous.into_iter().collect(),
+            ..Default::default()
+        }
     }
 
     /// Whether `diff_id` is already in the plan (then adding it again is a no-op).
@@ -164,8 +169,17 @@ impl CacheImagePlan {
     /// The final layer list (the empty layer if nothing was planned) and the previous
     /// layers that the new image no longer holds.
     pub fn finish(self) -> (Vec<PlannedLayer>, Vec<Digest>) {
-        let dropped = self.previous.iter().filter(|d| !self.seen.contains(*d)).cloned().collect();
-        let layers = if self.layers.is_empty() { vec![PlannedLayer::Empty] } else { self.layers };
+        let dropped = self
+            .previous
+            .iter()
+            .filter(|d| !self.seen.contains(*d))
+            .cloned()
+            .collect();
+        let layers = if self.layers.is_empty() {
+            vec![PlannedLayer::Empty]
+        } else {
+            self.layers
+        };
         (layers, dropped)
     }
 }
@@ -174,9 +188,14 @@ impl CacheImagePlan {
 /// (empty or malformed values ignored). Undecodable JSON names none.
 pub fn metadata_layer_diff_ids(json: &[u8]) -> BTreeSet<Digest> {
     let mut out = BTreeSet::new();
-    let Ok(v) = serde_json::from_slice::<serde_json::Value>(json) else { return out };
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(json) else {
+        return out;
+    };
     let mut push = |sha: Option<&serde_json::Value>| {
-        if let Some(d) = sha.and_then(|s| s.as_str()).and_then(|s| Digest::parse(s).ok()) {
+        if let Some(d) = sha
+            .and_then(|s| s.as_str())
+            .and_then(|s| Digest::parse(s).ok())
+        {
             out.insert(d);
         }
     };
@@ -242,14 +261,23 @@ mod tests {
     fn plan_dedupes_checks_reuse_and_adds_empty_layer() {
         let mut p = CacheImagePlan::new([d("a"), d("b"), d("c")]);
         assert!(p.reuse(&d("a")).unwrap());
-        assert!(!p.add(d("a")), "#1720: a reused layer must not be added again");
+        assert!(
+            !p.add(d("a")),
+            "#1720: a reused layer must not be added again"
+        );
         assert!(p.add(d("x")));
         assert!(!p.add(d("x")));
         let err = p.reuse(&d("zz")).unwrap_err();
         assert!(err.is_read_err());
-        assert_eq!(err.to_string(), format!("failed to find cache layer with SHA '{}'", d("zz")));
+        assert_eq!(
+            err.to_string(),
+            format!("failed to find cache layer with SHA '{}'", d("zz"))
+        );
         let (layers, dropped) = p.finish();
-        assert_eq!(layers, vec![PlannedLayer::Reused(d("a")), PlannedLayer::New(d("x"))]);
+        assert_eq!(
+            layers,
+            vec![PlannedLayer::Reused(d("a")), PlannedLayer::New(d("x"))]
+        );
         let mut want = vec![d("b"), d("c")];
         want.sort();
         assert_eq!(dropped, want);
@@ -263,11 +291,14 @@ mod tests {
     fn metadata_diff() {
         let prev = format!(
             r#"{{"sbom":{{"sha":"{}"}},"buildpacks":[{{"key":"a","version":"1","layers":{{"x":{{"sha":"{}"}},"y":{{"sha":"{}"}}}}}}]}}"#,
-            d("sbom"), d("x"), d("y")
+            d("sbom"),
+            d("x"),
+            d("y")
         );
         let new = format!(
             r#"{{"sbom":{{"sha":""}},"buildpacks":[{{"key":"a","version":"1","layers":{{"x":{{"sha":"{}"}},"z":{{"sha":"{}"}},"bad":{{"sha":"nope"}}}}}}]}}"#,
-            d("x"), d("z")
+            d("x"),
+            d("z")
         );
         let diff = MetadataDiff::between(Some(prev.as_bytes()), new.as_bytes());
         assert_eq!(diff.reuse, BTreeSet::from([d("x")]));

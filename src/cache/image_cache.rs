@@ -5,7 +5,8 @@
 use super::compression::{CacheCompression, LayerEncoder, decompressing_reader};
 use super::error::{CacheError, op_path};
 use super::image::{
-    CacheImageBackend, CacheImagePlan, CacheImageState, PlannedLayer, PushLayer, PushRequest, SpooledBlob,
+    CacheImageBackend, CacheImagePlan, CacheImageState, PlannedLayer, PushLayer, PushRequest,
+    SpooledBlob,
 };
 use super::{Cache, LayerWriter};
 use crate::digest::{Digest, HashingWriter};
@@ -46,8 +47,19 @@ impl<B: CacheImageBackend> ImageCache<B> {
             CacheImageState::Found { diff_ids, .. } => diff_ids.clone(),
             _ => Vec::new(),
         };
-        let inner = Inner { plan: CacheImagePlan::new(previous), blobs: BTreeMap::new(), label: None, committed: false };
-        Ok(ImageCache { backend, compression, spool, delete_previous, inner: Arc::new(Mutex::new(inner)) })
+        let inner = Inner {
+            plan: CacheImagePlan::new(previous),
+            blobs: BTreeMap::new(),
+            label: None,
+            committed: false,
+        };
+        Ok(ImageCache {
+            backend,
+            compression,
+            spool,
+            delete_previous,
+            inner: Arc::new(Mutex::new(inner)),
+        })
     }
 
     pub fn backend(&self) -> &B {
@@ -56,7 +68,11 @@ impl<B: CacheImageBackend> ImageCache<B> {
 
     fn lock_open(&self) -> Result<MutexGuard<'_, Inner>, CacheError> {
         let g = lock(&self.inner);
-        if g.committed { Err(CacheError::Committed) } else { Ok(g) }
+        if g.committed {
+            Err(CacheError::Committed)
+        } else {
+            Ok(g)
+        }
     }
 }
 
@@ -83,7 +99,10 @@ impl<B: CacheImageBackend> Cache for ImageCache<B> {
         match self.backend.state() {
             CacheImageState::NotFound => Ok(None),
             CacheImageState::Corrupt => {
-                crate::info!("Ignoring cache image {:?} because it was corrupt", self.backend.name());
+                crate::info!(
+                    "Ignoring cache image {:?} because it was corrupt",
+                    self.backend.name()
+                );
                 Ok(None)
             }
             CacheImageState::Found { label, .. } => Ok(label.as_deref().and_then(|l| {
@@ -97,7 +116,8 @@ impl<B: CacheImageBackend> Cache for ImageCache<B> {
 
     fn set_metadata(&self, json: &[u8]) -> Result<(), CacheError> {
         let mut g = self.lock_open()?;
-        let s = std::str::from_utf8(json).map_err(|e| CacheError::Backend(format!("serializing metadata: {e}")))?;
+        let s = std::str::from_utf8(json)
+            .map_err(|e| CacheError::Backend(format!("serializing metadata: {e}")))?;
         g.label = Some(s.trim_end_matches('\n').to_string());
         Ok(())
     }
@@ -107,13 +127,18 @@ impl<B: CacheImageBackend> Cache for ImageCache<B> {
             return Ok(());
         }
         let mut w = self.layer_writer()?;
-        io::copy(tar, &mut w).map_err(|e| CacheError::io(format!("caching layer ({diff_id})"), e))?;
+        io::copy(tar, &mut w)
+            .map_err(|e| CacheError::io(format!("caching layer ({diff_id})"), e))?;
         w.finish(diff_id)
     }
 
     fn layer_writer(&self) -> Result<Box<dyn LayerWriter>, CacheError> {
         drop(self.lock_open()?);
-        Ok(Box::new(SpoolWriter::create(&self.spool, self.compression, Arc::clone(&self.inner))?))
+        Ok(Box::new(SpoolWriter::create(
+            &self.spool,
+            self.compression,
+            Arc::clone(&self.inner),
+        )?))
     }
 
     fn reuse_layer(&self, diff_id: &Digest) -> Result<(), CacheError> {
@@ -122,7 +147,13 @@ impl<B: CacheImageBackend> Cache for ImageCache<B> {
 
     fn retrieve_layer(&self, diff_id: &Digest) -> Result<Box<dyn Read + Send>, CacheError> {
         let blob = self.backend.blob_reader(diff_id)?;
-        decompressing_reader(blob).map_err(|e| CacheError::from_layer_io(e, diff_id, format!("failed to get cache layer with SHA '{diff_id}'")))
+        decompressing_reader(blob).map_err(|e| {
+            CacheError::from_layer_io(
+                e,
+                diff_id,
+                format!("failed to get cache layer with SHA '{diff_id}'"),
+            )
+        })
     }
 
     /// No-op, as in Go: the registry client verifies blob digests.
@@ -141,21 +172,29 @@ impl<B: CacheImageBackend> Cache for ImageCache<B> {
             layers.push(match p {
                 PlannedLayer::New(d) => match g.blobs.get(&d) {
                     Some(b) => PushLayer::New(b.clone()),
-                    None => return Err(CacheError::Backend(format!("layer {d} was planned but not spooled"))),
+                    None => {
+                        return Err(CacheError::Backend(format!(
+                            "layer {d} was planned but not spooled"
+                        )));
+                    }
                 },
                 PlannedLayer::Reused(d) => PushLayer::Reused { diff_id: d },
                 PlannedLayer::Empty => PushLayer::Empty,
             });
         }
-        let request = PushRequest { layers, label: g.label.clone().unwrap_or_else(|| "{}".to_string()) };
-        let new_digest = self
-            .backend
-            .push(&request)
-            .map_err(|e| CacheError::Backend(format!("saving image '{}': {e}", self.backend.name())))?;
+        let request = PushRequest {
+            layers,
+            label: g.label.clone().unwrap_or_else(|| "{}".to_string()),
+        };
+        let new_digest = self.backend.push(&request).map_err(|e| {
+            CacheError::Backend(format!("saving image '{}': {e}", self.backend.name()))
+        })?;
         g.committed = true;
         drop(g);
         if self.delete_previous
-            && let CacheImageState::Found { manifest_digest, .. } = self.backend.state()
+            && let CacheImageState::Found {
+                manifest_digest, ..
+            } = self.backend.state()
             && *manifest_digest != new_digest
             && let Err(e) = self.backend.delete_manifest(manifest_digest)
         {
@@ -175,19 +214,32 @@ struct SpoolWriter {
 }
 
 impl SpoolWriter {
-    fn create(dir: &Path, c: CacheCompression, inner: Arc<Mutex<Inner>>) -> Result<SpoolWriter, CacheError> {
+    fn create(
+        dir: &Path,
+        c: CacheCompression,
+        inner: Arc<Mutex<Inner>>,
+    ) -> Result<SpoolWriter, CacheError> {
         let tmp = dir.join(format!(".partial-{:016x}", rand::random::<u64>()));
         let f = File::create_new(&tmp).map_err(|e| CacheError::io(op_path("open", &tmp), e))?;
         let enc = c
             .encoder(HashingWriter::new(BufWriter::with_capacity(256 * 1024, f)))
             .map_err(|e| CacheError::io("creating layer compressor", e))?;
-        Ok(SpoolWriter { out: Some(HashingWriter::new(enc)), tmp, dir: dir.to_path_buf(), media_type: c.media_type(), inner })
+        Ok(SpoolWriter {
+            out: Some(HashingWriter::new(enc)),
+            tmp,
+            dir: dir.to_path_buf(),
+            media_type: c.media_type(),
+            inner,
+        })
     }
 }
 
 impl Write for SpoolWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.out.as_mut().ok_or_else(|| io::Error::other("spool writer finished"))?.write(buf)
+        self.out
+            .as_mut()
+            .ok_or_else(|| io::Error::other("spool writer finished"))?
+            .write(buf)
     }
     fn flush(&mut self) -> io::Result<()> {
         self.out.as_mut().map_or(Ok(()), |o| o.flush())
@@ -205,13 +257,22 @@ impl Drop for SpoolWriter {
 
 impl LayerWriter for SpoolWriter {
     fn finish(mut self: Box<Self>, expected: &Digest) -> Result<(), CacheError> {
-        let out = self.out.take().ok_or_else(|| CacheError::Backend("spool writer already finished".into()))?;
+        let out = self
+            .out
+            .take()
+            .ok_or_else(|| CacheError::Backend("spool writer already finished".into()))?;
         let (enc, diff_id, _) = out.finish();
-        let hashed = enc.finish().map_err(|e| CacheError::io(op_path("write", &self.tmp), e))?;
+        let hashed = enc
+            .finish()
+            .map_err(|e| CacheError::io(op_path("write", &self.tmp), e))?;
         let (buf, digest, size) = hashed.finish();
-        buf.into_inner().map_err(|e| CacheError::io(op_path("write", &self.tmp), e.into_error()))?;
+        buf.into_inner()
+            .map_err(|e| CacheError::io(op_path("write", &self.tmp), e.into_error()))?;
         if &diff_id != expected {
-            return Err(CacheError::DigestMismatch { expected: expected.clone(), found: diff_id });
+            return Err(CacheError::DigestMismatch {
+                expected: expected.clone(),
+                found: diff_id,
+            });
         }
         let mut g = lock(&self.inner);
         if g.committed {
@@ -221,11 +282,24 @@ impl LayerWriter for SpoolWriter {
             return Ok(());
         }
         let path = self.dir.join(format!("{}.blob", digest.hex()));
-        fs::rename(&self.tmp, &path)
-            .map_err(|e| CacheError::io(format!("rename {} {}", self.tmp.display(), path.display()), e))?;
+        fs::rename(&self.tmp, &path).map_err(|e| {
+            CacheError::io(
+                format!("rename {} {}", self.tmp.display(), path.display()),
+                e,
+            )
+        })?;
         self.tmp = PathBuf::new();
         g.plan.add(expected.clone());
-        g.blobs.insert(expected.clone(), SpooledBlob { diff_id, digest, size, media_type: self.media_type, path });
+        g.blobs.insert(
+            expected.clone(),
+            SpooledBlob {
+                diff_id,
+                digest,
+                size,
+                media_type: self.media_type,
+                path,
+            },
+        );
         Ok(())
     }
 }

@@ -17,12 +17,14 @@ mod staging;
 mod verify;
 mod volume;
 
-pub use compression::{CacheCompression, COMPRESSION_ENV, CompressionParseError, LayerEncoder, decompressing_reader};
+pub use compression::{
+    COMPRESSION_ENV, CacheCompression, CompressionParseError, LayerEncoder, decompressing_reader,
+};
 pub use error::{CacheError, ReadErrKind, go_io_text};
 pub use image::{
-    CacheImageBackend, CacheImagePlan, CacheImageState, EMPTY_LAYER_DIFF_ID, EMPTY_LAYER_GZIP_DIGEST,
-    EMPTY_LAYER_SIZE, MetadataDiff, PlannedLayer, PushLayer, PushRequest, SpooledBlob, empty_layer_tar,
-    metadata_layer_diff_ids,
+    CacheImageBackend, CacheImagePlan, CacheImageState, EMPTY_LAYER_DIFF_ID,
+    EMPTY_LAYER_GZIP_DIGEST, EMPTY_LAYER_SIZE, MetadataDiff, PlannedLayer, PushLayer, PushRequest,
+    SpooledBlob, empty_layer_tar, metadata_layer_diff_ids,
 };
 pub use image_cache::ImageCache;
 pub use staging::{StagingWriter, layer_path};
@@ -51,7 +53,10 @@ pub enum CacheChoice {
 
 impl CacheChoice {
     pub fn from_flags(cache_image: Option<&str>, cache_dir: Option<&Path>) -> CacheChoice {
-        match (cache_image.filter(|s| !s.is_empty()), cache_dir.filter(|p| !p.as_os_str().is_empty())) {
+        match (
+            cache_image.filter(|s| !s.is_empty()),
+            cache_dir.filter(|p| !p.as_os_str().is_empty()),
+        ) {
             (Some(image), _) => CacheChoice::Image(image.to_string()),
             (None, Some(dir)) => CacheChoice::Volume(dir.to_path_buf()),
             (None, None) => CacheChoice::None,
@@ -88,7 +93,10 @@ pub trait Cache: Send + Sync {
     /// copied and its digest checked like [`add_layer`](Cache::add_layer).
     fn add_layer_file(&self, diff_id: &Digest, tar_path: &Path) -> Result<(), CacheError> {
         let mut f = std::fs::File::open(tar_path).map_err(|e| {
-            CacheError::io(format!("caching layer ({diff_id}): open {}", tar_path.display()), e)
+            CacheError::io(
+                format!("caching layer ({diff_id}): open {}", tar_path.display()),
+                e,
+            )
         })?;
         self.add_layer(diff_id, &mut f)
     }
@@ -106,8 +114,14 @@ pub trait Cache: Send + Sync {
 
     /// [`retrieve_layer`](Cache::retrieve_layer) hashed on the fly: one pass instead of
     /// `verify_layer` + `retrieve_layer`; the verdict comes at EOF (see [`VerifyingReader`]).
-    fn retrieve_layer_checked(&self, diff_id: &Digest) -> Result<VerifyingReader<Box<dyn Read + Send>>, CacheError> {
-        Ok(VerifyingReader::new(self.retrieve_layer(diff_id)?, diff_id.clone()))
+    fn retrieve_layer_checked(
+        &self,
+        diff_id: &Digest,
+    ) -> Result<VerifyingReader<Box<dyn Read + Send>>, CacheError> {
+        Ok(VerifyingReader::new(
+            self.retrieve_layer(diff_id)?,
+            diff_id.clone(),
+        ))
     }
 
     /// Checks the previous cache's layer `diff_id` (volume cache: re-hash; mismatch → `Read`
@@ -132,7 +146,10 @@ pub(crate) fn first_json_object(bytes: &[u8]) -> Option<Vec<u8>> {
     match stream.next() {
         Some(Ok(serde_json::Value::Object(_))) => {
             let end = stream.byte_offset();
-            let start = bytes.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(0);
+            let start = bytes
+                .iter()
+                .position(|b| !b.is_ascii_whitespace())
+                .unwrap_or(0);
             Some(bytes[start..end].to_vec())
         }
         _ => None,
@@ -147,16 +164,31 @@ mod tests {
     #[test]
     fn cache_image_wins_over_cache_dir() {
         let dir = Some(Path::new("/cache"));
-        assert_eq!(CacheChoice::from_flags(Some("reg/app-cache"), dir), CacheChoice::Image("reg/app-cache".into()));
-        assert_eq!(CacheChoice::from_flags(Some(""), dir), CacheChoice::Volume("/cache".into()));
-        assert_eq!(CacheChoice::from_flags(None, Some(Path::new(""))), CacheChoice::None);
+        assert_eq!(
+            CacheChoice::from_flags(Some("reg/app-cache"), dir),
+            CacheChoice::Image("reg/app-cache".into())
+        );
+        assert_eq!(
+            CacheChoice::from_flags(Some(""), dir),
+            CacheChoice::Volume("/cache".into())
+        );
+        assert_eq!(
+            CacheChoice::from_flags(None, Some(Path::new(""))),
+            CacheChoice::None
+        );
         assert_eq!(CacheChoice::from_flags(None, None), CacheChoice::None);
     }
 
     #[test]
     fn first_object_like_go_decoder() {
-        assert_eq!(first_json_object(b"{\"a\":1}\n").as_deref(), Some(&b"{\"a\":1}"[..]));
-        assert_eq!(first_json_object(b" {\"a\":1} trailing junk").as_deref(), Some(&b"{\"a\":1}"[..]));
+        assert_eq!(
+            first_json_object(b"{\"a\":1}\n").as_deref(),
+            Some(&b"{\"a\":1}"[..])
+        );
+        assert_eq!(
+            first_json_object(b" {\"a\":1} trailing junk").as_deref(),
+            Some(&b"{\"a\":1}"[..])
+        );
         assert_eq!(first_json_object(b"{\"a\":"), None);
         assert_eq!(first_json_object(b"null"), None);
         assert_eq!(first_json_object(b"[1]"), None);

@@ -3,8 +3,8 @@
 //! then renames the file to `<dir>/<diffID>.tar`. A mismatch, an error or a drop without
 //! `finish` leaves nothing behind.
 
-use super::error::{CacheError, op_path};
 use super::LayerWriter;
+use super::error::{CacheError, op_path};
 use crate::digest::{Digest, HashingWriter};
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
@@ -55,19 +55,29 @@ impl StagingWriter {
     /// digest, same bytes). On mismatch the temporary file is removed and
     /// [`CacheError::DigestMismatch`] returned.
     pub fn finish(mut self, expected: &Digest) -> Result<(), CacheError> {
-        let out = self.out.take().ok_or_else(|| CacheError::Backend("staging writer already finished".into()))?;
+        let out = self
+            .out
+            .take()
+            .ok_or_else(|| CacheError::Backend("staging writer already finished".into()))?;
         let (buf, found, _) = out.finish();
         buf.into_inner()
             .map_err(|e| CacheError::io(op_path("write", &self.tmp), e.into_error()))?;
         if &found != expected {
-            return Err(CacheError::DigestMismatch { expected: expected.clone(), found });
+            return Err(CacheError::DigestMismatch {
+                expected: expected.clone(),
+                found,
+            });
         }
         let target = layer_path(&self.dir, expected);
         if target.exists() {
             return Ok(()); // Drop removes the temporary copy.
         }
-        fs::rename(&self.tmp, &target)
-            .map_err(|e| CacheError::io(format!("rename {} {}", self.tmp.display(), target.display()), e))?;
+        fs::rename(&self.tmp, &target).map_err(|e| {
+            CacheError::io(
+                format!("rename {} {}", self.tmp.display(), target.display()),
+                e,
+            )
+        })?;
         self.tmp = PathBuf::new();
         Ok(())
     }
@@ -105,7 +115,11 @@ impl LayerWriter for StagingWriter {
 }
 
 /// Streams `src` through a [`StagingWriter`] in `dir` and finishes it against `diff_id`.
-pub(crate) fn stage_from_reader(dir: &Path, diff_id: &Digest, src: &mut dyn io::Read) -> Result<(), CacheError> {
+pub(crate) fn stage_from_reader(
+    dir: &Path,
+    diff_id: &Digest,
+    src: &mut dyn io::Read,
+) -> Result<(), CacheError> {
     let mut w = StagingWriter::create(dir)?;
     io::copy(src, &mut w).map_err(|e| CacheError::io(format!("caching layer ({diff_id})"), e))?;
     w.finish(diff_id)
@@ -116,8 +130,10 @@ mod tests {
     use super::*;
 
     fn entries(dir: &Path) -> Vec<String> {
-        let mut v: Vec<String> =
-            fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        let mut v: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
         v.sort();
         v
     }
@@ -129,7 +145,10 @@ mod tests {
         w.write_all(b"layer bytes").unwrap();
         assert_eq!(w.bytes_written(), 11);
         w.finish(&Digest::of(b"layer bytes")).unwrap();
-        assert_eq!(entries(dir.path()), vec![format!("{}.tar", Digest::of(b"layer bytes"))]);
+        assert_eq!(
+            entries(dir.path()),
+            vec![format!("{}.tar", Digest::of(b"layer bytes"))]
+        );
 
         let mut w = StagingWriter::create(dir.path()).unwrap();
         w.write_all(b"other").unwrap();

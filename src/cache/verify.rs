@@ -17,7 +17,12 @@ pub struct VerifyingReader<R> {
 
 impl<R: Read> VerifyingReader<R> {
     pub fn new(inner: R, expected: Digest) -> VerifyingReader<R> {
-        VerifyingReader { inner, hasher: Hasher::new(), expected, checked: false }
+        VerifyingReader {
+            inner,
+            hasher: Hasher::new(),
+            expected,
+            checked: false,
+        }
     }
 
     /// Reads what is left and returns the verdict: `Ok`, a `Read` error on mismatch, or the
@@ -26,7 +31,10 @@ impl<R: Read> VerifyingReader<R> {
         match io::copy(&mut self, &mut io::sink()) {
             Ok(_) => Ok(()),
             Err(e) => match cache_error_of(&e) {
-                Some(CacheError::Read { kind, message }) => Err(CacheError::Read { kind: *kind, message: message.clone() }),
+                Some(CacheError::Read { kind, message }) => Err(CacheError::Read {
+                    kind: *kind,
+                    message: message.clone(),
+                }),
                 _ => Err(CacheError::io("hashing layer", e)),
             },
         }
@@ -41,7 +49,10 @@ impl<R: Read> Read for VerifyingReader<R> {
             self.checked = true;
             let (found, _) = self.hasher.clone().finish();
             if found != self.expected {
-                return Err(io::Error::new(io::ErrorKind::InvalidData, CacheError::verify_mismatch(&self.expected, &found)));
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    CacheError::verify_mismatch(&self.expected, &found),
+                ));
             }
         }
         Ok(n)
@@ -50,7 +61,8 @@ impl<R: Read> Read for VerifyingReader<R> {
 
 /// The [`CacheError`] carried by an `io::Error` from a [`VerifyingReader`], if any.
 pub fn cache_error_of(e: &io::Error) -> Option<&CacheError> {
-    e.get_ref().and_then(|inner| inner.downcast_ref::<CacheError>())
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<CacheError>())
 }
 
 #[cfg(test)]
@@ -60,17 +72,27 @@ mod tests {
     #[test]
     fn checks_at_eof() {
         let data = b"some layer bytes".to_vec();
-        VerifyingReader::new(&data[..], Digest::of(&data)).drain_and_check().unwrap();
+        VerifyingReader::new(&data[..], Digest::of(&data))
+            .drain_and_check()
+            .unwrap();
         let mut out = Vec::new();
-        let err = VerifyingReader::new(&data[..], Digest::of(b"x")).read_to_end(&mut out).unwrap_err();
+        let err = VerifyingReader::new(&data[..], Digest::of(b"x"))
+            .read_to_end(&mut out)
+            .unwrap_err();
         assert_eq!(out, data, "all bytes are delivered before the verdict");
         let ce = cache_error_of(&err).unwrap();
         assert!(ce.is_read_err());
         assert_eq!(
             ce.to_string(),
-            format!("expected layer contents to have SHA '{}'; found '{}'", Digest::of(b"x"), Digest::of(&data))
+            format!(
+                "expected layer contents to have SHA '{}'; found '{}'",
+                Digest::of(b"x"),
+                Digest::of(&data)
+            )
         );
-        let err = VerifyingReader::new(&data[..], Digest::of(b"x")).drain_and_check().unwrap_err();
+        let err = VerifyingReader::new(&data[..], Digest::of(b"x"))
+            .drain_and_check()
+            .unwrap_err();
         assert!(err.is_read_err());
     }
 }

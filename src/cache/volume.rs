@@ -39,7 +39,10 @@ impl VolumeCache {
     /// (Go always deletes the backup, losing the previous cache in the first case.)
     pub fn open(dir: impl AsRef<Path>) -> Result<VolumeCache, CacheError> {
         let dir = dir.as_ref();
-        fs::metadata(dir).map_err(|source| CacheError::VolumeDir { dir: dir.to_path_buf(), source })?;
+        fs::metadata(dir).map_err(|source| CacheError::VolumeDir {
+            dir: dir.to_path_buf(),
+            source,
+        })?;
         let c = VolumeCache {
             dir: dir.to_path_buf(),
             name: dir.display().to_string(),
@@ -49,22 +52,41 @@ impl VolumeCache {
             committed: AtomicBool::new(false),
         };
         remove_dir_all_if_exists(&c.staging_dir).map_err(|e| {
-            CacheError::io(format!("initializing staging directory '{}'", c.staging_dir.display()), e)
+            CacheError::io(
+                format!(
+                    "initializing staging directory '{}'",
+                    c.staging_dir.display()
+                ),
+                e,
+            )
         })?;
         fs::create_dir_all(&c.staging_dir).map_err(|e| {
             let dir = c.staging_dir.display();
-            CacheError::io(format!("initializing staging directory '{dir}': mkdir {dir}"), e)
+            CacheError::io(
+                format!("initializing staging directory '{dir}': mkdir {dir}"),
+                e,
+            )
         })?;
         if c.backup_dir.exists() && !c.committed_dir.exists() {
             fs::rename(&c.backup_dir, &c.committed_dir).map_err(|e| {
-                CacheError::io(format!("restoring backup directory '{}'", c.backup_dir.display()), e)
+                CacheError::io(
+                    format!("restoring backup directory '{}'", c.backup_dir.display()),
+                    e,
+                )
             })?;
         }
-        remove_dir_all_if_exists(&c.backup_dir)
-            .map_err(|e| CacheError::io(format!("removing backup directory '{}'", c.backup_dir.display()), e))?;
+        remove_dir_all_if_exists(&c.backup_dir).map_err(|e| {
+            CacheError::io(
+                format!("removing backup directory '{}'", c.backup_dir.display()),
+                e,
+            )
+        })?;
         fs::create_dir_all(&c.committed_dir).map_err(|e| {
             let dir = c.committed_dir.display();
-            CacheError::io(format!("creating committed directory '{dir}': mkdir {dir}"), e)
+            CacheError::io(
+                format!("creating committed directory '{dir}': mkdir {dir}"),
+                e,
+            )
         })?;
         Ok(c)
     }
@@ -84,12 +106,19 @@ impl VolumeCache {
         match fs::metadata(&p) {
             Ok(_) => Ok(true),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(CacheError::io(format!("retrieving layer with SHA '{diff_id}'"), e)),
+            Err(e) => Err(CacheError::io(
+                format!("retrieving layer with SHA '{diff_id}'"),
+                e,
+            )),
         }
     }
 
     fn check_open(&self) -> Result<(), CacheError> {
-        if self.committed.load(Ordering::SeqCst) { Err(CacheError::Committed) } else { Ok(()) }
+        if self.committed.load(Ordering::SeqCst) {
+            Err(CacheError::Committed)
+        } else {
+            Ok(())
+        }
     }
 
     fn is_staged(&self, diff_id: &Digest) -> bool {
@@ -98,16 +127,25 @@ impl VolumeCache {
 
     fn open_committed_layer(&self, diff_id: &Digest) -> Result<File, CacheError> {
         let p = self.committed_layer_path(diff_id);
-        File::open(&p).map_err(|e| CacheError::from_layer_io(e, diff_id, format!("failed to get cache layer with SHA '{diff_id}'")))
+        File::open(&p).map_err(|e| {
+            CacheError::from_layer_io(
+                e,
+                diff_id,
+                format!("failed to get cache layer with SHA '{diff_id}'"),
+            )
+        })
     }
 
     /// Copies a committed layer into staging through a temporary file (hard link fallback).
     fn copy_into_staging(&self, diff_id: &Digest) -> Result<(), CacheError> {
         let mut src = self.open_committed_layer(diff_id)?;
         let mut w = StagingWriter::create(&self.staging_dir)?;
-        io::copy(&mut src, &mut w).map_err(|e| CacheError::io(format!("reusing layer ({diff_id})"), e))?;
+        io::copy(&mut src, &mut w)
+            .map_err(|e| CacheError::io(format!("reusing layer ({diff_id})"), e))?;
         w.finish(diff_id).map_err(|e| match e {
-            CacheError::DigestMismatch { expected, found } => CacheError::verify_mismatch(&expected, &found),
+            CacheError::DigestMismatch { expected, found } => {
+                CacheError::verify_mismatch(&expected, &found)
+            }
             other => other,
         })
     }
@@ -117,7 +155,11 @@ impl VolumeCache {
         let rd = fs::read_dir(&self.staging_dir)
             .map_err(|e| CacheError::io(op_path("open", &self.staging_dir), e))?;
         for entry in rd.flatten() {
-            if entry.file_name().to_string_lossy().starts_with(PARTIAL_PREFIX) {
+            if entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(PARTIAL_PREFIX)
+            {
                 let _ = fs::remove_file(entry.path());
             }
         }
@@ -139,7 +181,10 @@ impl Cache for VolumeCache {
         match fs::read(&p) {
             Ok(bytes) => Ok(first_json_object(&bytes)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(CacheError::io(format!("opening metadata file '{}'", p.display()), e)),
+            Err(e) => Err(CacheError::io(
+                format!("opening metadata file '{}'", p.display()),
+                e,
+            )),
         }
     }
 
@@ -152,7 +197,8 @@ impl Cache for VolumeCache {
         if bytes.last() != Some(&b'\n') {
             bytes.push(b'\n');
         }
-        fs::write(&p, bytes).map_err(|e| CacheError::io(format!("creating metadata file '{}'", p.display()), e))
+        fs::write(&p, bytes)
+            .map_err(|e| CacheError::io(format!("creating metadata file '{}'", p.display()), e))
     }
 
     fn add_layer(&self, diff_id: &Digest, tar: &mut dyn Read) -> Result<(), CacheError> {
@@ -192,7 +238,10 @@ impl Cache for VolumeCache {
     }
 
     fn retrieve_layer(&self, diff_id: &Digest) -> Result<Box<dyn Read + Send>, CacheError> {
-        Ok(Box::new(io::BufReader::with_capacity(256 * 1024, self.open_committed_layer(diff_id)?)))
+        Ok(Box::new(io::BufReader::with_capacity(
+            256 * 1024,
+            self.open_committed_layer(diff_id)?,
+        )))
     }
 
     fn verify_layer(&self, diff_id: &Digest) -> Result<(), CacheError> {

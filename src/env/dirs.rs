@@ -45,12 +45,20 @@ fn join(a: &[u8], b: &[u8], c: &[u8]) -> OsString {
 
 /// `new + delim + old`, or just `new` when `old` is empty (Go `v + prefix(old, delim)`).
 fn prepend(new: &[u8], delim: &[u8], old: &OsStr) -> OsString {
-    if old.is_empty() { OsString::from_vec(new.to_vec()) } else { join(new, delim, old.as_bytes()) }
+    if old.is_empty() {
+        OsString::from_vec(new.to_vec())
+    } else {
+        join(new, delim, old.as_bytes())
+    }
 }
 
 /// `old + delim + new`, or just `new` when `old` is empty.
 fn append(old: &OsStr, delim: &[u8], new: &[u8]) -> OsString {
-    if old.is_empty() { OsString::from_vec(new.to_vec()) } else { join(old.as_bytes(), delim, new) }
+    if old.is_empty() {
+        OsString::from_vec(new.to_vec())
+    } else {
+        join(old.as_bytes(), delim, new)
+    }
 }
 
 /// Calls `f(file name, contents)` for every non-directory entry of `dir` in name order
@@ -63,12 +71,23 @@ pub(super) fn each_env_file(
     let rd = match std::fs::read_dir(dir) {
         Ok(rd) => rd,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(source) => return Err(EnvError::Open { path: dir.to_path_buf(), source }),
+        Err(source) => {
+            return Err(EnvError::Open {
+                path: dir.to_path_buf(),
+                source,
+            });
+        }
     };
     let mut entries = Vec::new();
     for entry in rd {
-        let entry = entry.map_err(|source| EnvError::Open { path: dir.to_path_buf(), source })?;
-        let ft = entry.file_type().map_err(|source| EnvError::Open { path: entry.path(), source })?;
+        let entry = entry.map_err(|source| EnvError::Open {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let ft = entry.file_type().map_err(|source| EnvError::Open {
+            path: entry.path(),
+            source,
+        })?;
         entries.push((entry.file_name(), ft));
     }
     entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
@@ -78,12 +97,18 @@ pub(super) fn each_env_file(
         }
         let path = dir.join(&name);
         if ft.is_symlink() {
-            let md = std::fs::metadata(&path).map_err(|source| EnvError::Stat { path: path.clone(), source })?;
+            let md = std::fs::metadata(&path).map_err(|source| EnvError::Stat {
+                path: path.clone(),
+                source,
+            })?;
             if md.is_dir() {
                 continue;
             }
         }
-        let value = std::fs::read(&path).map_err(|source| EnvError::Open { path: path.clone(), source })?;
+        let value = std::fs::read(&path).map_err(|source| EnvError::Open {
+            path: path.clone(),
+            source,
+        })?;
         f(&name, value);
     }
     Ok(())
@@ -93,16 +118,28 @@ impl Env {
     /// Go `AddRootDir`: for each root of the table (`bin`, `lib`, …) that exists under `dir`,
     /// prepends its absolute path to the associated variables with `:`.
     pub fn add_root_dir(&mut self, dir: &Path) -> Result<(), EnvError> {
-        let abs = go_abs(dir).map_err(|source| EnvError::Stat { path: dir.to_path_buf(), source })?;
+        let abs = go_abs(dir).map_err(|source| EnvError::Stat {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         for (child, keys) in self.root_dirs {
             let child_dir = abs.join(child);
             match std::fs::metadata(&child_dir) {
                 Ok(_) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(source) => return Err(EnvError::Stat { path: child_dir, source }),
+                Err(source) => {
+                    return Err(EnvError::Stat {
+                        path: child_dir,
+                        source,
+                    });
+                }
             }
             for key in *keys {
-                let v = prepend(child_dir.as_os_str().as_bytes(), &[PATH_LIST_SEPARATOR], self.get(key));
+                let v = prepend(
+                    child_dir.as_os_str().as_bytes(),
+                    &[PATH_LIST_SEPARATOR],
+                    self.get(key),
+                );
                 self.set(*key, v);
             }
         }
@@ -113,12 +150,22 @@ impl Env {
     /// `default_action` ([`Action::Override`] for layer env dirs).
     pub fn add_env_dir(&mut self, env_dir: &Path, default_action: Action) -> Result<(), EnvError> {
         let mut files = Vec::new();
-        each_env_file(env_dir, |name, value| files.push((name.to_os_string(), value)))
-            .map_err(|e| EnvError::ApplyDir { dir: env_dir.to_path_buf(), source: Box::new(e) })?;
+        each_env_file(env_dir, |name, value| {
+            files.push((name.to_os_string(), value))
+        })
+        .map_err(|e| EnvError::ApplyDir {
+            dir: env_dir.to_path_buf(),
+            source: Box::new(e),
+        })?;
         for (file, value) in files {
             let bytes = file.as_bytes();
             let (name, action) = match bytes.iter().position(|b| *b == b'.') {
-                Some(i) => (&bytes[..i], std::str::from_utf8(&bytes[i + 1..]).ok().and_then(Action::from_suffix)),
+                Some(i) => (
+                    &bytes[..i],
+                    std::str::from_utf8(&bytes[i + 1..])
+                        .ok()
+                        .and_then(Action::from_suffix),
+                ),
                 None => (bytes, Some(default_action)),
             };
             let Some(action) = action else { continue };
@@ -138,7 +185,9 @@ impl Env {
                     }
                     OsString::from_vec(value)
                 }
-                Action::PrependPath => prepend(&value, &delim(&[PATH_LIST_SEPARATOR]), self.get(name)),
+                Action::PrependPath => {
+                    prepend(&value, &delim(&[PATH_LIST_SEPARATOR]), self.get(name))
+                }
             };
             self.set(name, new);
         }
@@ -187,12 +236,19 @@ impl Env {
     /// The env-file part of Go `doLayerEnvFiles` for one layer at launch: `env/`,
     /// `env.launch/` and, when a process type is selected, `env.launch/<type>/`. (At launch all
     /// layers' roots of a buildpack are added before any layer's env files.)
-    pub fn add_launch_env_dirs(&mut self, layer_dir: &Path, process_type: &str) -> Result<(), EnvError> {
+    pub fn add_launch_env_dirs(
+        &mut self,
+        layer_dir: &Path,
+        process_type: &str,
+    ) -> Result<(), EnvError> {
         self.add_env_dir(&layer_dir.join("env"), Action::Override)?;
         self.add_env_dir(&layer_dir.join("env.launch"), Action::Override)?;
         if process_type.is_empty() {
             return Ok(());
         }
-        self.add_env_dir(&layer_dir.join("env.launch").join(process_type), Action::Override)
+        self.add_env_dir(
+            &layer_dir.join("env.launch").join(process_type),
+            Action::Override,
+        )
     }
 }

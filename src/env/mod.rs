@@ -38,8 +38,13 @@ pub const BUILD_ENV_INCLUDE_LIST: &[&str] = &[
 ];
 
 /// Variables removed from the launcher's environment before the app sees it.
-pub const LAUNCH_ENV_EXCLUDE_LIST: &[&str] =
-    &["CNB_LAYERS_DIR", "CNB_APP_DIR", "CNB_PROCESS_TYPE", "CNB_PLATFORM_API", "CNB_DEPRECATION_MODE"];
+pub const LAUNCH_ENV_EXCLUDE_LIST: &[&str] = &[
+    "CNB_LAYERS_DIR",
+    "CNB_APP_DIR",
+    "CNB_PROCESS_TYPE",
+    "CNB_PLATFORM_API",
+    "CNB_DEPRECATION_MODE",
+];
 
 /// A layer root directory name and the variables it is prepended to.
 pub type RootDirMap = &'static [(&'static str, &'static [&'static str])];
@@ -61,11 +66,20 @@ pub const PATH_LIST_SEPARATOR: u8 = b':';
 #[derive(Debug, thiserror::Error)]
 pub enum EnvError {
     #[error("open {}: {}", path.display(), go_io_error(source))]
-    Open { path: std::path::PathBuf, source: std::io::Error },
+    Open {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     #[error("stat {}: {}", path.display(), go_io_error(source))]
-    Stat { path: std::path::PathBuf, source: std::io::Error },
+    Stat {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     #[error("apply env files from dir '{}': {source}", dir.display())]
-    ApplyDir { dir: std::path::PathBuf, source: Box<EnvError> },
+    ApplyDir {
+        dir: std::path::PathBuf,
+        source: Box<EnvError>,
+    },
 }
 
 /// An environment under construction.
@@ -81,14 +95,22 @@ impl Env {
         vars: impl IntoIterator<Item = (K, V)>,
         root_dirs: RootDirMap,
     ) -> Self {
-        Env { root_dirs, vars: vars.into_iter().map(|(k, v)| (k.into(), v.into())).collect() }
+        Env {
+            root_dirs,
+            vars: vars
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        }
     }
 
     /// Go `NewBuildEnv`: keeps only [`BUILD_ENV_INCLUDE_LIST`] and the build path variables.
     pub fn new_build(environ: impl IntoIterator<Item = (OsString, OsString)>) -> Self {
         let keep = |k: &OsStr| {
             BUILD_ENV_INCLUDE_LIST.iter().any(|w| OsStr::new(w) == k)
-                || POSIX_BUILD_ENV.iter().any(|(_, vs)| vs.iter().any(|w| OsStr::new(w) == k))
+                || POSIX_BUILD_ENV
+                    .iter()
+                    .any(|(_, vs)| vs.iter().any(|w| OsStr::new(w) == k))
         };
         let vars = environ.into_iter().filter(|(k, _)| keep(k));
         Env::from_vars(vars, POSIX_BUILD_ENV)
@@ -119,7 +141,10 @@ impl Env {
 
     /// The value of `key`, empty when unset (Go `Get`).
     pub fn get(&self, key: impl AsRef<OsStr>) -> &OsStr {
-        self.vars.get(key.as_ref()).map(OsString::as_os_str).unwrap_or(OsStr::new(""))
+        self.vars
+            .get(key.as_ref())
+            .map(OsString::as_os_str)
+            .unwrap_or(OsStr::new(""))
     }
 
     /// The value of `key`, `None` when unset.
@@ -159,6 +184,8 @@ impl Env {
 
     /// Whether `name` is one of the path variables fed by a layer root (Go `isRootEnv`).
     pub fn is_root_env(&self, name: &OsStr) -> bool {
-        self.root_dirs.iter().any(|(_, vs)| vs.iter().any(|v| OsStr::new(v) == name))
+        self.root_dirs
+            .iter()
+            .any(|(_, vs)| vs.iter().any(|v| OsStr::new(v) == name))
     }
 }

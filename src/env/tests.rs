@@ -11,7 +11,10 @@ fn env_of(pairs: &[(&str, &str)], roots: RootDirMap) -> Env {
 }
 
 fn list(e: &Env) -> Vec<String> {
-    e.list().into_iter().map(|s| s.into_string().unwrap()).collect()
+    e.list()
+        .into_iter()
+        .map(|s| s.into_string().unwrap())
+        .collect()
 }
 
 fn write(dir: &Path, name: &str, data: &str) {
@@ -22,10 +25,24 @@ fn write(dir: &Path, name: &str, data: &str) {
 #[test]
 fn build_env_keeps_only_the_include_list_and_path_vars() {
     let input = [
-        "CNB_STACK_ID=s=1", "HOSTNAME=h", "HOME=/home", "HTTPS_PROXY=a", "https_proxy=b",
-        "HTTP_PROXY=c", "http_proxy=d", "NO_PROXY=e", "no_proxy=f", "PATH=/bin",
-        "LD_LIBRARY_PATH=l", "LIBRARY_PATH=lp", "CPATH=c", "PKG_CONFIG_PATH=p",
-        "CNB_REGISTRY_AUTH=secret", "DOCKER_CONFIG=/d", "USER=u", "Path=x",
+        "CNB_STACK_ID=s=1",
+        "HOSTNAME=h",
+        "HOME=/home",
+        "HTTPS_PROXY=a",
+        "https_proxy=b",
+        "HTTP_PROXY=c",
+        "http_proxy=d",
+        "NO_PROXY=e",
+        "no_proxy=f",
+        "PATH=/bin",
+        "LD_LIBRARY_PATH=l",
+        "LIBRARY_PATH=lp",
+        "CPATH=c",
+        "PKG_CONFIG_PATH=p",
+        "CNB_REGISTRY_AUTH=secret",
+        "DOCKER_CONFIG=/d",
+        "USER=u",
+        "Path=x",
     ];
     let e = Env::new_build(input.iter().map(|kv| {
         let (k, v) = kv.split_once('=').unwrap();
@@ -34,9 +51,20 @@ fn build_env_keeps_only_the_include_list_and_path_vars() {
     assert_eq!(
         list(&e),
         [
-            "CNB_STACK_ID=s=1", "CPATH=c", "HOME=/home", "HOSTNAME=h", "HTTPS_PROXY=a",
-            "HTTP_PROXY=c", "LD_LIBRARY_PATH=l", "LIBRARY_PATH=lp", "NO_PROXY=e", "PATH=/bin",
-            "PKG_CONFIG_PATH=p", "http_proxy=d", "https_proxy=b", "no_proxy=f",
+            "CNB_STACK_ID=s=1",
+            "CPATH=c",
+            "HOME=/home",
+            "HOSTNAME=h",
+            "HTTPS_PROXY=a",
+            "HTTP_PROXY=c",
+            "LD_LIBRARY_PATH=l",
+            "LIBRARY_PATH=lp",
+            "NO_PROXY=e",
+            "PATH=/bin",
+            "PKG_CONFIG_PATH=p",
+            "http_proxy=d",
+            "https_proxy=b",
+            "no_proxy=f",
         ]
     );
     assert_eq!(e.root_dirs(), POSIX_BUILD_ENV);
@@ -46,8 +74,12 @@ fn build_env_keeps_only_the_include_list_and_path_vars() {
 fn launch_env_drops_platform_vars_and_cnb_path_entries() {
     let e = Env::new_launch(
         [
-            ("CNB_APP_DIR", "x"), ("CNB_LAYERS_DIR", "x"), ("CNB_PROCESS_TYPE", "x"),
-            ("CNB_PLATFORM_API", "x"), ("CNB_DEPRECATION_MODE", "x"), ("CNB_FOO", "a=b"),
+            ("CNB_APP_DIR", "x"),
+            ("CNB_LAYERS_DIR", "x"),
+            ("CNB_PROCESS_TYPE", "x"),
+            ("CNB_PLATFORM_API", "x"),
+            ("CNB_DEPRECATION_MODE", "x"),
+            ("CNB_FOO", "a=b"),
             ("PATH", "/cnb/process:/usr/bin:/cnb/lifecycle:/bin"),
         ]
         .map(|(k, v)| (os(k), os(v))),
@@ -64,7 +96,10 @@ fn root_dirs_prepend_absolute_paths() {
     fs::create_dir_all(t.path().join("bin")).unwrap();
     fs::create_dir_all(t.path().join("lib")).unwrap();
     fs::create_dir_all(t.path().join("include")).unwrap();
-    let mut e = env_of(&[("PATH", "some"), ("LD_LIBRARY_PATH", "some-ld")], POSIX_BUILD_ENV);
+    let mut e = env_of(
+        &[("PATH", "some"), ("LD_LIBRARY_PATH", "some-ld")],
+        POSIX_BUILD_ENV,
+    );
     e.add_root_dir(t.path()).unwrap();
     let d = t.path().display();
     assert_eq!(
@@ -82,7 +117,10 @@ fn root_dirs_prepend_absolute_paths() {
     let mut l = env_of(&[], POSIX_LAUNCH_ENV);
     l.add_root_dir(t.path()).unwrap();
     l.add_root_dir(t2.path()).unwrap();
-    assert_eq!(l.get("PATH"), os(&format!("{}/bin:{d}/bin", t2.path().display())).as_os_str());
+    assert_eq!(
+        l.get("PATH"),
+        os(&format!("{}/bin:{d}/bin", t2.path().display())).as_os_str()
+    );
     assert!(l.lookup("LIBRARY_PATH").is_none());
 }
 
@@ -178,10 +216,14 @@ fn files_apply_in_name_order() {
 fn missing_dir_is_nothing_and_dangling_symlink_is_an_error() {
     let t = tempfile::tempdir().unwrap();
     let mut e = env_of(&[], POSIX_LAUNCH_ENV);
-    e.add_env_dir(&t.path().join("nope"), Action::Override).unwrap();
+    e.add_env_dir(&t.path().join("nope"), Action::Override)
+        .unwrap();
     assert!(e.vars().is_empty());
     std::os::unix::fs::symlink(t.path().join("missing"), t.path().join("BROKEN")).unwrap();
-    let err = e.add_env_dir(t.path(), Action::Override).unwrap_err().to_string();
+    let err = e
+        .add_env_dir(t.path(), Action::Override)
+        .unwrap_err()
+        .to_string();
     assert_eq!(
         err,
         format!(
@@ -216,7 +258,12 @@ fn platform_and_build_config_overrides() {
     write(&benv, "VAR_CHANGE.delim", ":");
     write(&benv, "VAR_CHANGE.append", "value-append");
     let e = env_of(
-        &[("VAR_EMPTY", ""), ("VAR_EXIST", "value-exist"), ("VAR_DEFAULT", "orig"), ("PATH", "value-path-orig")],
+        &[
+            ("VAR_EMPTY", ""),
+            ("VAR_EXIST", "value-exist"),
+            ("VAR_DEFAULT", "orig"),
+            ("PATH", "value-path-orig"),
+        ],
         POSIX_BUILD_ENV,
     );
     let out = e.with_overrides(Some(&platform), Some(&base)).unwrap();
@@ -254,8 +301,15 @@ fn non_utf8_contents_are_kept() {
 #[test]
 fn go_clean_matches_filepath_clean() {
     for (i, o) in [
-        ("", "."), ("/", "/"), ("a/b/../c", "a/c"), ("/../a", "/a"), ("../../a", "../../a"),
-        ("a//b/./", "a/b"), ("/layers/", "/layers"), ("a/..", "."), ("./x", "x"),
+        ("", "."),
+        ("/", "/"),
+        ("a/b/../c", "a/c"),
+        ("/../a", "/a"),
+        ("../../a", "../../a"),
+        ("a//b/./", "a/b"),
+        ("/layers/", "/layers"),
+        ("a/..", "."),
+        ("./x", "x"),
     ] {
         assert_eq!(go_clean(Path::new(i)), Path::new(o), "{i}");
     }

@@ -22,14 +22,24 @@ pub fn metadata_path(layers_dir: &Path) -> PathBuf {
 #[derive(Debug, thiserror::Error)]
 pub enum MetadataError {
     #[error("open {}: {}", path.display(), go_io_error(source))]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// Shaped like BurntSushi's `toml: line N: …` (the path is not part of Go's text).
     #[error("toml: {}", toml_error_text(text, source))]
-    Decode { path: PathBuf, text: String, source: Box<toml::de::Error> },
+    Decode {
+        path: PathBuf,
+        text: String,
+        source: Box<toml::de::Error>,
+    },
     #[error("encode metadata for {}: {source}", path.display())]
     Encode { path: PathBuf, source: EncodeError },
     #[error("write {}: {}", path.display(), go_io_error(source))]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("encode build metadata label: {0}")]
     Json(#[from] serde_json::Error),
 }
@@ -39,7 +49,11 @@ pub fn toml_error_text(text: &str, e: &toml::de::Error) -> String {
     let msg = e.message().trim_end();
     match e.span() {
         Some(span) => {
-            let line = text.as_bytes()[..span.start.min(text.len())].iter().filter(|b| **b == b'\n').count() + 1;
+            let line = text.as_bytes()[..span.start.min(text.len())]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count()
+                + 1;
             format!("line {line}: {msg}")
         }
         None => msg.to_string(),
@@ -135,7 +149,10 @@ pub struct RawCommand {
 
 impl RawCommand {
     pub fn new(entries: Vec<String>) -> Self {
-        Self { entries, platform_api: None }
+        Self {
+            entries,
+            platform_api: None,
+        }
     }
 
     fn as_array(&self) -> bool {
@@ -148,7 +165,11 @@ impl Serialize for RawCommand {
         if self.as_array() {
             self.entries.serialize(s)
         } else {
-            self.entries.first().map(String::as_str).unwrap_or("").serialize(s)
+            self.entries
+                .first()
+                .map(String::as_str)
+                .unwrap_or("")
+                .serialize(s)
         }
     }
 }
@@ -224,7 +245,11 @@ impl Serialize for Process {
 impl Metadata {
     /// Sets the Platform API on every process (see [`Process::with_platform_api`]).
     pub fn with_platform_api(mut self, api: Version) -> Self {
-        self.processes = self.processes.into_iter().map(|p| p.with_platform_api(api)).collect();
+        self.processes = self
+            .processes
+            .into_iter()
+            .map(|p| p.with_platform_api(api))
+            .collect();
         self
     }
 
@@ -235,8 +260,10 @@ impl Metadata {
 
 /// Reads metadata.toml (tolerant: missing keys default, unknown keys ignored).
 pub fn read_metadata(path: &Path) -> Result<Metadata, MetadataError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| MetadataError::Read { path: path.to_path_buf(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| MetadataError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
     parse_metadata(&text).map_err(|e| MetadataError::Decode {
         path: path.to_path_buf(),
         text: text.clone(),
@@ -265,13 +292,20 @@ pub type EncodeError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Writes metadata.toml (creating its parent directory).
 pub fn write_metadata(path: &Path, md: &Metadata) -> Result<(), MetadataError> {
-    let text = encode_metadata(md)
-        .map_err(|source| MetadataError::Encode { path: path.to_path_buf(), source })?;
+    let text = encode_metadata(md).map_err(|source| MetadataError::Encode {
+        path: path.to_path_buf(),
+        source,
+    })?;
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
-            .map_err(|source| MetadataError::Write { path: path.to_path_buf(), source })?;
+        std::fs::create_dir_all(parent).map_err(|source| MetadataError::Write {
+            path: path.to_path_buf(),
+            source,
+        })?;
     }
-    std::fs::write(path, text).map_err(|source| MetadataError::Write { path: path.to_path_buf(), source })
+    std::fs::write(path, text).map_err(|source| MetadataError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// `launcher` in the build metadata label (Go `LauncherMetadata`).
@@ -308,7 +342,12 @@ mod json_view {
 
     impl<'a> From<&'a GroupElement> for Group<'a> {
         fn from(g: &'a GroupElement) -> Self {
-            Group { id: &g.id, version: &g.version, homepage: &g.homepage, optional: g.optional }
+            Group {
+                id: &g.id,
+                version: &g.version,
+                homepage: &g.homepage,
+                optional: g.optional,
+            }
         }
     }
 
@@ -348,7 +387,10 @@ mod json_view {
         pub extensions: Vec<Group<'a>>,
         pub launcher: &'a LauncherMetadata,
         pub processes: Vec<Proc<'a>>,
-        #[serde(rename = "buildpack-default-process-type", skip_serializing_if = "str::is_empty")]
+        #[serde(
+            rename = "buildpack-default-process-type",
+            skip_serializing_if = "str::is_empty"
+        )]
         pub default_type: &'a str,
     }
 }
@@ -392,7 +434,10 @@ pub fn build_metadata_label(
             .iter()
             .map(|p| Proc {
                 kind: &p.kind,
-                command: RawCommand { entries: p.command.entries.clone(), platform_api: Some(platform_api) },
+                command: RawCommand {
+                    entries: p.command.entries.clone(),
+                    platform_api: Some(platform_api),
+                },
                 args: &p.args,
                 direct: p.direct,
                 default: p.default,
@@ -428,7 +473,9 @@ mod tests {
     use super::*;
 
     fn golden(name: &str) -> String {
-        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/launcher/metadata").join(name);
+        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata/launcher/metadata")
+            .join(name);
         std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
     }
 
@@ -444,9 +491,17 @@ mod tests {
                     homepage: "https://x.example/a?b=1&c=<d>".into(),
                     ..Default::default()
                 },
-                GroupElement { id: "b".into(), version: "1".into(), api: "0.8".into(), ..Default::default() },
+                GroupElement {
+                    id: "b".into(),
+                    version: "1".into(),
+                    api: "0.8".into(),
+                    ..Default::default()
+                },
             ],
-            labels: vec![Label { key: "k".into(), value: "v".into() }],
+            labels: vec![Label {
+                key: "k".into(),
+                value: "v".into(),
+            }],
             processes: vec![
                 Process {
                     kind: "web".into(),
@@ -465,7 +520,9 @@ mod tests {
                     ..Default::default()
                 },
             ],
-            slices: vec![Slice { paths: s(&["*.jar"]) }],
+            slices: vec![Slice {
+                paths: s(&["*.jar"]),
+            }],
             buildpack_default_process_type: "web".into(),
             ..Default::default()
         }
@@ -476,7 +533,10 @@ mod tests {
         LauncherMetadata {
             version: "0.21.17".into(),
             source: SourceMetadata {
-                git: GitMetadata { repository: "github.com/buildpacks/lifecycle".into(), commit: "abc".into() },
+                git: GitMetadata {
+                    repository: "github.com/buildpacks/lifecycle".into(),
+                    commit: "abc".into(),
+                },
             },
         }
     }
@@ -486,13 +546,23 @@ mod tests {
         for api in ["0.12", "0.9"] {
             let v = Version::parse(api).unwrap();
             let got = build_metadata_label(&sample(v), &launcher(), v).unwrap();
-            assert_eq!(got, golden(&format!("go-{api}.json")).trim_end(), "api {api}");
+            assert_eq!(
+                got,
+                golden(&format!("go-{api}.json")).trim_end(),
+                "api {api}"
+            );
         }
         let empty = Metadata {
-            buildpacks: vec![GroupElement { id: "a".into(), version: "1".into(), api: "0.9".into(), ..Default::default() }],
+            buildpacks: vec![GroupElement {
+                id: "a".into(),
+                version: "1".into(),
+                api: "0.9".into(),
+                ..Default::default()
+            }],
             ..Default::default()
         };
-        let got = build_metadata_label(&empty, &LauncherMetadata::default(), Version::new(0, 12)).unwrap();
+        let got = build_metadata_label(&empty, &LauncherMetadata::default(), Version::new(0, 12))
+            .unwrap();
         assert_eq!(got, golden("empty.json").trim_end());
     }
 
@@ -500,7 +570,9 @@ mod tests {
     fn go_written_toml_reads_back_to_the_same_value() {
         for api in ["0.12", "0.9"] {
             let v = Version::parse(api).unwrap();
-            let read = parse_metadata(&golden(&format!("go-{api}.toml"))).unwrap().with_platform_api(v);
+            let read = parse_metadata(&golden(&format!("go-{api}.toml")))
+                .unwrap()
+                .with_platform_api(v);
             assert_eq!(read, sample(v), "api {api}");
         }
         // Below 0.10 the extra command entries moved to args and a string command was read.
@@ -515,13 +587,25 @@ mod tests {
             let v = Version::parse(api).unwrap();
             let got = encode_metadata(&sample(v)).unwrap();
             // The capture normalised the final newline; compare the body exactly.
-            assert_eq!(got.trim_end(), golden(&format!("go-{api}.toml")).trim_end(), "api {api}");
+            assert_eq!(
+                got.trim_end(),
+                golden(&format!("go-{api}.toml")).trim_end(),
+                "api {api}"
+            );
         }
         let empty = Metadata {
-            buildpacks: vec![GroupElement { id: "a".into(), version: "1".into(), api: "0.9".into(), ..Default::default() }],
+            buildpacks: vec![GroupElement {
+                id: "a".into(),
+                version: "1".into(),
+                api: "0.9".into(),
+                ..Default::default()
+            }],
             ..Default::default()
         };
-        assert_eq!(encode_metadata(&empty).unwrap().trim_end(), golden("empty.toml").trim_end());
+        assert_eq!(
+            encode_metadata(&empty).unwrap().trim_end(),
+            golden("empty.toml").trim_end()
+        );
     }
 
     #[test]
@@ -532,7 +616,10 @@ mod tests {
         write_metadata(&path, &md).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(!text.contains("processes ="), "{text}");
-        assert!(text.contains("command = [\"java\", \"-jar\", \"a b.jar\"]"), "{text}");
+        assert!(
+            text.contains("command = [\"java\", \"-jar\", \"a b.jar\"]"),
+            "{text}"
+        );
         assert!(!text.contains("default ="), "{text}");
         let back = read_build_metadata(&path, Version::new(0, 12)).unwrap();
         assert_eq!(back, md);
@@ -550,11 +637,20 @@ mod tests {
         assert!(md.buildpacks.is_empty());
         assert!(parse_metadata("[[processes]]\ncommand = 3\n").is_err());
         let t = tempfile::tempdir().unwrap();
-        std::fs::write(t.path().join("m.toml"), "[[processes]]\ntype = 'web'\ncommand = 3\n").unwrap();
-        let e = read_metadata(&t.path().join("m.toml")).unwrap_err().to_string();
+        std::fs::write(
+            t.path().join("m.toml"),
+            "[[processes]]\ntype = 'web'\ncommand = 3\n",
+        )
+        .unwrap();
+        let e = read_metadata(&t.path().join("m.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("toml: line 3: "), "{e}");
         let e = read_metadata(Path::new("/nonexistent/metadata.toml")).unwrap_err();
-        assert_eq!(e.to_string(), "open /nonexistent/metadata.toml: no such file or directory");
+        assert_eq!(
+            e.to_string(),
+            "open /nonexistent/metadata.toml: no such file or directory"
+        );
     }
 
     #[test]
@@ -567,6 +663,9 @@ mod tests {
 
     #[test]
     fn escapes_like_go() {
-        assert_eq!(go_json_escape("\"<a>&\u{2028}\""), "\"\\u003ca\\u003e\\u0026\\u2028\"");
+        assert_eq!(
+            go_json_escape("\"<a>&\u{2028}\""),
+            "\"\\u003ca\\u003e\\u0026\\u2028\""
+        );
     }
 }

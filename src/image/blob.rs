@@ -19,7 +19,13 @@ pub struct VerifyingReader<R> {
 
 impl<R: Read> VerifyingReader<R> {
     pub fn new(inner: R, expected: Digest, expected_size: Option<u64>) -> Self {
-        VerifyingReader { inner, hasher: Hasher::new(), expected, expected_size, verified: false }
+        VerifyingReader {
+            inner,
+            hasher: Hasher::new(),
+            expected,
+            expected_size,
+            verified: false,
+        }
     }
 
     /// Bytes read so far.
@@ -43,17 +49,26 @@ impl<R: Read> Read for VerifyingReader<R> {
         if let Some(size) = self.expected_size
             && self.hasher.len() > size
         {
-            return Err(self.fail(format!("blob {} is larger than its expected size {size}", self.expected)));
+            return Err(self.fail(format!(
+                "blob {} is larger than its expected size {size}",
+                self.expected
+            )));
         }
         if n == 0 && !buf.is_empty() && !self.verified {
             let (actual, len) = self.hasher.clone().finish();
             if actual != self.expected {
-                return Err(self.fail(format!("digest mismatch: expected {}, got {actual}", self.expected)));
+                return Err(self.fail(format!(
+                    "digest mismatch: expected {}, got {actual}",
+                    self.expected
+                )));
             }
             if let Some(size) = self.expected_size
                 && size != len
             {
-                return Err(self.fail(format!("blob {} has size {len}, expected {size}", self.expected)));
+                return Err(self.fail(format!(
+                    "blob {} has size {len}, expected {size}",
+                    self.expected
+                )));
             }
             self.verified = true;
         }
@@ -73,7 +88,12 @@ impl TempFile {
         loop {
             let path = dir.join(format!(".tmp-{:016x}", rand::random::<u64>()));
             match OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(file) => return Ok(TempFile { path, file: Some(file) }),
+                Ok(file) => {
+                    return Ok(TempFile {
+                        path,
+                        file: Some(file),
+                    });
+                }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(e),
             }
@@ -81,7 +101,9 @@ impl TempFile {
     }
 
     pub(crate) fn file(&mut self) -> &mut File {
-        self.file.as_mut().expect("temp file is open until persisted")
+        self.file
+            .as_mut()
+            .expect("temp file is open until persisted")
     }
 
     /// Renames onto `dest` (atomic within one filesystem).
@@ -105,7 +127,10 @@ impl Drop for TempFile {
 
 /// Streams `src` into a temp file in `dir`, hashing while copying. Returns the temp file
 /// (not yet renamed), digest and size.
-pub(crate) fn copy_to_temp<R: Read>(dir: &Path, src: &mut R) -> io::Result<(TempFile, Digest, u64)> {
+pub(crate) fn copy_to_temp<R: Read>(
+    dir: &Path,
+    src: &mut R,
+) -> io::Result<(TempFile, Digest, u64)> {
     let mut tmp = TempFile::new_in(dir)?;
     let mut w = HashingWriter::new(io::BufWriter::with_capacity(256 * 1024, tmp.file()));
     io::copy(src, &mut w)?;
@@ -117,7 +142,10 @@ pub(crate) fn copy_to_temp<R: Read>(dir: &Path, src: &mut R) -> io::Result<(Temp
 
 /// Writes `data` to `dest` through a temp file in the same directory and a rename.
 pub(crate) fn write_atomic(dest: &Path, data: &[u8]) -> io::Result<()> {
-    let dir = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = dest
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let mut tmp = TempFile::new_in(dir)?;
     tmp.file().write_all(data)?;
     tmp.persist(dest)
@@ -131,11 +159,17 @@ mod tests {
     fn verifying_reader() {
         let good = Digest::of(b"hello");
         let mut out = Vec::new();
-        VerifyingReader::new(&b"hello"[..], good.clone(), Some(5)).read_to_end(&mut out).unwrap();
+        VerifyingReader::new(&b"hello"[..], good.clone(), Some(5))
+            .read_to_end(&mut out)
+            .unwrap();
         assert_eq!(out, b"hello");
-        let err = VerifyingReader::new(&b"hellO"[..], good.clone(), None).read_to_end(&mut Vec::new()).unwrap_err();
+        let err = VerifyingReader::new(&b"hellO"[..], good.clone(), None)
+            .read_to_end(&mut Vec::new())
+            .unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
-        let err = VerifyingReader::new(&b"hello!"[..], good, Some(5)).read_to_end(&mut Vec::new()).unwrap_err();
+        let err = VerifyingReader::new(&b"hello!"[..], good, Some(5))
+            .read_to_end(&mut Vec::new())
+            .unwrap_err();
         assert!(err.to_string().contains("larger"), "{err}");
     }
 

@@ -20,7 +20,11 @@ use base64::Engine as _;
 /// picks OCI types then), else ggcr's tarball default, Docker gzip, whatever the base's types
 /// (so an OCI base yields mixed types, as the Go lifecycle produces).
 pub fn imgutil_layer_media_type(has_base: bool) -> MediaType {
-    if has_base { MediaType::DOCKER_LAYER_GZIP } else { MediaType::OCI_LAYER_GZIP }
+    if has_base {
+        MediaType::DOCKER_LAYER_GZIP
+    } else {
+        MediaType::OCI_LAYER_GZIP
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -120,7 +124,11 @@ impl Image {
     /// `history` in the config history.
     pub fn append_layer(&mut self, desc: Descriptor, diff_id: Digest, history: History) {
         self.manifest.layers.push(desc);
-        self.config.rootfs.diff_ids.get_or_insert_with(Vec::new).push(diff_id);
+        self.config
+            .rootfs
+            .diff_ids
+            .get_or_insert_with(Vec::new)
+            .push(diff_id);
         self.config.history.push(history);
     }
 
@@ -131,8 +139,14 @@ impl Image {
         if index >= diff_ids.len() || index >= self.manifest.layers.len() {
             return None;
         }
-        let non_empty: Vec<usize> =
-            self.config.history.iter().enumerate().filter(|(_, h)| !h.empty_layer).map(|(i, _)| i).collect();
+        let non_empty: Vec<usize> = self
+            .config
+            .history
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| !h.empty_layer)
+            .map(|(i, _)| i)
+            .collect();
         if non_empty.len() == diff_ids.len() {
             self.config.history.remove(non_empty[index]);
         }
@@ -155,7 +169,11 @@ impl Image {
         if self.config.os == "windows" {
             let entry = format!("{key}={value}");
             let env = &mut self.config.config.env;
-            match env.iter_mut().find(|e| e.split('=').next().is_some_and(|k| k.eq_ignore_ascii_case(key))) {
+            match env.iter_mut().find(|e| {
+                e.split('=')
+                    .next()
+                    .is_some_and(|k| k.eq_ignore_ascii_case(key))
+            }) {
                 Some(e) => *e = entry,
                 None => env.push(entry),
             }
@@ -169,7 +187,10 @@ impl Image {
     }
 
     pub fn set_label(&mut self, key: &str, value: &str) {
-        self.config.config.labels.insert(key.to_string(), value.to_string());
+        self.config
+            .config
+            .labels
+            .insert(key.to_string(), value.to_string());
     }
 
     pub fn remove_label(&mut self, key: &str) -> Option<String> {
@@ -214,8 +235,18 @@ impl Image {
     /// one-to-one, else replaces the history with one blank entry per layer.
     pub fn normalize_history(&mut self) {
         let layers = self.diff_ids().len();
-        let kept: Vec<History> = self.config.history.iter().filter(|h| !h.empty_layer).cloned().collect();
-        self.config.history = if kept.len() == layers { kept } else { vec![History::default(); layers] };
+        let kept: Vec<History> = self
+            .config
+            .history
+            .iter()
+            .filter(|h| !h.empty_layer)
+            .cloned()
+            .collect();
+        self.config.history = if kept.len() == layers {
+            kept
+        } else {
+            vec![History::default(); layers]
+        };
     }
 
     /// imgutil's save-time `SetCreatedAtAndHistory`: config `created` = `created`, `container`
@@ -242,7 +273,9 @@ impl Image {
     }
 
     pub fn set_annotation(&mut self, key: &str, value: &str) {
-        self.manifest.annotations.insert(key.to_string(), value.to_string());
+        self.manifest
+            .annotations
+            .insert(key.to_string(), value.to_string());
     }
 
     /// Drops every field go-containerregistry does not model (config, manifest, descriptors)
@@ -263,7 +296,10 @@ impl Image {
     /// Serializes config and manifest. Fails when layers and diffIDs disagree in number.
     pub fn build(&self) -> Result<Built, ImageError> {
         if self.layers().len() != self.diff_ids().len() {
-            return Err(ImageError::LayerCount { layers: self.layers().len(), diff_ids: self.diff_ids().len() });
+            return Err(ImageError::LayerCount {
+                layers: self.layers().len(),
+                diff_ids: self.diff_ids().len(),
+            });
         }
         let config = RawConfig::from_config(&self.config)?;
         let mut manifest = self.manifest.clone();
@@ -276,9 +312,13 @@ impl Image {
         manifest.config.digest = config.digest().clone();
         manifest.config.size = config.size();
         if manifest.config.data.is_some() {
-            manifest.config.data = Some(base64::engine::general_purpose::STANDARD.encode(config.bytes()));
+            manifest.config.data =
+                Some(base64::engine::general_purpose::STANDARD.encode(config.bytes()));
         }
-        Ok(Built { config, manifest: RawManifest::from_manifest(&manifest)? })
+        Ok(Built {
+            config,
+            manifest: RawManifest::from_manifest(&manifest)?,
+        })
     }
 }
 
@@ -287,22 +327,45 @@ mod tests {
     use super::*;
 
     fn layer(n: u8) -> (Descriptor, Digest) {
-        (Descriptor::new(MediaType::OCI_LAYER_GZIP, Digest::of(&[n, 0]), 10), Digest::of(&[n]))
+        (
+            Descriptor::new(MediaType::OCI_LAYER_GZIP, Digest::of(&[n, 0]), 10),
+            Digest::of(&[n]),
+        )
     }
 
     #[test]
     fn append_remove_truncate_keep_history_aligned() {
         let mut img = Image::new(&Platform::new("linux", "amd64"), MediaType::OCI_MANIFEST);
-        img.config_mut().history.push(History { created_by: "ENV".into(), empty_layer: true, ..Default::default() });
+        img.config_mut().history.push(History {
+            created_by: "ENV".into(),
+            empty_layer: true,
+            ..Default::default()
+        });
         for n in 0..4 {
             let (d, id) = layer(n);
-            img.append_layer(d, id, History { created_by: format!("layer {n}"), ..Default::default() });
+            img.append_layer(
+                d,
+                id,
+                History {
+                    created_by: format!("layer {n}"),
+                    ..Default::default()
+                },
+            );
         }
         assert_eq!(img.top_layer_diff_id(), Some(&Digest::of(&[3])));
-        assert_eq!(img.layer_by_diff_id(&Digest::of(&[2])).map(|d| d.digest.clone()), Some(Digest::of(&[2, 0])));
+        assert_eq!(
+            img.layer_by_diff_id(&Digest::of(&[2]))
+                .map(|d| d.digest.clone()),
+            Some(Digest::of(&[2, 0]))
+        );
         let (d, id) = img.remove_layer(1).unwrap();
         assert_eq!((d.digest, id), (Digest::of(&[1, 0]), Digest::of(&[1])));
-        let by: Vec<_> = img.config().history.iter().map(|h| h.created_by.as_str()).collect();
+        let by: Vec<_> = img
+            .config()
+            .history
+            .iter()
+            .map(|h| h.created_by.as_str())
+            .collect();
         assert_eq!(by, ["ENV", "layer 0", "layer 2", "layer 3"]);
         img.truncate_layers(1);
         assert_eq!(img.diff_ids(), [Digest::of(&[0])]);
@@ -310,26 +373,48 @@ mod tests {
         assert!(img.remove_layer(5).is_none());
         let built = img.build().unwrap();
         let m = built.manifest.manifest().unwrap();
-        assert_eq!((m.config.digest.clone(), m.config.size), (built.config.digest().clone(), built.config.size()));
+        assert_eq!(
+            (m.config.digest.clone(), m.config.size),
+            (built.config.digest().clone(), built.config.size())
+        );
     }
 
     #[test]
     fn build_rejects_misaligned_layers() {
         let mut img = Image::empty(MediaType::DOCKER_MANIFEST);
         img.manifest_mut().layers.push(layer(0).0);
-        assert!(matches!(img.build(), Err(ImageError::LayerCount { layers: 1, diff_ids: 0 })));
+        assert!(matches!(
+            img.build(),
+            Err(ImageError::LayerCount {
+                layers: 1,
+                diff_ids: 0
+            })
+        ));
     }
 
     #[test]
     fn history_normalization_like_imgutil() {
         let mut img = Image::new(&Platform::new("linux", "amd64"), MediaType::OCI_MANIFEST);
         let (d, id) = layer(0);
-        img.append_layer(d, id, History { created_by: "kept".into(), ..Default::default() });
-        img.config_mut().history.push(History { created_by: "extra".into(), ..Default::default() });
+        img.append_layer(
+            d,
+            id,
+            History {
+                created_by: "kept".into(),
+                ..Default::default()
+            },
+        );
+        img.config_mut().history.push(History {
+            created_by: "extra".into(),
+            ..Default::default()
+        });
         img.set_created_at_and_history("2000-01-01T00:00:00Z", true);
         assert_eq!(
             img.config().history,
-            [History { created: Some("2000-01-01T00:00:00Z".into()), ..Default::default() }]
+            [History {
+                created: Some("2000-01-01T00:00:00Z".into()),
+                ..Default::default()
+            }]
         );
         img.config_mut().container = "abc".into();
         img.config_mut().history[0].created_by = "x".into();

@@ -21,16 +21,32 @@ pub const DEFAULT_CREATED: &str = "1980-01-01T00:00:01Z";
 pub struct ImageConfig {
     #[serde(default, deserialize_with = "go::null_default")]
     pub architecture: String,
-    #[serde(default, deserialize_with = "go::null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "go::null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub author: String,
-    #[serde(default, deserialize_with = "go::null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "go::null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub container: String,
     /// RFC 3339; `None` is written as [`ZERO_TIME`], as ggcr does.
     #[serde(default, serialize_with = "ser_time")]
     pub created: Option<String>,
-    #[serde(default, deserialize_with = "go::null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "go::null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub docker_version: String,
-    #[serde(default, deserialize_with = "go::null_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "go::null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub history: Vec<History>,
     #[serde(default, deserialize_with = "go::null_default")]
     pub os: String,
@@ -45,7 +61,11 @@ pub struct ImageConfig {
         skip_serializing_if = "String::is_empty"
     )]
     pub os_version: String,
-    #[serde(default, deserialize_with = "go::null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "go::null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub variant: String,
     #[serde(
         rename = "os.features",
@@ -71,22 +91,42 @@ pub struct RootFs {
 
 impl Default for RootFs {
     fn default() -> Self {
-        RootFs { fs_type: "layers".to_string(), diff_ids: None, extra: BTreeMap::new() }
+        RootFs {
+            fs_type: "layers".to_string(),
+            diff_ids: None,
+            extra: BTreeMap::new(),
+        }
     }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct History {
-    #[serde(default, deserialize_with = "go::null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "go::null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub author: String,
     /// `None` is written as [`ZERO_TIME`].
     #[serde(default, serialize_with = "ser_time")]
     pub created: Option<String>,
-    #[serde(default, deserialize_with = "go::null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "go::null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub created_by: String,
-    #[serde(default, deserialize_with = "go::null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "go::null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub comment: String,
-    #[serde(default, deserialize_with = "go::null_default", skip_serializing_if = "go::is_false")]
+    #[serde(
+        default,
+        deserialize_with = "go::null_default",
+        skip_serializing_if = "go::is_false"
+    )]
     pub empty_layer: bool,
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
@@ -96,55 +136,147 @@ pub struct History {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ContainerConfig {
-    #[serde(default, deserialize_with = "go::null_default", skip_serializing_if = "go::is_false")]
+    #[serde(
+        default,
+        deserialize_with = "go::null_default",
+        skip_serializing_if = "go::is_false"
+    )]
     pub attach_stderr: bool,
-    #[serde(default, deserialize_with = "go::null_default", skip_serializing_if = "go::is_false")]
+    #[serde(
+        default,
+        deserialize_with = "go::null_default",
+        skip_serializing_if = "go::is_false"
+    )]
     pub attach_stdin: bool,
-    #[serde(default, deserialize_with = "go::null_default", skip_serializing_if = "go::is_false")]
+    #[serde(
+        default,
+        deserialize_with = "go::null_default",
+        skip_serializing_if = "go::is_false"
+    )]
     pub attach_stdout: bool,
-    #[serde(default, deserialize_with = "go::null_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "go::null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub cmd: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub healthcheck: Option<HealthConfig>,
-    #[serde(default, deserialize_with = "go::null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "go::null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub domainname: String,
-    #[serde(default, deserialize_with = "go::null_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "go::null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub entrypoint: Vec<String>,
-    #[serde(default, deserialize_with = "go::null_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "go::null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub env: Vec<String>,
-    #[serde(default, deserialize_with = "go::null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "go::null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub hostname: String,
-    #[serde(default, deserialize_with = "go::null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "go::null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub image: String,
-    #[serde(default, deserialize_with = "go::null_default", skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "go::null_default",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub labels: BTreeMap<String, String>,
-    #[serde(default, deserialize_with = "go::null_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "go::null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub on_build: Vec<String>,
-    #[serde(default, deserialize_with = "go::null_default", skip_serializing_if = "go::is_false")]
+    #[serde(
+        default,
+        deserialize_with = "go::null_default",
+        skip_serializing_if = "go::is_false"
+    )]
     pub open_stdin: bool,
-    #[serde(default, deserialize_with = "go::null_default", skip_serializing_if = "go::is_false")]
+    #[serde(
+        default,
+        deserialize_with = "go::null_default",
+        skip_serializing_if = "go::is_false"
+    )]
     pub stdin_once: bool,
-    #[serde(default, deserialize_with = "go::null_default", skip_serializing_if = "go::is_false")]
+    #[serde(
+        default,
+        deserialize_with = "go::null_default",
+        skip_serializing_if = "go::is_false"
+    )]
     pub tty: bool,
-    #[serde(default, deserialize_with = "go::null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "go::null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub user: String,
     /// Written as `{"<path>":{}}`.
-    #[serde(default, with = "set_as_map", skip_serializing_if = "BTreeSet::is_empty")]
+    #[serde(
+        default,
+        with = "set_as_map",
+        skip_serializing_if = "BTreeSet::is_empty"
+    )]
     pub volumes: BTreeSet<String>,
-    #[serde(default, deserialize_with = "go::null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "go::null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub working_dir: String,
     /// Written as `{"8080/tcp":{}}`.
-    #[serde(default, with = "set_as_map", skip_serializing_if = "BTreeSet::is_empty")]
+    #[serde(
+        default,
+        with = "set_as_map",
+        skip_serializing_if = "BTreeSet::is_empty"
+    )]
     pub exposed_ports: BTreeSet<String>,
-    #[serde(default, deserialize_with = "go::null_default", skip_serializing_if = "go::is_false")]
+    #[serde(
+        default,
+        deserialize_with = "go::null_default",
+        skip_serializing_if = "go::is_false"
+    )]
     pub args_escaped: bool,
-    #[serde(default, deserialize_with = "go::null_default", skip_serializing_if = "go::is_false")]
+    #[serde(
+        default,
+        deserialize_with = "go::null_default",
+        skip_serializing_if = "go::is_false"
+    )]
     pub network_disabled: bool,
-    #[serde(default, deserialize_with = "go::null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "go::null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub mac_address: String,
-    #[serde(default, deserialize_with = "go::null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "go::null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub stop_signal: String,
-    #[serde(default, deserialize_with = "go::null_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "go::null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub shell: Vec<String>,
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
@@ -154,15 +286,35 @@ pub struct ContainerConfig {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct HealthConfig {
-    #[serde(default, deserialize_with = "go::null_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "go::null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub test: Vec<String>,
-    #[serde(default, deserialize_with = "go::null_default", skip_serializing_if = "go::is_zero")]
+    #[serde(
+        default,
+        deserialize_with = "go::null_default",
+        skip_serializing_if = "go::is_zero"
+    )]
     pub interval: i64,
-    #[serde(default, deserialize_with = "go::null_default", skip_serializing_if = "go::is_zero")]
+    #[serde(
+        default,
+        deserialize_with = "go::null_default",
+        skip_serializing_if = "go::is_zero"
+    )]
     pub timeout: i64,
-    #[serde(default, deserialize_with = "go::null_default", skip_serializing_if = "go::is_zero")]
+    #[serde(
+        default,
+        deserialize_with = "go::null_default",
+        skip_serializing_if = "go::is_zero"
+    )]
     pub start_period: i64,
-    #[serde(default, deserialize_with = "go::null_default", skip_serializing_if = "go::is_zero")]
+    #[serde(
+        default,
+        deserialize_with = "go::null_default",
+        skip_serializing_if = "go::is_zero"
+    )]
     pub retries: i64,
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
@@ -171,13 +323,20 @@ pub struct HealthConfig {
 impl ContainerConfig {
     /// The value of `key` in `Env` (last `KEY=` entry wins, like a process environment).
     pub fn env_var(&self, key: &str) -> Option<&str> {
-        self.env.iter().rev().find_map(|e| e.strip_prefix(key).and_then(|r| r.strip_prefix('=')))
+        self.env
+            .iter()
+            .rev()
+            .find_map(|e| e.strip_prefix(key).and_then(|r| r.strip_prefix('=')))
     }
 
     /// Replaces the first `KEY=` entry of `Env`, or appends one (imgutil's `SetEnv`).
     pub fn set_env_var(&mut self, key: &str, value: &str) {
         let entry = format!("{key}={value}");
-        match self.env.iter_mut().find(|e| e.strip_prefix(key).is_some_and(|r| r.starts_with('='))) {
+        match self
+            .env
+            .iter_mut()
+            .find(|e| e.strip_prefix(key).is_some_and(|r| r.starts_with('=')))
+        {
             Some(e) => *e = entry,
             None => self.env.push(entry),
         }
@@ -212,7 +371,10 @@ fn normalize_time(t: &mut Option<String>) {
 /// nanoseconds, trailing zeros trimmed; zero offset written `Z`). `None` if it does not parse.
 pub fn go_time(s: &str) -> Option<String> {
     let b = s.as_bytes();
-    let digits = |r: std::ops::Range<usize>| b.get(r.clone()).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    let digits = |r: std::ops::Range<usize>| {
+        b.get(r.clone())
+            .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+    };
     let ok = b.len() >= 20
         && digits(0..4)
         && b[4] == b'-'
@@ -245,7 +407,11 @@ pub fn go_time(s: &str) -> Option<String> {
             if !h.bytes().chain(m.bytes()).all(|c| c.is_ascii_digit()) {
                 return None;
             }
-            if h == "00" && m == "00" { "Z".to_string() } else { z.to_string() }
+            if h == "00" && m == "00" {
+                "Z".to_string()
+            } else {
+                z.to_string()
+            }
         }
         _ => return None,
     };
@@ -290,7 +456,12 @@ pub fn rfc3339_utc(unix_secs: i64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
 }
 
 #[cfg(test)]
@@ -307,16 +478,31 @@ mod tests {
 
     #[test]
     fn go_times() {
-        assert_eq!(go_time("2024-05-06T07:08:09.123456700Z").as_deref(), Some("2024-05-06T07:08:09.1234567Z"));
-        assert_eq!(go_time("2024-05-06T07:08:09.000Z").as_deref(), Some("2024-05-06T07:08:09Z"));
-        assert_eq!(go_time("2024-05-06T07:08:09.1-00:00").as_deref(), Some("2024-05-06T07:08:09.1Z"));
-        assert_eq!(go_time("2024-05-06T09:08:09+02:00").as_deref(), Some("2024-05-06T09:08:09+02:00"));
+        assert_eq!(
+            go_time("2024-05-06T07:08:09.123456700Z").as_deref(),
+            Some("2024-05-06T07:08:09.1234567Z")
+        );
+        assert_eq!(
+            go_time("2024-05-06T07:08:09.000Z").as_deref(),
+            Some("2024-05-06T07:08:09Z")
+        );
+        assert_eq!(
+            go_time("2024-05-06T07:08:09.1-00:00").as_deref(),
+            Some("2024-05-06T07:08:09.1Z")
+        );
+        assert_eq!(
+            go_time("2024-05-06T09:08:09+02:00").as_deref(),
+            Some("2024-05-06T09:08:09+02:00")
+        );
         assert_eq!(go_time("yesterday"), None);
     }
 
     #[test]
     fn env_set_or_replace() {
-        let mut c = ContainerConfig { env: vec!["PATH=/bin".into(), "PATHX=1".into()], ..Default::default() };
+        let mut c = ContainerConfig {
+            env: vec!["PATH=/bin".into(), "PATHX=1".into()],
+            ..Default::default()
+        };
         c.set_env_var("PATH", "/cnb/process:/bin");
         c.set_env_var("NEW", "v");
         assert_eq!(c.env, ["PATH=/cnb/process:/bin", "PATHX=1", "NEW=v"]);

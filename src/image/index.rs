@@ -12,11 +12,19 @@ use std::collections::BTreeMap;
 pub struct Index {
     #[serde(rename = "schemaVersion", default)]
     pub schema_version: i64,
-    #[serde(rename = "mediaType", default, skip_serializing_if = "MediaType::is_empty")]
+    #[serde(
+        rename = "mediaType",
+        default,
+        skip_serializing_if = "MediaType::is_empty"
+    )]
     pub media_type: MediaType,
     #[serde(default, deserialize_with = "go::null_default")]
     pub manifests: Vec<Descriptor>,
-    #[serde(default, deserialize_with = "go::null_default", skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "go::null_default",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub annotations: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<Descriptor>,

@@ -19,9 +19,15 @@ pub fn to_go_json<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, serde_jso
 }
 
 /// Indented JSON, like Go's `json.MarshalIndent(v, "", indent)` (no trailing newline).
-pub fn to_go_json_indent<T: Serialize + ?Sized>(value: &T, indent: &str) -> Result<Vec<u8>, serde_json::Error> {
+pub fn to_go_json_indent<T: Serialize + ?Sized>(
+    value: &T,
+    indent: &str,
+) -> Result<Vec<u8>, serde_json::Error> {
     let mut out = Vec::with_capacity(256);
-    let mut ser = Serializer::with_formatter(&mut out, GoEscape(PrettyFormatter::with_indent(indent.as_bytes())));
+    let mut ser = Serializer::with_formatter(
+        &mut out,
+        GoEscape(PrettyFormatter::with_indent(indent.as_bytes())),
+    );
     value.serialize(&mut ser)?;
     Ok(out)
 }
@@ -30,7 +36,11 @@ pub fn to_go_json_indent<T: Serialize + ?Sized>(value: &T, indent: &str) -> Resu
 pub struct GoEscape<F>(pub F);
 
 impl<F: Formatter> Formatter for GoEscape<F> {
-    fn write_string_fragment<W: ?Sized + Write>(&mut self, w: &mut W, fragment: &str) -> io::Result<()> {
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
         let mut start = 0;
         for (i, c) in fragment.char_indices() {
             let esc: &[u8] = match c {
@@ -85,7 +95,9 @@ impl<F: Formatter> Formatter for GoEscape<F> {
 pub(crate) mod go {
     use serde::{Deserialize, Deserializer};
 
-    pub fn null_default<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(d: D) -> Result<T, D::Error> {
+    pub fn null_default<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(
+        d: D,
+    ) -> Result<T, D::Error> {
         Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
     }
 
@@ -107,7 +119,13 @@ mod tests {
     fn escapes_like_go() {
         let v = BTreeMap::from([("k<", "a<b>&c\u{2028}\u{2029}\t\u{1}\u{7f}é")]);
         let s = String::from_utf8(to_go_json(&v).unwrap()).unwrap();
-        assert_eq!(s, concat!(r#"{"k\u003c":"a\u003cb\u003e\u0026c\u2028\u2029\t\u0001"#, "\u{7f}é\"}"));
+        assert_eq!(
+            s,
+            concat!(
+                r#"{"k\u003c":"a\u003cb\u003e\u0026c\u2028\u2029\t\u0001"#,
+                "\u{7f}é\"}"
+            )
+        );
     }
 
     #[test]

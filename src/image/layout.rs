@@ -26,13 +26,25 @@ const MAX_INDEX_DEPTH: usize = 8;
 #[derive(Debug, thiserror::Error)]
 pub enum LayoutError {
     #[error("{action} '{}': {source}", path.display())]
-    Io { action: &'static str, path: PathBuf, source: io::Error },
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
     #[error("'{}' is not an OCI image layout: {reason}", path.display())]
     NotALayout { path: PathBuf, reason: String },
     #[error("failed to parse '{}': {source}", path.display())]
-    Json { path: PathBuf, source: serde_json::Error },
+    Json {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
     #[error("blob {digest} in '{}': expected {expected}, got {actual}", root.display())]
-    Mismatch { root: PathBuf, digest: Digest, expected: String, actual: String },
+    Mismatch {
+        root: PathBuf,
+        digest: Digest,
+        expected: String,
+        actual: String,
+    },
     #[error("blob {digest} not found in layout '{}'", root.display())]
     BlobNotFound { root: PathBuf, digest: Digest },
     #[error("no image named '{name}' in layout '{}'", root.display())]
@@ -46,7 +58,11 @@ pub enum LayoutError {
 }
 
 fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> LayoutError + 'a {
-    move |source| LayoutError::Io { action, path: path.to_path_buf(), source }
+    move |source| LayoutError::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// One OCI image layout directory.
@@ -65,15 +81,21 @@ impl Layout {
     pub fn open(root: impl Into<PathBuf>) -> Result<Layout, LayoutError> {
         let root = root.into();
         let path = root.join("oci-layout");
-        let bytes = fs::read(&path)
-            .map_err(|e| LayoutError::NotALayout { path: root.clone(), reason: format!("reading oci-layout: {e}") })?;
+        let bytes = fs::read(&path).map_err(|e| LayoutError::NotALayout {
+            path: root.clone(),
+            reason: format!("reading oci-layout: {e}"),
+        })?;
         let v: serde_json::Value =
-            serde_json::from_slice(&bytes).map_err(|source| LayoutError::Json { path: path.clone(), source })?;
+            serde_json::from_slice(&bytes).map_err(|source| LayoutError::Json {
+                path: path.clone(),
+                source,
+            })?;
         match v.get("imageLayoutVersion").and_then(|v| v.as_str()) {
             Some(ver) if ver.starts_with("1.") => Ok(Layout { root }),
-            other => {
-                Err(LayoutError::NotALayout { path: root, reason: format!("unsupported imageLayoutVersion {other:?}") })
-            }
+            other => Err(LayoutError::NotALayout {
+                path: root,
+                reason: format!("unsupported imageLayoutVersion {other:?}"),
+            }),
         }
     }
 
@@ -102,7 +124,10 @@ impl Layout {
     }
 
     pub fn blob_path(&self, digest: &Digest) -> PathBuf {
-        self.root.join("blobs").join(digest.algorithm()).join(digest.hex())
+        self.root
+            .join("blobs")
+            .join(digest.algorithm())
+            .join(digest.hex())
     }
 
     pub fn has_blob(&self, digest: &Digest) -> bool {
@@ -118,7 +143,8 @@ impl Layout {
     /// Streams a blob in, hashing while copying; returns its digest and size.
     pub fn write_blob<R: Read>(&self, mut src: R) -> Result<(Digest, u64), LayoutError> {
         let dir = self.blob_dir()?;
-        let (tmp, digest, size) = copy_to_temp(&dir, &mut src).map_err(io_err("writing blob into", &dir))?;
+        let (tmp, digest, size) =
+            copy_to_temp(&dir, &mut src).map_err(io_err("writing blob into", &dir))?;
         self.persist(tmp, &digest)?;
         Ok((digest, size))
     }
@@ -139,7 +165,8 @@ impl Layout {
             return Ok(meta.len());
         }
         let dir = self.blob_dir()?;
-        let (tmp, digest, n) = copy_to_temp(&dir, &mut src).map_err(io_err("writing blob into", &dir))?;
+        let (tmp, digest, n) =
+            copy_to_temp(&dir, &mut src).map_err(io_err("writing blob into", &dir))?;
         if digest != *expected {
             return Err(self.mismatch(expected, expected.as_str(), digest.as_str()));
         }
@@ -164,7 +191,8 @@ impl Layout {
         if dest.is_file() {
             return Ok(()); // same content already there; `tmp` is removed on drop
         }
-        tmp.persist(&dest).map_err(io_err("renaming blob to", &dest))
+        tmp.persist(&dest)
+            .map_err(io_err("renaming blob to", &dest))
     }
 
     fn mismatch(&self, digest: &Digest, expected: &str, actual: &str) -> LayoutError {
@@ -177,11 +205,22 @@ impl Layout {
     }
 
     /// Opens a blob; the reader fails at EOF if the content does not hash to `digest`.
-    pub fn open_blob(&self, digest: &Digest, size: Option<u64>) -> Result<VerifyingReader<File>, LayoutError> {
+    pub fn open_blob(
+        &self,
+        digest: &Digest,
+        size: Option<u64>,
+    ) -> Result<VerifyingReader<File>, LayoutError> {
         let path = self.blob_path(digest);
         let file = File::open(&path).map_err(|e| match e.kind() {
-            io::ErrorKind::NotFound => LayoutError::BlobNotFound { root: self.root.clone(), digest: digest.clone() },
-            _ => LayoutError::Io { action: "opening", path: path.clone(), source: e },
+            io::ErrorKind::NotFound => LayoutError::BlobNotFound {
+                root: self.root.clone(),
+                digest: digest.clone(),
+            },
+            _ => LayoutError::Io {
+                action: "opening",
+                path: path.clone(),
+                source: e,
+            },
         })?;
         Ok(VerifyingReader::new(file, digest.clone(), size))
     }
@@ -189,10 +228,18 @@ impl Layout {
     /// Reads a whole (small) blob, verified.
     pub fn read_blob(&self, digest: &Digest) -> Result<Vec<u8>, LayoutError> {
         let mut out = Vec::new();
-        self.open_blob(digest, None)?.read_to_end(&mut out).map_err(|e| match e.kind() {
-            io::ErrorKind::InvalidData => self.mismatch(digest, digest.as_str(), &e.to_string()),
-            _ => LayoutError::Io { action: "reading", path: self.blob_path(digest), source: e },
-        })?;
+        self.open_blob(digest, None)?
+            .read_to_end(&mut out)
+            .map_err(|e| match e.kind() {
+                io::ErrorKind::InvalidData => {
+                    self.mismatch(digest, digest.as_str(), &e.to_string())
+                }
+                _ => LayoutError::Io {
+                    action: "reading",
+                    path: self.blob_path(digest),
+                    source: e,
+                },
+            })?;
         Ok(out)
     }
 
@@ -206,15 +253,18 @@ impl Layout {
     /// Replaces `index.json` atomically, formatted like ggcr's layout writes.
     pub fn write_index(&self, index: &Index) -> Result<(), LayoutError> {
         let path = self.root.join("index.json");
-        let bytes =
-            to_go_json_indent(index, "   ").map_err(|source| LayoutError::Json { path: path.clone(), source })?;
+        let bytes = to_go_json_indent(index, "   ").map_err(|source| LayoutError::Json {
+            path: path.clone(),
+            source,
+        })?;
         write_atomic(&path, &bytes).map_err(io_err("writing", &path))
     }
 
     /// Reads the manifest or index `desc` points at (digest verified).
     pub fn read_manifest(&self, desc: &Descriptor) -> Result<RawManifest, LayoutError> {
         let bytes = self.read_blob(&desc.digest)?;
-        RawManifest::verified(bytes, Some(desc.media_type.clone()), &desc.digest).map_err(|e| self.image_err(e))
+        RawManifest::verified(bytes, Some(desc.media_type.clone()), &desc.digest)
+            .map_err(|e| self.image_err(e))
     }
 
     /// Reads the config blob `desc` points at (digest verified).
@@ -224,7 +274,10 @@ impl Layout {
     }
 
     fn image_err(&self, source: ImageError) -> LayoutError {
-        LayoutError::Image { root: self.root.clone(), source }
+        LayoutError::Image {
+            root: self.root.clone(),
+            source,
+        }
     }
 
     /// The image manifest for `ref_name` (its `org.opencontainers.image.ref.name`; `None` =
@@ -241,14 +294,17 @@ impl Layout {
         }
         let index = self.read_index()?;
         let mut candidates = index.clone();
-        candidates.manifests.retain(|d| ref_name.is_none_or(|n| d.ref_name() == Some(n)));
+        candidates
+            .manifests
+            .retain(|d| ref_name.is_none_or(|n| d.ref_name() == Some(n)));
         let desc = match candidates.manifests.as_slice() {
             [] => return Ok(None),
             [only] => only.clone(),
             _ => match select_manifest(&candidates, platform) {
                 Some(d) => d.clone(),
                 None => {
-                    let index_digest = Digest::of(&fs::read(self.root.join("index.json")).unwrap_or_default());
+                    let index_digest =
+                        Digest::of(&fs::read(self.root.join("index.json")).unwrap_or_default());
                     return Err(self.image_err(ImageError::NoMatchingPlatform {
                         index: index_digest,
                         platform: platform.to_string(),
@@ -262,16 +318,25 @@ impl Layout {
 
     /// The manifest with digest `digest` stored in this layout (index.json not consulted), an
     /// index resolved for `platform`. `Ok(None)` when there is no such blob.
-    pub fn manifest_by_digest(&self, digest: &Digest, platform: &Platform) -> Result<Option<RawManifest>, LayoutError> {
+    pub fn manifest_by_digest(
+        &self,
+        digest: &Digest,
+        platform: &Platform,
+    ) -> Result<Option<RawManifest>, LayoutError> {
         if !self.has_blob(digest) {
             return Ok(None);
         }
-        let raw = RawManifest::verified(self.read_blob(digest)?, None, digest).map_err(|e| self.image_err(e))?;
+        let raw = RawManifest::verified(self.read_blob(digest)?, None, digest)
+            .map_err(|e| self.image_err(e))?;
         self.resolve_platform(raw, platform).map(Some)
     }
 
     /// Descends indexes for `platform` until an image manifest.
-    fn resolve_platform(&self, mut raw: RawManifest, platform: &Platform) -> Result<RawManifest, LayoutError> {
+    fn resolve_platform(
+        &self,
+        mut raw: RawManifest,
+        platform: &Platform,
+    ) -> Result<RawManifest, LayoutError> {
         for _ in 0..MAX_INDEX_DEPTH {
             if !raw.is_index() {
                 return Ok(raw);
@@ -290,7 +355,11 @@ impl Layout {
 
     /// Writes the manifest blob and makes it the only entry of `index.json` (what imgutil's
     /// layout save does), annotated with `ref_name` when given.
-    pub fn set_image(&self, manifest: &RawManifest, ref_name: Option<&str>) -> Result<(), LayoutError> {
+    pub fn set_image(
+        &self,
+        manifest: &RawManifest,
+        ref_name: Option<&str>,
+    ) -> Result<(), LayoutError> {
         self.write_blob_bytes(manifest.bytes())?;
         let mut index = Index::empty_oci();
         index.manifests.push(index_entry(manifest, ref_name));
@@ -299,9 +368,17 @@ impl Layout {
 
     /// Writes the manifest blob and adds it to `index.json`, replacing an entry with the same
     /// `ref_name` (skopeo/umoci behaviour for tags).
-    pub fn add_image(&self, manifest: &RawManifest, ref_name: Option<&str>) -> Result<(), LayoutError> {
+    pub fn add_image(
+        &self,
+        manifest: &RawManifest,
+        ref_name: Option<&str>,
+    ) -> Result<(), LayoutError> {
         self.write_blob_bytes(manifest.bytes())?;
-        let mut index = if Layout::exists(&self.root) { self.read_index()? } else { Index::empty_oci() };
+        let mut index = if Layout::exists(&self.root) {
+            self.read_index()?
+        } else {
+            Index::empty_oci()
+        };
         if let Some(name) = ref_name {
             index.manifests.retain(|d| d.ref_name() != Some(name));
         }
@@ -313,7 +390,8 @@ impl Layout {
 fn index_entry(manifest: &RawManifest, ref_name: Option<&str>) -> Descriptor {
     let mut desc = manifest.descriptor();
     if let Some(name) = ref_name.filter(|n| !n.is_empty()) {
-        desc.annotations.insert(ANNOTATION_REF_NAME.to_string(), name.to_string());
+        desc.annotations
+            .insert(ANNOTATION_REF_NAME.to_string(), name.to_string());
     }
     desc
 }

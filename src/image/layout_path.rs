@@ -16,13 +16,16 @@ use std::path::{Path, PathBuf};
 
 /// `<registry>/<repository>/<tag | sha256/<hex>>` for `image_ref` (relative path).
 pub fn ref_to_path(image_ref: &str) -> Result<PathBuf, LayoutError> {
-    let (registry, repository, identifier) = parse_weak(image_ref)
-        .ok_or_else(|| LayoutError::BadReference(format!("could not parse reference: {image_ref}")))?;
+    let (registry, repository, identifier) = parse_weak(image_ref).ok_or_else(|| {
+        LayoutError::BadReference(format!("could not parse reference: {image_ref}"))
+    })?;
     let ident = match identifier.split_once(':') {
         Some((alg, hex)) => format!("{alg}/{hex}"),
         None => identifier,
     };
-    Ok(PathBuf::from(go_clean(&format!("{registry}/{repository}/{ident}"))))
+    Ok(PathBuf::from(go_clean(&format!(
+        "{registry}/{repository}/{ident}"
+    ))))
 }
 
 /// The lifecycle's layout handler: `image_ref` as-is when it starts with `layout_dir`, else
@@ -31,7 +34,9 @@ pub fn resolve_in(layout_dir: &Path, image_ref: &str) -> Result<PathBuf, LayoutE
     if image_ref.starts_with(&*layout_dir.to_string_lossy()) {
         return Ok(PathBuf::from(image_ref));
     }
-    Ok(PathBuf::from(go_clean(&layout_dir.join(ref_to_path(image_ref)?).to_string_lossy())))
+    Ok(PathBuf::from(go_clean(
+        &layout_dir.join(ref_to_path(image_ref)?).to_string_lossy(),
+    )))
 }
 
 /// `<path>@<digest>`, how the lifecycle names a layout image.
@@ -41,7 +46,11 @@ pub fn identifier(path: &Path, digest: &Digest) -> String {
 
 /// Splits `<path>@sha256:<hex>` (exactly one `@`); the path is cleaned like Go's `path.Clean`.
 pub fn parse_identifier(s: &str) -> Result<(PathBuf, Digest), LayoutError> {
-    let bad = || LayoutError::BadIdentifier(format!("identifier {s} does not have the format '[path]@[digest]'"));
+    let bad = || {
+        LayoutError::BadIdentifier(format!(
+            "identifier {s} does not have the format '[path]@[digest]'"
+        ))
+    };
     let mut parts = s.split('@');
     let (Some(path), Some(digest), None) = (parts.next(), parts.next(), parts.next()) else {
         return Err(bad());
@@ -72,7 +81,9 @@ fn parse_tag(s: &str) -> Option<(String, String, String)> {
         Some((base, tag)) if !tag.contains('/') => {
             if tag.is_empty()
                 || tag.len() > 128
-                || !tag.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+                || !tag
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
             {
                 return None;
             }
@@ -92,8 +103,12 @@ fn parse_repository(name: &str) -> Option<(String, String)> {
         (registry, repo) = (first, rest);
     }
     let repo_ok = (2..=255).contains(&repo.chars().count())
-        && repo.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-./".contains(&b));
-    let registry_ok = !registry.bytes().any(|b| b"/@?#%[] \t\\".contains(&b) || b.is_ascii_control());
+        && repo
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-./".contains(&b));
+    let registry_ok = !registry
+        .bytes()
+        .any(|b| b"/@?#%[] \t\\".contains(&b) || b.is_ascii_control());
     if !repo_ok || !registry_ok {
         return None;
     }
@@ -101,8 +116,11 @@ fn parse_repository(name: &str) -> Option<(String, String)> {
         "" | "docker.io" => "index.docker.io",
         r => r,
     };
-    let repo =
-        if registry == "index.docker.io" && !repo.contains('/') { format!("library/{repo}") } else { repo.to_string() };
+    let repo = if registry == "index.docker.io" && !repo.contains('/') {
+        format!("library/{repo}")
+    } else {
+        repo.to_string()
+    };
     Some((registry.to_string(), repo))
 }
 

@@ -17,14 +17,21 @@ pub enum Compression {
 }
 
 impl MediaType {
-    pub const OCI_MANIFEST: MediaType = MediaType::from_static("application/vnd.oci.image.manifest.v1+json");
-    pub const OCI_INDEX: MediaType = MediaType::from_static("application/vnd.oci.image.index.v1+json");
-    pub const OCI_CONFIG: MediaType = MediaType::from_static("application/vnd.oci.image.config.v1+json");
-    pub const OCI_DESCRIPTOR: MediaType = MediaType::from_static("application/vnd.oci.descriptor.v1+json");
+    pub const OCI_MANIFEST: MediaType =
+        MediaType::from_static("application/vnd.oci.image.manifest.v1+json");
+    pub const OCI_INDEX: MediaType =
+        MediaType::from_static("application/vnd.oci.image.index.v1+json");
+    pub const OCI_CONFIG: MediaType =
+        MediaType::from_static("application/vnd.oci.image.config.v1+json");
+    pub const OCI_DESCRIPTOR: MediaType =
+        MediaType::from_static("application/vnd.oci.descriptor.v1+json");
     pub const OCI_EMPTY: MediaType = MediaType::from_static("application/vnd.oci.empty.v1+json");
-    pub const OCI_LAYER_TAR: MediaType = MediaType::from_static("application/vnd.oci.image.layer.v1.tar");
-    pub const OCI_LAYER_GZIP: MediaType = MediaType::from_static("application/vnd.oci.image.layer.v1.tar+gzip");
-    pub const OCI_LAYER_ZSTD: MediaType = MediaType::from_static("application/vnd.oci.image.layer.v1.tar+zstd");
+    pub const OCI_LAYER_TAR: MediaType =
+        MediaType::from_static("application/vnd.oci.image.layer.v1.tar");
+    pub const OCI_LAYER_GZIP: MediaType =
+        MediaType::from_static("application/vnd.oci.image.layer.v1.tar+gzip");
+    pub const OCI_LAYER_ZSTD: MediaType =
+        MediaType::from_static("application/vnd.oci.image.layer.v1.tar+zstd");
     pub const OCI_RESTRICTED_LAYER_TAR: MediaType =
         MediaType::from_static("application/vnd.oci.image.layer.nondistributable.v1.tar");
     pub const OCI_RESTRICTED_LAYER_GZIP: MediaType =
@@ -40,13 +47,16 @@ impl MediaType {
         MediaType::from_static("application/vnd.docker.distribution.manifest.v1+json");
     pub const DOCKER_MANIFEST_SCHEMA1_SIGNED: MediaType =
         MediaType::from_static("application/vnd.docker.distribution.manifest.v1+prettyjws");
-    pub const DOCKER_CONFIG: MediaType = MediaType::from_static("application/vnd.docker.container.image.v1+json");
+    pub const DOCKER_CONFIG: MediaType =
+        MediaType::from_static("application/vnd.docker.container.image.v1+json");
     pub const DOCKER_LAYER_GZIP: MediaType =
         MediaType::from_static("application/vnd.docker.image.rootfs.diff.tar.gzip");
-    pub const DOCKER_LAYER_TAR: MediaType = MediaType::from_static("application/vnd.docker.image.rootfs.diff.tar");
+    pub const DOCKER_LAYER_TAR: MediaType =
+        MediaType::from_static("application/vnd.docker.image.rootfs.diff.tar");
     pub const DOCKER_FOREIGN_LAYER: MediaType =
         MediaType::from_static("application/vnd.docker.image.rootfs.foreign.diff.tar.gzip");
-    pub const DOCKER_PLUGIN_CONFIG: MediaType = MediaType::from_static("application/vnd.docker.plugin.v1+json");
+    pub const DOCKER_PLUGIN_CONFIG: MediaType =
+        MediaType::from_static("application/vnd.docker.plugin.v1+json");
 
     pub const fn from_static(s: &'static str) -> MediaType {
         MediaType(Cow::Borrowed(s))
@@ -135,7 +145,11 @@ impl MediaType {
 
     /// The config media type that goes with the manifest type `self`.
     pub fn config_for_manifest(&self) -> MediaType {
-        if self.is_docker() { Self::DOCKER_CONFIG } else { Self::OCI_CONFIG }
+        if self.is_docker() {
+            Self::DOCKER_CONFIG
+        } else {
+            Self::OCI_CONFIG
+        }
     }
 }
 
@@ -177,7 +191,9 @@ impl serde::Serialize for MediaType {
 
 impl<'de> serde::Deserialize<'de> for MediaType {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(MediaType::new(Option::<String>::deserialize(d)?.unwrap_or_default()))
+        Ok(MediaType::new(
+            Option::<String>::deserialize(d)?.unwrap_or_default(),
+        ))
     }
 }
 
@@ -190,12 +206,30 @@ mod tests {
         assert!(MediaType::OCI_INDEX.is_index() && MediaType::DOCKER_MANIFEST_LIST.is_index());
         assert!(MediaType::new("application/vnd.oci.image.manifest.v1+json").is_manifest());
         assert!(!MediaType::OCI_CONFIG.is_manifest() && MediaType::DOCKER_CONFIG.is_config());
-        assert_eq!(MediaType::DOCKER_LAYER_GZIP.layer_compression(), Some(Compression::Gzip));
-        assert_eq!(MediaType::OCI_LAYER_ZSTD.layer_compression(), Some(Compression::Zstd));
-        assert_eq!(MediaType::OCI_LAYER_TAR.layer_compression(), Some(Compression::None));
+        assert_eq!(
+            MediaType::DOCKER_LAYER_GZIP.layer_compression(),
+            Some(Compression::Gzip)
+        );
+        assert_eq!(
+            MediaType::OCI_LAYER_ZSTD.layer_compression(),
+            Some(Compression::Zstd)
+        );
+        assert_eq!(
+            MediaType::OCI_LAYER_TAR.layer_compression(),
+            Some(Compression::None)
+        );
         assert_eq!(MediaType::OCI_CONFIG.layer_compression(), None);
-        assert!(!MediaType::DOCKER_FOREIGN_LAYER.is_distributable() && MediaType::DOCKER_LAYER_TAR.is_distributable());
-        assert_eq!(MediaType::DOCKER_MANIFEST.layer_for(Compression::Gzip), MediaType::DOCKER_LAYER_GZIP);
-        assert_eq!(MediaType::OCI_MANIFEST.config_for_manifest(), MediaType::OCI_CONFIG);
+        assert!(
+            !MediaType::DOCKER_FOREIGN_LAYER.is_distributable()
+                && MediaType::DOCKER_LAYER_TAR.is_distributable()
+        );
+        assert_eq!(
+            MediaType::DOCKER_MANIFEST.layer_for(Compression::Gzip),
+            MediaType::DOCKER_LAYER_GZIP
+        );
+        assert_eq!(
+            MediaType::OCI_MANIFEST.config_for_manifest(),
+            MediaType::OCI_CONFIG
+        );
     }
 }

@@ -49,8 +49,12 @@ impl MemoryStore {
     /// Names an image `name` -> `manifest` (also stored as a blob).
     pub fn insert_manifest(&self, name: &str, manifest: RawManifest) {
         let mut inner = self.lock();
-        inner.blobs.insert(manifest.digest().clone(), manifest.bytes().clone());
-        inner.names.insert(name.to_string(), manifest.digest().clone());
+        inner
+            .blobs
+            .insert(manifest.digest().clone(), manifest.bytes().clone());
+        inner
+            .names
+            .insert(name.to_string(), manifest.digest().clone());
         inner.manifests.insert(manifest.digest().clone(), manifest);
     }
 
@@ -61,7 +65,10 @@ impl MemoryStore {
 
     fn lookup(&self, name: &str) -> Option<RawManifest> {
         let inner = self.lock();
-        let digest = match name.rsplit_once('@').and_then(|(_, d)| Digest::parse(d).ok()) {
+        let digest = match name
+            .rsplit_once('@')
+            .and_then(|(_, d)| Digest::parse(d).ok())
+        {
             Some(d) => d,
             None => inner.names.get(name)?.clone(),
         };
@@ -69,7 +76,10 @@ impl MemoryStore {
     }
 
     fn need_blob(&self, digest: &Digest) -> Result<Bytes, StoreError> {
-        self.blob(digest).ok_or_else(|| StoreError::NotFound { what: "blob", name: digest.to_string() })
+        self.blob(digest).ok_or_else(|| StoreError::NotFound {
+            what: "blob",
+            name: digest.to_string(),
+        })
     }
 }
 
@@ -87,16 +97,24 @@ impl ImageStore for MemoryStore {
         "memory"
     }
 
-    async fn manifest(&self, name: &str, platform: &Platform) -> Result<Option<RawManifest>, StoreError> {
-        let Some(mut raw) = self.lookup(name) else { return Ok(None) };
+    async fn manifest(
+        &self,
+        name: &str,
+        platform: &Platform,
+    ) -> Result<Option<RawManifest>, StoreError> {
+        let Some(mut raw) = self.lookup(name) else {
+            return Ok(None);
+        };
         for _ in 0..8 {
             if !raw.is_index() {
                 return Ok(Some(raw));
             }
             let index = raw.index()?;
-            let child = select_manifest(&index, platform).ok_or_else(|| ImageError::NoMatchingPlatform {
-                index: raw.digest().clone(),
-                platform: platform.to_string(),
+            let child = select_manifest(&index, platform).ok_or_else(|| {
+                ImageError::NoMatchingPlatform {
+                    index: raw.digest().clone(),
+                    platform: platform.to_string(),
+                }
             })?;
             let bytes = self.need_blob(&child.digest)?;
             raw = RawManifest::verified(bytes, Some(child.media_type.clone()), &child.digest)?;
@@ -115,7 +133,11 @@ impl ImageStore for MemoryStore {
 
     async fn open_blob(&self, _name: &str, desc: &Descriptor) -> Result<BlobReader, StoreError> {
         let bytes = self.need_blob(&desc.digest)?;
-        Ok(Box::new(VerifyingReader::new(io::Cursor::new(bytes), desc.digest.clone(), Some(desc.size))))
+        Ok(Box::new(VerifyingReader::new(
+            io::Cursor::new(bytes),
+            desc.digest.clone(),
+            Some(desc.size),
+        )))
     }
 
     async fn put_blob(
@@ -124,7 +146,10 @@ impl ImageStore for MemoryStore {
         source: BlobSource,
         expected: Option<&Descriptor>,
     ) -> Result<(Digest, u64), StoreError> {
-        let io_err = |source| StoreError::Io { context: format!("reading blob for {name}"), source };
+        let io_err = |source| StoreError::Io {
+            context: format!("reading blob for {name}"),
+            source,
+        };
         let mut r = HashingReader::new(source.open().map_err(io_err)?);
         let mut data = Vec::new();
         r.read_to_end(&mut data).map_err(io_err)?;

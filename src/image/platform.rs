@@ -33,9 +33,17 @@ pub struct Platform {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub os_features: Vec<String>,
-    #[serde(default, deserialize_with = "go::null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "go::null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub variant: String,
-    #[serde(default, deserialize_with = "go::null_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "go::null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub features: Vec<String>,
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
@@ -43,7 +51,11 @@ pub struct Platform {
 
 impl Platform {
     pub fn new(os: &str, architecture: &str) -> Platform {
-        Platform { os: os.to_string(), architecture: architecture.to_string(), ..Platform::default() }
+        Platform {
+            os: os.to_string(),
+            architecture: architecture.to_string(),
+            ..Platform::default()
+        }
     }
 
     pub fn with_variant(mut self, variant: &str) -> Platform {
@@ -73,7 +85,10 @@ impl Platform {
             && self.architecture == wanted.architecture
             && (wanted.os_version.is_empty() || self.os_version == wanted.os_version)
             && (wanted.variant.is_empty() || self.variant == wanted.variant)
-            && wanted.os_features.iter().all(|f| self.os_features.contains(f))
+            && wanted
+                .os_features
+                .iter()
+                .all(|f| self.os_features.contains(f))
             && wanted.features.iter().all(|f| self.features.contains(f))
     }
 }
@@ -100,7 +115,10 @@ impl fmt::Display for Platform {
 /// The first child of `index` whose platform matches `wanted` (missing platform = linux/amd64).
 pub fn select_manifest<'a>(index: &'a Index, wanted: &Platform) -> Option<&'a Descriptor> {
     let default = Platform::new("linux", "amd64");
-    index.manifests.iter().find(|d| d.platform.as_ref().unwrap_or(&default).matches(wanted))
+    index
+        .manifests
+        .iter()
+        .find(|d| d.platform.as_ref().unwrap_or(&default).matches(wanted))
 }
 
 /// Go's `GOARCH` name for a Rust `std::env::consts::ARCH` value.
@@ -138,9 +156,16 @@ mod tests {
 
     #[test]
     fn display_like_ggcr() {
-        assert_eq!(Platform::new("linux", "arm64").with_variant("v8").to_string(), "linux/arm64/v8");
         assert_eq!(
-            Platform::new("windows", "amd64").with_os_version("10.0.17763").to_string(),
+            Platform::new("linux", "arm64")
+                .with_variant("v8")
+                .to_string(),
+            "linux/arm64/v8"
+        );
+        assert_eq!(
+            Platform::new("windows", "amd64")
+                .with_os_version("10.0.17763")
+                .to_string(),
             "windows/amd64:10.0.17763"
         );
         assert_eq!(go_arch("x86_64"), "amd64");

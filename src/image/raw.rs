@@ -14,13 +14,28 @@ use bytes::Bytes;
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {
     #[error("failed to parse {what} {digest}: {source}")]
-    Parse { what: &'static str, digest: Digest, source: serde_json::Error },
+    Parse {
+        what: &'static str,
+        digest: Digest,
+        source: serde_json::Error,
+    },
     #[error("failed to serialize {what}: {source}")]
-    Serialize { what: &'static str, source: serde_json::Error },
+    Serialize {
+        what: &'static str,
+        source: serde_json::Error,
+    },
     #[error("digest mismatch for {what}: expected {expected}, got {actual}")]
-    DigestMismatch { what: String, expected: Digest, actual: Digest },
+    DigestMismatch {
+        what: String,
+        expected: Digest,
+        actual: Digest,
+    },
     #[error("{digest} has media type '{media_type}', want {want}")]
-    WrongMediaType { digest: Digest, media_type: MediaType, want: &'static str },
+    WrongMediaType {
+        digest: Digest,
+        media_type: MediaType,
+        want: &'static str,
+    },
     #[error("no manifest in index {index} matches platform {platform}")]
     NoMatchingPlatform { index: Digest, platform: String },
     #[error("image has {layers} layers but {diff_ids} diffIDs")]
@@ -59,7 +74,11 @@ impl RawManifest {
         let media_type = given
             .filter(|m| m.is_index() || m.is_manifest() || m.is_schema1())
             .unwrap_or_else(|| sniff_media_type(&bytes));
-        RawManifest { bytes, media_type, digest }
+        RawManifest {
+            bytes,
+            media_type,
+            digest,
+        }
     }
 
     /// Like [`RawManifest::new`], failing when the bytes do not hash to `expected`.
@@ -81,15 +100,29 @@ impl RawManifest {
 
     /// Serializes `manifest` the way ggcr does (compact, Go escapes).
     pub fn from_manifest(manifest: &Manifest) -> Result<RawManifest, ImageError> {
-        let bytes = to_go_json(manifest).map_err(|source| ImageError::Serialize { what: "manifest", source })?;
-        let mt = if manifest.media_type.is_empty() { MediaType::OCI_MANIFEST } else { manifest.media_type.clone() };
+        let bytes = to_go_json(manifest).map_err(|source| ImageError::Serialize {
+            what: "manifest",
+            source,
+        })?;
+        let mt = if manifest.media_type.is_empty() {
+            MediaType::OCI_MANIFEST
+        } else {
+            manifest.media_type.clone()
+        };
         Ok(RawManifest::new(bytes, Some(mt)))
     }
 
     /// Serializes `index` the way ggcr does (compact, Go escapes).
     pub fn from_index(index: &Index) -> Result<RawManifest, ImageError> {
-        let bytes = to_go_json(index).map_err(|source| ImageError::Serialize { what: "index", source })?;
-        let mt = if index.media_type.is_empty() { MediaType::OCI_INDEX } else { index.media_type.clone() };
+        let bytes = to_go_json(index).map_err(|source| ImageError::Serialize {
+            what: "index",
+            source,
+        })?;
+        let mt = if index.media_type.is_empty() {
+            MediaType::OCI_INDEX
+        } else {
+            index.media_type.clone()
+        };
         Ok(RawManifest::new(bytes, Some(mt)))
     }
 
@@ -119,7 +152,11 @@ impl RawManifest {
     }
 
     pub fn parse(&self) -> Result<Parsed, ImageError> {
-        if self.is_index() { self.index().map(Parsed::Index) } else { self.manifest().map(Parsed::Manifest) }
+        if self.is_index() {
+            self.index().map(Parsed::Index)
+        } else {
+            self.manifest().map(Parsed::Manifest)
+        }
     }
 
     /// Parses as an image manifest (fails for indexes).
@@ -147,7 +184,11 @@ impl RawManifest {
     }
 
     fn wrong_type(&self, want: &'static str) -> ImageError {
-        ImageError::WrongMediaType { digest: self.digest.clone(), media_type: self.media_type.clone(), want }
+        ImageError::WrongMediaType {
+            digest: self.digest.clone(),
+            media_type: self.media_type.clone(),
+            want,
+        }
     }
 }
 
@@ -161,7 +202,10 @@ pub struct RawConfig {
 impl RawConfig {
     pub fn new(bytes: impl Into<Bytes>) -> RawConfig {
         let bytes = bytes.into();
-        RawConfig { digest: Digest::of(&bytes), bytes }
+        RawConfig {
+            digest: Digest::of(&bytes),
+            bytes,
+        }
     }
 
     pub fn verified(bytes: impl Into<Bytes>, expected: &Digest) -> Result<RawConfig, ImageError> {
@@ -178,7 +222,10 @@ impl RawConfig {
 
     /// Serializes `config` the way ggcr does (compact, Go field order and escapes).
     pub fn from_config(config: &ImageConfig) -> Result<RawConfig, ImageError> {
-        let bytes = to_go_json(config).map_err(|source| ImageError::Serialize { what: "config", source })?;
+        let bytes = to_go_json(config).map_err(|source| ImageError::Serialize {
+            what: "config",
+            source,
+        })?;
         Ok(RawConfig::new(bytes))
     }
 
@@ -218,8 +265,13 @@ fn sniff_media_type(bytes: &[u8]) -> MediaType {
         manifests: Option<serde::de::IgnoredAny>,
     }
     match serde_json::from_slice::<Probe>(bytes) {
-        Ok(Probe { media_type: Some(mt), .. }) if !mt.is_empty() => MediaType::new(mt),
-        Ok(Probe { manifests: Some(_), .. }) => MediaType::OCI_INDEX,
+        Ok(Probe {
+            media_type: Some(mt),
+            ..
+        }) if !mt.is_empty() => MediaType::new(mt),
+        Ok(Probe {
+            manifests: Some(_), ..
+        }) => MediaType::OCI_INDEX,
         _ => MediaType::OCI_MANIFEST,
     }
 }
@@ -231,15 +283,25 @@ mod tests {
     #[test]
     fn media_type_from_content_type_or_document() {
         let docker = br#"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{"mediaType":"a","size":1,"digest":"sha256:0000000000000000000000000000000000000000000000000000000000000000"},"layers":[]}"#;
-        let ct = MediaType::new("application/vnd.docker.distribution.manifest.v2+json; charset=utf-8");
-        assert_eq!(RawManifest::new(&docker[..], Some(ct)).media_type(), &MediaType::DOCKER_MANIFEST);
+        let ct =
+            MediaType::new("application/vnd.docker.distribution.manifest.v2+json; charset=utf-8");
+        assert_eq!(
+            RawManifest::new(&docker[..], Some(ct)).media_type(),
+            &MediaType::DOCKER_MANIFEST
+        );
         let generic = RawManifest::new(&docker[..], Some(MediaType::new("application/json")));
         assert_eq!(generic.media_type(), &MediaType::DOCKER_MANIFEST);
         assert!(generic.manifest().is_ok() && generic.index().is_err());
         let oci_index = br#"{"schemaVersion":2,"manifests":[]}"#;
-        assert_eq!(RawManifest::new(&oci_index[..], None).media_type(), &MediaType::OCI_INDEX);
+        assert_eq!(
+            RawManifest::new(&oci_index[..], None).media_type(),
+            &MediaType::OCI_INDEX
+        );
         let oci = br#"{"schemaVersion":2,"config":{"mediaType":"a","size":1,"digest":"sha256:0000000000000000000000000000000000000000000000000000000000000000"},"layers":[]}"#;
-        assert_eq!(RawManifest::new(&oci[..], None).media_type(), &MediaType::OCI_MANIFEST);
+        assert_eq!(
+            RawManifest::new(&oci[..], None).media_type(),
+            &MediaType::OCI_MANIFEST
+        );
         let raw = RawManifest::new(&oci[..], None);
         assert!(RawManifest::verified(&oci[..], None, raw.digest()).is_ok());
         assert!(RawManifest::verified(&oci_index[..], None, raw.digest()).is_err());

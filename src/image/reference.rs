@@ -41,7 +41,10 @@ impl Repository {
     /// A repository name without tag or digest (ggcr `name.NewRepository`, weak validation):
     /// `busybox` → `index.docker.io/library/busybox`.
     pub fn parse(s: &str) -> Result<Repository, ReferenceError> {
-        parse_repository(s, false).map_err(|reason| ReferenceError { reference: s.to_string(), reason })
+        parse_repository(s, false).map_err(|reason| ReferenceError {
+            reference: s.to_string(),
+            reason,
+        })
     }
 
     /// `index.docker.io`, `gcr.io`, `localhost:5000`, `127.0.0.1:5000`...
@@ -60,13 +63,23 @@ impl Repository {
     }
 
     pub fn tag(&self, tag: &str) -> Reference {
-        let mut r = Reference { repo: self.clone(), tag: Some(tag.to_string()), digest: None, original: String::new() };
+        let mut r = Reference {
+            repo: self.clone(),
+            tag: Some(tag.to_string()),
+            digest: None,
+            original: String::new(),
+        };
         r.original = r.name();
         r
     }
 
     pub fn digest(&self, digest: Digest) -> Reference {
-        let mut r = Reference { repo: self.clone(), tag: None, digest: Some(digest), original: String::new() };
+        let mut r = Reference {
+            repo: self.clone(),
+            tag: None,
+            digest: Some(digest),
+            original: String::new(),
+        };
         r.original = r.name();
         r
     }
@@ -100,13 +113,28 @@ impl Reference {
 
     fn parse_with(s: &str, strict: bool) -> Result<Reference, ReferenceError> {
         let tag_err = match parse_tag(s, strict) {
-            Ok((repo, tag)) => return Ok(Reference { repo, tag: Some(tag), digest: None, original: s.to_string() }),
+            Ok((repo, tag)) => {
+                return Ok(Reference {
+                    repo,
+                    tag: Some(tag),
+                    digest: None,
+                    original: s.to_string(),
+                });
+            }
             Err(e) => e,
         };
         match parse_digest(s, strict) {
-            Ok((repo, tag, digest)) => Ok(Reference { repo, tag, digest: Some(digest), original: s.to_string() }),
+            Ok((repo, tag, digest)) => Ok(Reference {
+                repo,
+                tag,
+                digest: Some(digest),
+                original: s.to_string(),
+            }),
             // Report the digest problem when the string is clearly meant as a digest reference.
-            Err(e) => Err(ReferenceError { reference: s.to_string(), reason: if s.contains('@') { e } else { tag_err } }),
+            Err(e) => Err(ReferenceError {
+                reference: s.to_string(),
+                reason: if s.contains('@') { e } else { tag_err },
+            }),
         }
     }
 
@@ -173,13 +201,23 @@ impl std::str::FromStr for Reference {
     }
 }
 
-fn check_element(what: &str, element: &str, allowed: &str, min: usize, max: usize) -> Result<(), String> {
+fn check_element(
+    what: &str,
+    element: &str,
+    allowed: &str,
+    min: usize,
+    max: usize,
+) -> Result<(), String> {
     let n = element.chars().count();
     if n < min || n > max {
-        return Err(format!("{what} must be between {min} and {max} characters in length: {element}"));
+        return Err(format!(
+            "{what} must be between {min} and {max} characters in length: {element}"
+        ));
     }
     if element.chars().any(|c| !allowed.contains(c)) {
-        return Err(format!("{what} can only contain the characters `{allowed}`: {element}"));
+        return Err(format!(
+            "{what} can only contain the characters `{allowed}`: {element}"
+        ));
     }
     Ok(())
 }
@@ -204,7 +242,9 @@ fn parse_tag(s: &str, strict: bool) -> Result<(Repository, String), String> {
 fn parse_digest(s: &str, strict: bool) -> Result<(Repository, Option<String>, Digest), String> {
     let parts: Vec<&str> = s.split('@').collect();
     let [base, dig] = parts[..] else {
-        return Err(format!("a digest must contain exactly one '@' separator (e.g. registry/repository@digest) saw: {s}"));
+        return Err(format!(
+            "a digest must contain exactly one '@' separator (e.g. registry/repository@digest) saw: {s}"
+        ));
     };
     if !dig.starts_with("sha256:") {
         return Err(format!("unsupported digest algorithm: {dig}"));
@@ -238,18 +278,36 @@ fn parse_repository(name: &str, strict: bool) -> Result<Repository, String> {
     };
     let implicit = registry == DEFAULT_REGISTRY && !repo.contains('/');
     if implicit && strict {
-        return Err("strict validation requires the full repository path (missing 'library')".into());
+        return Err(
+            "strict validation requires the full repository path (missing 'library')".into(),
+        );
     }
-    let repository = if implicit { format!("library/{repo}") } else { repo.to_string() };
-    Ok(Repository { registry: registry.to_string(), repository })
+    let repository = if implicit {
+        format!("library/{repo}")
+    } else {
+        repo.to_string()
+    };
+    Ok(Repository {
+        registry: registry.to_string(),
+        repository,
+    })
 }
 
 /// A registry must be a plain URI authority (`host[:port]`, IPv6 in brackets).
 fn check_registry(name: &str) -> Result<(), String> {
-    let bad = || Err(format!("registries must be valid RFC 3986 URI authorities: {name}"));
+    let bad = || {
+        Err(format!(
+            "registries must be valid RFC 3986 URI authorities: {name}"
+        ))
+    };
     let (host, port) = if let Some(rest) = name.strip_prefix('[') {
         match rest.split_once(']') {
-            Some((h, p)) if h.chars().all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.') => (h, p.strip_prefix(':')),
+            Some((h, p))
+                if h.chars()
+                    .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.') =>
+            {
+                (h, p.strip_prefix(':'))
+            }
             _ => return bad(),
         }
     } else {
@@ -258,9 +316,15 @@ fn check_registry(name: &str) -> Result<(), String> {
             None => (name, None),
         }
     };
-    let host_ok = host.chars().all(|c| c.is_ascii_alphanumeric() || "-._~%!$&'()*+,;=:".contains(c));
+    let host_ok = host
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-._~%!$&'()*+,;=:".contains(c));
     let port_ok = port.is_none_or(|p| p.chars().all(|c| c.is_ascii_digit()));
-    if host_ok && port_ok && !(name.starts_with('[') && host.is_empty()) { Ok(()) } else { bad() }
+    if host_ok && port_ok && !(name.starts_with('[') && host.is_empty()) {
+        Ok(())
+    } else {
+        bad()
+    }
 }
 
 #[cfg(test)]
@@ -275,24 +339,114 @@ mod tests {
     fn parses_like_ggcr() {
         // (input, registry, repository, tag, digest?, name())
         let cases: &[Case] = &[
-            ("busybox", "index.docker.io", "library/busybox", Some("latest"), false, "index.docker.io/library/busybox:latest"),
-            ("busybox:1.36", "index.docker.io", "library/busybox", Some("1.36"), false, "index.docker.io/library/busybox:1.36"),
-            ("docker.io/busybox", "index.docker.io", "library/busybox", Some("latest"), false, "index.docker.io/library/busybox:latest"),
-            ("docker.io/paketo/run:base", "index.docker.io", "paketo/run", Some("base"), false, "index.docker.io/paketo/run:base"),
-            ("gcr.io/a/b/c:v1", "gcr.io", "a/b/c", Some("v1"), false, "gcr.io/a/b/c:v1"),
-            ("localhost/app", "localhost", "app", Some("latest"), false, "localhost/app:latest"),
-            ("localhost:5000/app:Tag_1", "localhost:5000", "app", Some("Tag_1"), false, "localhost:5000/app:Tag_1"),
-            ("127.0.0.1:5000/ns/app", "127.0.0.1:5000", "ns/app", Some("latest"), false, "127.0.0.1:5000/ns/app:latest"),
-            ("[::1]:5000/app", "[::1]:5000", "app", Some("latest"), false, "[::1]:5000/app:latest"),
-            ("my-reg:5000/app", "my-reg:5000", "app", Some("latest"), false, "my-reg:5000/app:latest"),
-            ("app@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "index.docker.io", "library/app", None, true,
-                "index.docker.io/library/app@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
-            ("r.io:443/app:v2@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "r.io:443", "app", Some("v2"), true,
-                "r.io:443/app@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
-            ("user/app", "index.docker.io", "user/app", Some("latest"), false, "index.docker.io/user/app:latest"),
+            (
+                "busybox",
+                "index.docker.io",
+                "library/busybox",
+                Some("latest"),
+                false,
+                "index.docker.io/library/busybox:latest",
+            ),
+            (
+                "busybox:1.36",
+                "index.docker.io",
+                "library/busybox",
+                Some("1.36"),
+                false,
+                "index.docker.io/library/busybox:1.36",
+            ),
+            (
+                "docker.io/busybox",
+                "index.docker.io",
+                "library/busybox",
+                Some("latest"),
+                false,
+                "index.docker.io/library/busybox:latest",
+            ),
+            (
+                "docker.io/paketo/run:base",
+                "index.docker.io",
+                "paketo/run",
+                Some("base"),
+                false,
+                "index.docker.io/paketo/run:base",
+            ),
+            (
+                "gcr.io/a/b/c:v1",
+                "gcr.io",
+                "a/b/c",
+                Some("v1"),
+                false,
+                "gcr.io/a/b/c:v1",
+            ),
+            (
+                "localhost/app",
+                "localhost",
+                "app",
+                Some("latest"),
+                false,
+                "localhost/app:latest",
+            ),
+            (
+                "localhost:5000/app:Tag_1",
+                "localhost:5000",
+                "app",
+                Some("Tag_1"),
+                false,
+                "localhost:5000/app:Tag_1",
+            ),
+            (
+                "127.0.0.1:5000/ns/app",
+                "127.0.0.1:5000",
+                "ns/app",
+                Some("latest"),
+                false,
+                "127.0.0.1:5000/ns/app:latest",
+            ),
+            (
+                "[::1]:5000/app",
+                "[::1]:5000",
+                "app",
+                Some("latest"),
+                false,
+                "[::1]:5000/app:latest",
+            ),
+            (
+                "my-reg:5000/app",
+                "my-reg:5000",
+                "app",
+                Some("latest"),
+                false,
+                "my-reg:5000/app:latest",
+            ),
+            (
+                "app@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+                "index.docker.io",
+                "library/app",
+                None,
+                true,
+                "index.docker.io/library/app@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            ),
+            (
+                "r.io:443/app:v2@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+                "r.io:443",
+                "app",
+                Some("v2"),
+                true,
+                "r.io:443/app@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            ),
+            (
+                "user/app",
+                "index.docker.io",
+                "user/app",
+                Some("latest"),
+                false,
+                "index.docker.io/user/app:latest",
+            ),
         ];
         for (input, registry, repository, tag, has_digest, name) in cases {
-            let r = Reference::parse(input).unwrap_or_else(|e| panic!("{input}: {e} ({})", e.reason()));
+            let r =
+                Reference::parse(input).unwrap_or_else(|e| panic!("{input}: {e} ({})", e.reason()));
             assert_eq!(r.registry(), *registry, "{input}");
             assert_eq!(r.repository(), *repository, "{input}");
             assert_eq!(r.tag(), *tag, "{input}");
@@ -313,7 +467,11 @@ mod tests {
             match (Reference::parse(&input), cols[1]) {
                 (Err(e), "ERR") => assert_eq!(e.to_string(), cols[2], "{input}"),
                 (Ok(r), _) if cols[1] != "ERR" => {
-                    assert_eq!([r.registry(), r.repository(), r.identifier(), &r.name()], [cols[1], cols[2], cols[3], cols[4]], "{input}");
+                    assert_eq!(
+                        [r.registry(), r.repository(), r.identifier(), &r.name()],
+                        [cols[1], cols[2], cols[3], cols[4]],
+                        "{input}"
+                    );
                 }
                 (got, _) => panic!("{input}: we say {got:?}, Go says {line}"),
             }
@@ -348,7 +506,11 @@ mod tests {
     fn strict_wants_everything_explicit() {
         assert!(Reference::parse_strict("index.docker.io/library/busybox:1").is_ok());
         let e = Reference::parse_strict("busybox:1").unwrap_err();
-        assert!(e.reason().contains("registry to be explicitly defined"), "{}", e.reason());
+        assert!(
+            e.reason().contains("registry to be explicitly defined"),
+            "{}",
+            e.reason()
+        );
         let e = Reference::parse_strict("index.docker.io/busybox:1").unwrap_err();
         assert!(e.reason().contains("missing 'library'"), "{}", e.reason());
         assert!(Reference::parse_strict("gcr.io/a/b").is_err(), "no tag");
@@ -358,7 +520,12 @@ mod tests {
     fn repository_parse() {
         let r = Repository::parse("busybox").unwrap();
         assert_eq!(r.to_string(), "index.docker.io/library/busybox");
-        assert_eq!(Repository::parse("127.0.0.1:5000/a/b").unwrap().repository(), "a/b");
+        assert_eq!(
+            Repository::parse("127.0.0.1:5000/a/b")
+                .unwrap()
+                .repository(),
+            "a/b"
+        );
         assert!(Repository::parse("app:tag").is_err());
     }
 

@@ -78,12 +78,24 @@ pub trait ImageStore: Send + Sync {
     ) -> impl Future<Output = Result<Option<RawManifest>, StoreError>> + Send;
 
     /// The config blob of `manifest` (an image of `name`), digest verified.
-    fn config(&self, name: &str, manifest: &Manifest) -> impl Future<Output = Result<RawConfig, StoreError>> + Send;
+    fn config(
+        &self,
+        name: &str,
+        manifest: &Manifest,
+    ) -> impl Future<Output = Result<RawConfig, StoreError>> + Send;
 
-    fn blob_exists(&self, name: &str, digest: &Digest) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn blob_exists(
+        &self,
+        name: &str,
+        digest: &Digest,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// A reader over the blob `desc`, failing at EOF unless digest and size match.
-    fn open_blob(&self, name: &str, desc: &Descriptor) -> impl Future<Output = Result<BlobReader, StoreError>> + Send;
+    fn open_blob(
+        &self,
+        name: &str,
+        desc: &Descriptor,
+    ) -> impl Future<Output = Result<BlobReader, StoreError>> + Send;
 
     /// Stores a blob next to the image `name`; with `expected`, fails (storing nothing) unless
     /// the content matches it. Returns digest and size.
@@ -95,7 +107,11 @@ pub trait ImageStore: Send + Sync {
     ) -> impl Future<Output = Result<(Digest, u64), StoreError>> + Send;
 
     /// Stores `manifest` as the image `name` (its blobs must already be stored for `name`).
-    fn put_manifest(&self, name: &str, manifest: &RawManifest) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn put_manifest(
+        &self,
+        name: &str,
+        manifest: &RawManifest,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// How the lifecycle names the stored image `name` with manifest `digest`
     /// (`repo@sha256:…`, `<path>@sha256:…`).
@@ -108,7 +124,9 @@ pub async fn read_image<S: ImageStore>(
     name: &str,
     platform: &Platform,
 ) -> Result<Option<(RawManifest, Manifest, RawConfig)>, StoreError> {
-    let Some(raw) = store.manifest(name, platform).await? else { return Ok(None) };
+    let Some(raw) = store.manifest(name, platform).await? else {
+        return Ok(None);
+    };
     let manifest = raw.manifest()?;
     let config = store.config(name, &manifest).await?;
     Ok(Some((raw, manifest, config)))
@@ -128,7 +146,8 @@ pub async fn copy_blob<A: ImageStore, B: ImageStore>(
         return Ok(false);
     }
     let reader = from.open_blob(from_name, desc).await?;
-    to.put_blob(to_name, BlobSource::Reader(reader), Some(desc)).await?;
+    to.put_blob(to_name, BlobSource::Reader(reader), Some(desc))
+        .await?;
     Ok(true)
 }
 
@@ -140,7 +159,9 @@ pub struct LayoutStore {
 
 impl LayoutStore {
     pub fn new(layout_dir: impl Into<PathBuf>) -> LayoutStore {
-        LayoutStore { layout_dir: layout_dir.into() }
+        LayoutStore {
+            layout_dir: layout_dir.into(),
+        }
     }
 
     pub fn layout_dir(&self) -> &Path {
@@ -168,11 +189,18 @@ impl LayoutStore {
 
     fn layout_for_write(&self, name: &str) -> Result<Layout, LayoutError> {
         let path = self.path_for(name)?;
-        if Layout::exists(&path) { Layout::open(path) } else { Layout::create(path) }
+        if Layout::exists(&path) {
+            Layout::open(path)
+        } else {
+            Layout::create(path)
+        }
     }
 
     fn require(&self, name: &str) -> Result<Layout, StoreError> {
-        self.existing(name)?.ok_or_else(|| StoreError::NotFound { what: "layout image", name: name.to_string() })
+        self.existing(name)?.ok_or_else(|| StoreError::NotFound {
+            what: "layout image",
+            name: name.to_string(),
+        })
     }
 }
 
@@ -183,8 +211,14 @@ impl ImageStore for LayoutStore {
 
     /// For a `<path>@sha256:…` identifier the manifest with that digest when the layout holds
     /// it, else (like imgutil, which ignores the digest) the layout's `index.json` entry.
-    async fn manifest(&self, name: &str, platform: &Platform) -> Result<Option<RawManifest>, StoreError> {
-        let Some(layout) = self.existing(name)? else { return Ok(None) };
+    async fn manifest(
+        &self,
+        name: &str,
+        platform: &Platform,
+    ) -> Result<Option<RawManifest>, StoreError> {
+        let Some(layout) = self.existing(name)? else {
+            return Ok(None);
+        };
         if let Ok((_, digest)) = parse_identifier(name)
             && let Some(raw) = layout.manifest_by_digest(&digest, platform)?
         {
@@ -202,7 +236,9 @@ impl ImageStore for LayoutStore {
     }
 
     async fn open_blob(&self, name: &str, desc: &Descriptor) -> Result<BlobReader, StoreError> {
-        let reader: VerifyingReader<File> = self.require(name)?.open_blob(&desc.digest, Some(desc.size))?;
+        let reader: VerifyingReader<File> = self
+            .require(name)?
+            .open_blob(&desc.digest, Some(desc.size))?;
         Ok(Box::new(reader))
     }
 
@@ -218,10 +254,15 @@ impl ImageStore for LayoutStore {
         {
             return Ok((d.digest.clone(), d.size));
         }
-        let reader =
-            source.open().map_err(|source| StoreError::Io { context: format!("opening blob for {name}"), source })?;
+        let reader = source.open().map_err(|source| StoreError::Io {
+            context: format!("opening blob for {name}"),
+            source,
+        })?;
         Ok(match expected {
-            Some(d) => (d.digest.clone(), layout.write_blob_verified(reader, &d.digest, Some(d.size))?),
+            Some(d) => (
+                d.digest.clone(),
+                layout.write_blob_verified(reader, &d.digest, Some(d.size))?,
+            ),
             None => layout.write_blob(reader)?,
         })
     }
@@ -232,7 +273,11 @@ impl ImageStore for LayoutStore {
         let ref_name = if manifest.is_index() {
             None
         } else {
-            manifest.manifest()?.annotations.get(super::ANNOTATION_REF_NAME).cloned()
+            manifest
+                .manifest()?
+                .annotations
+                .get(super::ANNOTATION_REF_NAME)
+                .cloned()
         };
         layout.set_image(manifest, ref_name.as_deref())?;
         Ok(())

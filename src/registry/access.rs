@@ -22,7 +22,9 @@ impl Client {
     pub async fn check_write_access(&self, r: &Reference) -> Result<(), RegistryError> {
         self.check_read_access(r).await?;
         let repo = r.context();
-        let session = self.start_upload_scoped(repo, None, Client::push_scope(repo)).await?;
+        let session = self
+            .start_upload_scoped(repo, None, Client::push_scope(repo))
+            .await?;
         if let Some(s) = session {
             // Best effort, like ggcr's CheckPushPermission: the check already succeeded.
             let req = Req::new(Method::DELETE, s.location, Client::push_scope(repo));

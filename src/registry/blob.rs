@@ -49,7 +49,11 @@ impl Stream for BlobReader {
 }
 
 impl AsyncRead for BlobReader {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, out: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        out: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         while self.buf.is_empty() {
             match self.inner.as_mut().poll_next(cx) {
                 Poll::Ready(Some(Ok(b))) => self.buf = b,
@@ -74,8 +78,13 @@ pub struct BlobInfo {
 
 impl Client {
     /// `HEAD /v2/<repo>/blobs/<digest>`: `Some` if the blob exists, `None` on 404.
-    pub async fn head_blob(&self, repo: &Repository, digest: &Digest) -> Result<Option<BlobInfo>, RegistryError> {
-        self.head_blob_scoped(repo, digest, Client::pull_scope(repo)).await
+    pub async fn head_blob(
+        &self,
+        repo: &Repository,
+        digest: &Digest,
+    ) -> Result<Option<BlobInfo>, RegistryError> {
+        self.head_blob_scoped(repo, digest, Client::pull_scope(repo))
+            .await
     }
 
     pub(crate) async fn head_blob_scoped(
@@ -85,19 +94,31 @@ impl Client {
         scopes: Vec<String>,
     ) -> Result<Option<BlobInfo>, RegistryError> {
         let path = format!("/v2/{}/blobs/{digest}", repo.repository());
-        let resp = self.send(repo, Req::new(Method::HEAD, path, scopes)).await?;
+        let resp = self
+            .send(repo, Req::new(Method::HEAD, path, scopes))
+            .await?;
         if resp.status().as_u16() == 404 {
             return Ok(None);
         }
         let resp = self.check(resp, "HEAD", &[200]).await?;
-        Ok(Some(BlobInfo { digest: digest.clone(), size: content_length(&resp) }))
+        Ok(Some(BlobInfo {
+            digest: digest.clone(),
+            size: content_length(&resp),
+        }))
     }
 
     /// `GET /v2/<repo>/blobs/<digest>` as a verifying stream. `expected_size` (from the
     /// descriptor) is checked too when given.
-    pub async fn get_blob(&self, repo: &Repository, digest: &Digest, expected_size: Option<u64>) -> Result<BlobReader, RegistryError> {
+    pub async fn get_blob(
+        &self,
+        repo: &Repository,
+        digest: &Digest,
+        expected_size: Option<u64>,
+    ) -> Result<BlobReader, RegistryError> {
         let path = format!("/v2/{}/blobs/{digest}", repo.repository());
-        let resp = self.send(repo, Req::new(Method::GET, path, Client::pull_scope(repo))).await?;
+        let resp = self
+            .send(repo, Req::new(Method::GET, path, Client::pull_scope(repo)))
+            .await?;
         let resp = self.check(resp, "GET", &[200]).await?;
         let size = content_length(&resp).or(expected_size);
         let what = format!("blob {digest} of {repo}");
@@ -116,32 +137,61 @@ impl Client {
                 Some(Ok(chunk)) => {
                     hasher.update(&chunk);
                     let done = hasher.len();
-                    st.client.progress(Progress { direction: Direction::Pull, digest: Some(st.expected.clone()), done, total: st.total });
+                    st.client.progress(Progress {
+                        direction: Direction::Pull,
+                        digest: Some(st.expected.clone()),
+                        done,
+                        total: st.total,
+                    });
                     Some((Ok(chunk), (body, st)))
                 }
                 Some(Err(e)) => {
                     st.hasher = None;
                     let msg = super::error::error_chain(&e);
-                    Some((Err(io::Error::other(format!("reading {}: {msg}", st.what))), (body, st)))
+                    Some((
+                        Err(io::Error::other(format!("reading {}: {msg}", st.what))),
+                        (body, st),
+                    ))
                 }
                 None => {
                     let (actual, n) = st.hasher.take()?.finish();
                     let err = if st.expected_size.is_some_and(|s| s != n) {
-                        Some(RegistryError::SizeMismatch { what: st.what.clone(), expected: st.expected_size.unwrap_or(0), actual: n })
+                        Some(RegistryError::SizeMismatch {
+                            what: st.what.clone(),
+                            expected: st.expected_size.unwrap_or(0),
+                            actual: n,
+                        })
                     } else if actual != st.expected {
-                        Some(RegistryError::DigestMismatch { what: st.what.clone(), expected: st.expected.clone(), actual })
+                        Some(RegistryError::DigestMismatch {
+                            what: st.what.clone(),
+                            expected: st.expected.clone(),
+                            actual,
+                        })
                     } else {
                         None
                     };
-                    err.map(|e| (Err(io::Error::new(io::ErrorKind::InvalidData, e)), (body, st)))
+                    err.map(|e| {
+                        (
+                            Err(io::Error::new(io::ErrorKind::InvalidData, e)),
+                            (body, st),
+                        )
+                    })
                 }
             }
         });
-        Ok(BlobReader { inner: Box::pin(stream), buf: Bytes::new(), size })
+        Ok(BlobReader {
+            inner: Box::pin(stream),
+            buf: Bytes::new(),
+            size,
+        })
     }
 
     /// A whole (small) blob in memory, verified — e.g. an image config.
-    pub async fn get_blob_bytes(&self, repo: &Repository, digest: &Digest) -> Result<Bytes, RegistryError> {
+    pub async fn get_blob_bytes(
+        &self,
+        repo: &Repository,
+        digest: &Digest,
+    ) -> Result<Bytes, RegistryError> {
         let r = self.get_blob(repo, digest, None).await?;
         r.bytes().await.map_err(into_registry_error)
     }
@@ -188,7 +238,12 @@ pub(crate) fn read_stream<R: AsyncRead + Send + Unpin + 'static>(
                 Ok(0) => None,
                 Ok(n) => {
                     let done = done + n as u64;
-                    client.progress(Progress { direction, digest, done, total });
+                    client.progress(Progress {
+                        direction,
+                        digest,
+                        done,
+                        total,
+                    });
                     Some((Ok(buf.freeze()), (r, done, false)))
                 }
                 Err(e) => Some((Err(e), (r, done, true))),

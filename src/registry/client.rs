@@ -89,7 +89,11 @@ pub(crate) enum ReqBody {
     Empty,
     Bytes(Bytes),
     /// A file sent with a known length; reopened for each attempt.
-    File { path: PathBuf, len: u64, progress: Option<Digest> },
+    File {
+        path: PathBuf,
+        len: u64,
+        progress: Option<Digest>,
+    },
     /// A one-shot stream: never retried.
     Stream(std::sync::Mutex<Option<reqwest::Body>>),
 }
@@ -114,7 +118,14 @@ pub(crate) struct Req {
 impl Req {
     pub fn new(method: Method, url: impl Into<String>, scopes: Vec<String>) -> Req {
         let idempotent = method != Method::POST && method != Method::PATCH;
-        Req { method, url: url.into(), headers: HeaderMap::new(), body: ReqBody::Empty, scopes, idempotent }
+        Req {
+            method,
+            url: url.into(),
+            headers: HeaderMap::new(),
+            body: ReqBody::Empty,
+            scopes,
+            idempotent,
+        }
     }
 }
 
@@ -122,7 +133,12 @@ impl Client {
     pub fn new(opts: ClientOptions) -> Client {
         let transport = Transport::new(opts.transport.clone());
         Client {
-            inner: Arc::new(Inner { opts, transport, endpoints: Default::default(), tokens: TokenCache::default() }),
+            inner: Arc::new(Inner {
+                opts,
+                transport,
+                endpoints: Default::default(),
+                tokens: TokenCache::default(),
+            }),
         }
     }
 
@@ -183,7 +199,11 @@ impl Client {
                     continue;
                 }
             };
-            let e = Endpoint { base, insecure, challenge };
+            let e = Endpoint {
+                base,
+                insecure,
+                challenge,
+            };
             endpoints.insert(key, e.clone());
             return Ok(e);
         }
@@ -196,11 +216,22 @@ impl Client {
     }
 
     fn credential(&self, registry: &str) -> Result<Credential, RegistryError> {
-        self.inner.opts.keychain.resolve(registry).map_err(|e| RegistryError::Auth(e.to_string()))
+        self.inner
+            .opts
+            .keychain
+            .resolve(registry)
+            .map_err(|e| RegistryError::Auth(e.to_string()))
     }
 
-    async fn authorization(&self, ep: &Endpoint, registry: &str, scopes: &[String]) -> Result<Option<String>, RegistryError> {
-        let Some(ch) = &ep.challenge else { return Ok(None) };
+    async fn authorization(
+        &self,
+        ep: &Endpoint,
+        registry: &str,
+        scopes: &[String],
+    ) -> Result<Option<String>, RegistryError> {
+        let Some(ch) = &ep.challenge else {
+            return Ok(None);
+        };
         let cred = self.credential(registry)?;
         Ok(match (ch.scheme.as_str(), &cred) {
             (_, Credential::RegistryToken(t)) => Some(format!("Bearer {}", t.expose())),
@@ -209,8 +240,21 @@ impl Client {
                 let token = match self.inner.tokens.get(registry, scopes) {
                     Some(t) => t,
                     None => {
-                        let http = self.inner.transport.client(ep.insecure, ep.base.starts_with("http:"))?;
-                        self.inner.tokens.fetch(http, registry, ep.insecure || ep.base.starts_with("http:"), ch, &cred, scopes).await?
+                        let http = self
+                            .inner
+                            .transport
+                            .client(ep.insecure, ep.base.starts_with("http:"))?;
+                        self.inner
+                            .tokens
+                            .fetch(
+                                http,
+                                registry,
+                                ep.insecure || ep.base.starts_with("http:"),
+                                ch,
+                                &cred,
+                                scopes,
+                            )
+                            .await?
                     }
                 };
                 Some(format!("Bearer {}", token.expose()))
@@ -227,42 +271,76 @@ impl Client {
 
     /// Sends `req`, answering auth challenges and retrying transient failures. Any HTTP status
     /// is returned as a response; see [`check`].
-    pub(crate) async fn send(&self, repo: &Repository, mut req: Req) -> Result<Response, RegistryError> {
+    pub(crate) async fn send(
+        &self,
+        repo: &Repository,
+        mut req: Req,
+    ) -> Result<Response, RegistryError> {
         let registry = repo.registry();
         let mut ep = self.endpoint(repo).await?;
         let url = resolve(&ep.base, &req.url)?;
         let url_s = url.to_string();
         let method_s = req.method.to_string();
-        let http = self.inner.transport.client(ep.insecure, url.scheme() == "http")?;
+        let http = self
+            .inner
+            .transport
+            .client(ep.insecure, url.scheme() == "http")?;
         let retry = &self.inner.opts.retry;
         let (mut attempt, mut reauthed) = (0u32, false);
         loop {
             let auth = self.authorization(&ep, registry, &req.scopes).await?;
-            let mut rb = http.request(req.method.clone(), url.clone()).headers(req.headers.clone());
+            let mut rb = http
+                .request(req.method.clone(), url.clone())
+                .headers(req.headers.clone());
             if let Some(a) = auth {
                 rb = rb.header(AUTHORIZATION, a);
             }
             rb = match &req.body {
                 ReqBody::Empty => rb,
                 ReqBody::Bytes(b) => rb.header(CONTENT_LENGTH, b.len()).body(b.clone()),
-                ReqBody::File { path, len, progress } => {
+                ReqBody::File {
+                    path,
+                    len,
+                    progress,
+                } => {
                     let f = tokio::fs::File::open(path)
                         .await
                         .map_err(|e| RegistryError::io(format!("opening {}", path.display()), e))?;
-                    let stream = super::blob::read_stream(f, self.clone(), Direction::Push, progress.clone(), Some(*len));
-                    rb.header(CONTENT_LENGTH, *len).body(reqwest::Body::wrap_stream(stream))
+                    let stream = super::blob::read_stream(
+                        f,
+                        self.clone(),
+                        Direction::Push,
+                        progress.clone(),
+                        Some(*len),
+                    );
+                    rb.header(CONTENT_LENGTH, *len)
+                        .body(reqwest::Body::wrap_stream(stream))
                 }
                 ReqBody::Stream(m) => {
                     let body = m.lock().unwrap_or_else(|e| e.into_inner()).take();
-                    rb.body(body.ok_or_else(|| RegistryError::protocol(format!("{method_s} {url_s}"), "stream body already sent"))?)
+                    rb.body(body.ok_or_else(|| {
+                        RegistryError::protocol(
+                            format!("{method_s} {url_s}"),
+                            "stream body already sent",
+                        )
+                    })?)
                 }
             };
-            let can_retry = req.idempotent && req.body.replayable() && attempt + 1 < retry.max_attempts;
+            let can_retry =
+                req.idempotent && req.body.replayable() && attempt + 1 < retry.max_attempts;
             let resp = match rb.send().await {
                 Ok(r) => r,
                 Err(e) => {
                     let err = RegistryError::transport(&method_s, &url_s, &e);
-                    if can_retry && matches!(err, RegistryError::Transport { retryable: true, .. }) {
+                    if can_retry
+                        && matches!(
+                            err,
+                            RegistryError::Transport {
+                                retryable: true,
+                                ..
+                            }
+                        )
+                    {
                         tokio::time::sleep(retry.delay(attempt, None)).await;
                         attempt += 1;
                         continue;
@@ -287,7 +365,11 @@ impl Client {
                     }
                     if ep.challenge.as_ref().map(|c| &c.scheme) != Some(&ch.scheme) {
                         ep.challenge = Some(ch.clone());
-                        self.inner.endpoints.lock().await.insert((registry.to_string(), ep.insecure), ep.clone());
+                        self.inner
+                            .endpoints
+                            .lock()
+                            .await
+                            .insert((registry.to_string(), ep.insecure), ep.clone());
                     }
                     continue;
                 }
@@ -304,7 +386,12 @@ impl Client {
     }
 
     /// Turns an unexpected status into an error (reading the error body), naming what failed.
-    pub(crate) async fn check(&self, resp: Response, method: &str, ok: &[u16]) -> Result<Response, RegistryError> {
+    pub(crate) async fn check(
+        &self,
+        resp: Response,
+        method: &str,
+        ok: &[u16],
+    ) -> Result<Response, RegistryError> {
         let status = resp.status().as_u16();
         if ok.contains(&status) {
             return Ok(resp);
@@ -344,10 +431,14 @@ fn resolve(base: &str, path: &str) -> Result<Url, RegistryError> {
     } else {
         Url::parse(base).and_then(|b| b.join(path))
     };
-    joined.map_err(|e| RegistryError::protocol(format!("building URL from {path:?}"), e.to_string()))
+    joined
+        .map_err(|e| RegistryError::protocol(format!("building URL from {path:?}"), e.to_string()))
 }
 
 /// The `Content-Length` header (reqwest's `content_length()` is the body size, 0 for HEAD).
 pub(crate) fn content_length(resp: &Response) -> Option<u64> {
-    resp.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok())
+    resp.headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
 }

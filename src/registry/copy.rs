@@ -20,20 +20,41 @@ impl Client {
         digest: &Digest,
         size: Option<u64>,
     ) -> Result<PushedBlob, RegistryError> {
-        if let Some(info) = self.head_blob_scoped(to, digest, Client::push_scope(to)).await? {
-            return Ok(PushedBlob { digest: digest.clone(), size: info.size.or(size), outcome: PushOutcome::Existed });
+        if let Some(info) = self
+            .head_blob_scoped(to, digest, Client::push_scope(to))
+            .await?
+        {
+            return Ok(PushedBlob {
+                digest: digest.clone(),
+                size: info.size.or(size),
+                outcome: PushOutcome::Existed,
+            });
         }
         let session = if from.registry() == to.registry() && from != to {
             let mut scopes = Client::push_scope(to);
             scopes.push(from.scope("pull"));
-            match self.start_upload_scoped(to, Some((digest, from)), scopes).await? {
-                None => return Ok(PushedBlob { digest: digest.clone(), size, outcome: PushOutcome::Mounted }),
+            match self
+                .start_upload_scoped(to, Some((digest, from)), scopes)
+                .await?
+            {
+                None => {
+                    return Ok(PushedBlob {
+                        digest: digest.clone(),
+                        size,
+                        outcome: PushOutcome::Mounted,
+                    });
+                }
                 Some(s) => s,
             }
         } else {
             self.start_upload_scoped(to, None, Client::push_scope(to))
                 .await?
-                .ok_or_else(|| RegistryError::protocol(format!("starting upload to {to}"), "registry answered 201 without a mount"))?
+                .ok_or_else(|| {
+                    RegistryError::protocol(
+                        format!("starting upload to {to}"),
+                        "registry answered 201 without a mount",
+                    )
+                })?
         };
         // Keep the source's own error (e.g. its digest mismatch) to report it instead of the
         // upload failure it causes.
@@ -44,16 +65,30 @@ impl Client {
             *seen.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
             copy
         });
-        let patched = self.patch_stream(to, session, Box::pin(source), Some(digest.clone())).await;
-        let taken = source_error.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let patched = self
+            .patch_stream(to, session, Box::pin(source), Some(digest.clone()))
+            .await;
+        let taken = source_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
         if let Some(e) = taken {
             return Err(into_registry_error(e));
         }
         let (location, actual, n) = patched?;
         if actual != *digest {
-            return Err(RegistryError::DigestMismatch { what: format!("blob copied from {from} to {to}"), expected: digest.clone(), actual });
+            return Err(RegistryError::DigestMismatch {
+                what: format!("blob copied from {from} to {to}"),
+                expected: digest.clone(),
+                actual,
+            });
         }
-        self.finish_upload(to, &location, digest, super::client::ReqBody::Empty).await?;
-        Ok(PushedBlob { digest: digest.clone(), size: Some(n), outcome: PushOutcome::Uploaded })
+        self.finish_upload(to, &location, digest, super::client::ReqBody::Empty)
+            .await?;
+        Ok(PushedBlob {
+            digest: digest.clone(),
+            size: Some(n),
+            outcome: PushOutcome::Uploaded,
+        })
     }
 }

@@ -7,16 +7,35 @@ use crate::digest::Digest;
 pub enum RegistryError {
     /// The registry answered with an unexpected status.
     #[error("{method} {url}: {message}")]
-    Status { method: String, url: String, status: u16, codes: Vec<String>, message: String },
+    Status {
+        method: String,
+        url: String,
+        status: u16,
+        codes: Vec<String>,
+        message: String,
+    },
     /// No HTTP answer: DNS, connection refused, TLS, timeouts, broken bodies.
     #[error("{method} {url}: {message}")]
-    Transport { method: String, url: String, message: String, retryable: bool },
+    Transport {
+        method: String,
+        url: String,
+        message: String,
+        retryable: bool,
+    },
     /// Content did not hash to the digest it was asked for or announced with.
     #[error("digest mismatch for {what}: expected {expected}, got {actual}")]
-    DigestMismatch { what: String, expected: Digest, actual: Digest },
+    DigestMismatch {
+        what: String,
+        expected: Digest,
+        actual: Digest,
+    },
     /// Content length differs from the size in the descriptor.
     #[error("size mismatch for {what}: expected {expected} bytes, got {actual}")]
-    SizeMismatch { what: String, expected: u64, actual: u64 },
+    SizeMismatch {
+        what: String,
+        expected: u64,
+        actual: u64,
+    },
     /// Getting a bearer token or applying credentials failed.
     #[error("{0}")]
     Auth(String),
@@ -28,7 +47,10 @@ pub enum RegistryError {
     NoMatchingPlatform { platform: String, reference: String },
     /// A local file or stream failed.
     #[error("{context}: {source}")]
-    Io { context: String, source: std::io::Error },
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
     /// The HTTPS client could not be built (e.g. no CA certificates; see SSL_CERT_FILE).
     #[error("creating HTTPS client: {0}")]
     Tls(String),
@@ -59,17 +81,28 @@ impl RegistryError {
     }
 
     pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
-        RegistryError::Io { context: context.into(), source }
+        RegistryError::Io {
+            context: context.into(),
+            source,
+        }
     }
 
     pub(crate) fn protocol(context: impl Into<String>, message: impl Into<String>) -> Self {
-        RegistryError::Protocol { context: context.into(), message: message.into() }
+        RegistryError::Protocol {
+            context: context.into(),
+            message: message.into(),
+        }
     }
 
     pub(crate) fn transport(method: &str, url: &str, e: &reqwest::Error) -> Self {
         let retryable = e.is_connect() || e.is_timeout() || e.is_request() || e.is_body();
         let redacted = redact_url(url);
-        RegistryError::Transport { method: method.into(), url: redacted.clone(), message: error_chain(e).replace(url, &redacted), retryable }
+        RegistryError::Transport {
+            method: method.into(),
+            url: redacted.clone(),
+            message: error_chain(e).replace(url, &redacted),
+            retryable,
+        }
     }
 
     /// Builds the error for an unexpected answer from its status and (error) body.
@@ -88,23 +121,36 @@ impl RegistryError {
             #[serde(default)]
             detail: Option<serde_json::Value>,
         }
-        let diags = serde_json::from_slice::<Body>(body).map(|b| b.errors).unwrap_or_default();
+        let diags = serde_json::from_slice::<Body>(body)
+            .map(|b| b.errors)
+            .unwrap_or_default();
         let text = status_text(status);
         let message = match diags.len() {
             0 if body.is_empty() && method == "HEAD" => {
-                format!("unexpected status code {status} {text} (HEAD responses have no body, use GET for details)")
+                format!(
+                    "unexpected status code {status} {text} (HEAD responses have no body, use GET for details)"
+                )
             }
             0 if body.is_empty() => format!("unexpected status code {status} {text}"),
-            0 => format!("unexpected status code {status} {text}: {}", String::from_utf8_lossy(body).trim_end()),
+            0 => format!(
+                "unexpected status code {status} {text}: {}",
+                String::from_utf8_lossy(body).trim_end()
+            ),
             _ => {
                 let parts: Vec<String> = diags
                     .iter()
                     .map(|d| match &d.detail {
-                        Some(det) if !det.is_null() => format!("{}: {}; {}", d.code, d.message, det),
+                        Some(det) if !det.is_null() => {
+                            format!("{}: {}; {}", d.code, d.message, det)
+                        }
                         _ => format!("{}: {}", d.code, d.message),
                     })
                     .collect();
-                if parts.len() == 1 { parts[0].clone() } else { format!("multiple errors returned: {}", parts.join("; ")) }
+                if parts.len() == 1 {
+                    parts[0].clone()
+                } else {
+                    format!("multiple errors returned: {}", parts.join("; "))
+                }
             }
         };
         RegistryError::Status {
@@ -136,8 +182,13 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
 pub(crate) fn redact_url(url: &str) -> String {
     match url.split_once('?') {
         Some((base, q)) => {
-            let keys: Vec<String> =
-                q.split('&').map(|kv| kv.split_once('=').map_or(kv.to_string(), |(k, _)| format!("{k}=REDACTED"))).collect();
+            let keys: Vec<String> = q
+                .split('&')
+                .map(|kv| {
+                    kv.split_once('=')
+                        .map_or(kv.to_string(), |(k, _)| format!("{k}=REDACTED"))
+                })
+                .collect();
             format!("{base}?{}", keys.join("&"))
         }
         None => url.to_string(),
@@ -145,7 +196,10 @@ pub(crate) fn redact_url(url: &str) -> String {
 }
 
 fn status_text(code: u16) -> &'static str {
-    reqwest::StatusCode::from_u16(code).ok().and_then(|s| s.canonical_reason()).unwrap_or("")
+    reqwest::StatusCode::from_u16(code)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("")
 }
 
 #[cfg(test)]
@@ -156,7 +210,10 @@ mod tests {
     fn formats_like_ggcr() {
         let body = br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{"Tag":"x"}}]}"#;
         let e = RegistryError::from_response("GET", "http://r/v2/a/manifests/x", 404, body);
-        assert_eq!(e.to_string(), r#"GET http://r/v2/a/manifests/x: MANIFEST_UNKNOWN: manifest unknown; {"Tag":"x"}"#);
+        assert_eq!(
+            e.to_string(),
+            r#"GET http://r/v2/a/manifests/x: MANIFEST_UNKNOWN: manifest unknown; {"Tag":"x"}"#
+        );
         assert!(e.is_not_found());
         let e = RegistryError::from_response("HEAD", "http://r/v2/a/manifests/x", 401, b"");
         assert_eq!(
@@ -164,7 +221,15 @@ mod tests {
             "HEAD http://r/v2/a/manifests/x: unexpected status code 401 Unauthorized (HEAD responses have no body, use GET for details)"
         );
         assert!(e.is_unauthorized());
-        let e = RegistryError::from_response("PUT", "http://r/u?_state=abc&digest=sha256:1", 500, b"oops\n");
-        assert_eq!(e.to_string(), "PUT http://r/u?_state=REDACTED&digest=REDACTED: unexpected status code 500 Internal Server Error: oops");
+        let e = RegistryError::from_response(
+            "PUT",
+            "http://r/u?_state=abc&digest=sha256:1",
+            500,
+            b"oops\n",
+        );
+        assert_eq!(
+            e.to_string(),
+            "PUT http://r/u?_state=REDACTED&digest=REDACTED: unexpected status code 500 Internal Server Error: oops"
+        );
     }
 }

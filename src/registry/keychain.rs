@@ -49,7 +49,9 @@ pub enum Credential {
 
 impl Credential {
     pub fn basic(username: &str, password: &str) -> Credential {
-        Credential::Basic(Secret(base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"))))
+        Credential::Basic(Secret(
+            base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}")),
+        ))
     }
 
     /// The credential for an `Authorization` header value, as in `CNB_REGISTRY_AUTH`.
@@ -78,7 +80,11 @@ pub enum KeychainError {
     #[error("reading docker config {path}: {message}")]
     DockerConfig { path: String, message: String },
     #[error("credential helper docker-credential-{helper} failed for {registry}: {message}")]
-    Helper { helper: String, registry: String, message: String },
+    Helper {
+        helper: String,
+        registry: String,
+        message: String,
+    },
 }
 
 /// Credentials for registries. Cheap to clone.
@@ -116,12 +122,18 @@ impl Keychain {
     ) -> Result<Keychain, KeychainError> {
         let mut k = Keychain::from_env_value(env_value)?;
         for image in images {
-            let Ok(reference) = Reference::parse(image.as_ref()) else { continue };
+            let Ok(reference) = Reference::parse(image.as_ref()) else {
+                continue;
+            };
             let registry = reference.registry().to_string();
             if k.resolved.contains_key(&registry) || k.failures.contains_key(&registry) {
                 continue;
             }
-            match config.as_ref().map_err(Clone::clone).and_then(|c| c.credential(&registry)) {
+            match config
+                .as_ref()
+                .map_err(Clone::clone)
+                .and_then(|c| c.credential(&registry))
+            {
                 Ok(Credential::Anonymous) => {}
                 Ok(c) => {
                     k.resolved.insert(registry, c);
@@ -140,10 +152,14 @@ impl Keychain {
         if value.is_empty() {
             return Ok(k);
         }
-        let map: BTreeMap<String, String> = serde_json::from_str(value)
-            .map_err(|e| KeychainError::EnvJson { var: ENV_REGISTRY_AUTH.into(), message: e.to_string() })?;
+        let map: BTreeMap<String, String> =
+            serde_json::from_str(value).map_err(|e| KeychainError::EnvJson {
+                var: ENV_REGISTRY_AUTH.into(),
+                message: e.to_string(),
+            })?;
         for (registry, header) in map {
-            k.env_headers.insert(strip_to_host(&registry).to_string(), Secret(header));
+            k.env_headers
+                .insert(strip_to_host(&registry).to_string(), Secret(header));
         }
         Ok(k)
     }
@@ -170,7 +186,10 @@ impl Keychain {
 
 /// `https://host:port/path` → `host:port`.
 pub(crate) fn strip_to_host(url: &str) -> &str {
-    let s = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://")).unwrap_or(url);
+    let s = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .unwrap_or(url);
     s.split('/').next().unwrap_or(s)
 }
 
@@ -181,7 +200,8 @@ mod tests {
     /// `testdata/registry/keychain`: what the Go lifecycle's keychain resolves.
     #[test]
     fn matches_go_keychain() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/registry/keychain");
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/registry/keychain");
         let images = [
             "busybox",
             "url-form.example.com:5000/app",
@@ -199,7 +219,10 @@ mod tests {
         for line in golden.lines() {
             let (registry, rest) = line.split_once('\t').unwrap();
             let field = |name: &str| {
-                rest.split(' ').find_map(|kv| kv.strip_prefix(&format!("{name}="))).unwrap_or_default().to_string()
+                rest.split(' ')
+                    .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+                    .unwrap_or_default()
+                    .to_string()
             };
             let want = if rest == "anonymous" {
                 Credential::Anonymous
@@ -224,13 +247,36 @@ mod tests {
             r#"{"https://r.example.com/v1/":"Basic dXNlcjpwYXNz","index.docker.io":"bearer tok","id.io":"X-Identity rt","odd.io":"Digest x"}"#,
         )
         .unwrap();
-        assert_eq!(k.resolve("r.example.com").unwrap(), Credential::Basic(Secret::new("dXNlcjpwYXNz")));
-        assert_eq!(k.resolve("index.docker.io").unwrap(), Credential::RegistryToken(Secret::new("tok")));
-        assert_eq!(k.resolve("id.io").unwrap(), Credential::IdentityToken(Secret::new("rt")));
-        assert_eq!(k.resolve("docker.io").unwrap(), Credential::Anonymous, "docker.io keys do not match");
-        assert_eq!(k.resolve("odd.io").unwrap_err().to_string(), "parsing auth header: unknown auth type from header");
+        assert_eq!(
+            k.resolve("r.example.com").unwrap(),
+            Credential::Basic(Secret::new("dXNlcjpwYXNz"))
+        );
+        assert_eq!(
+            k.resolve("index.docker.io").unwrap(),
+            Credential::RegistryToken(Secret::new("tok"))
+        );
+        assert_eq!(
+            k.resolve("id.io").unwrap(),
+            Credential::IdentityToken(Secret::new("rt"))
+        );
+        assert_eq!(
+            k.resolve("docker.io").unwrap(),
+            Credential::Anonymous,
+            "docker.io keys do not match"
+        );
+        assert_eq!(
+            k.resolve("odd.io").unwrap_err().to_string(),
+            "parsing auth header: unknown auth type from header"
+        );
         let e = Keychain::from_env_value("{not json").unwrap_err();
-        assert!(e.to_string().starts_with("reading auth env var: failed to parse CNB_REGISTRY_AUTH value: "), "{e}");
-        assert_eq!(format!("{:?}", Credential::basic("u", "p")), "Basic(<redacted>)");
+        assert!(
+            e.to_string()
+                .starts_with("reading auth env var: failed to parse CNB_REGISTRY_AUTH value: "),
+            "{e}"
+        );
+        assert_eq!(
+            format!("{:?}", Credential::basic("u", "p")),
+            "Basic(<redacted>)"
+        );
     }
 }

@@ -50,7 +50,10 @@ fn manifest_path(r: &Reference) -> String {
 }
 
 fn header_digest(resp: &reqwest::Response) -> Option<Digest> {
-    resp.headers().get(DIGEST_HEADER).and_then(|v| v.to_str().ok()).and_then(|s| Digest::parse(s.trim()).ok())
+    resp.headers()
+        .get(DIGEST_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| Digest::parse(s.trim()).ok())
 }
 
 fn media_type_of(resp: &reqwest::Response) -> String {
@@ -71,23 +74,41 @@ impl Client {
         let resp = self.check(resp, "GET", &[200]).await?;
         let announced = header_digest(&resp);
         let mut media_type = media_type_of(&resp);
-        let bytes = resp.bytes().await.map_err(|e| RegistryError::transport("GET", &r.name(), &e))?;
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| RegistryError::transport("GET", &r.name(), &e))?;
         let digest = Digest::of(&bytes);
         let what = format!("manifest {}", r.name());
         if let Some(want) = r.digest().filter(|w| **w != digest) {
-            return Err(RegistryError::DigestMismatch { what, expected: want.clone(), actual: digest });
+            return Err(RegistryError::DigestMismatch {
+                what,
+                expected: want.clone(),
+                actual: digest,
+            });
         }
         if let Some(want) = announced.filter(|w| *w != digest) {
-            return Err(RegistryError::DigestMismatch { what: format!("{what} (Docker-Content-Digest)"), expected: want, actual: digest });
+            return Err(RegistryError::DigestMismatch {
+                what: format!("{what} (Docker-Content-Digest)"),
+                expected: want,
+                actual: digest,
+            });
         }
         if media_type.is_empty() || media_type == "application/json" || media_type == "text/plain" {
             media_type = sniff_media_type(&bytes);
         }
-        Ok(RawManifest { bytes, media_type, digest })
+        Ok(RawManifest {
+            bytes,
+            media_type,
+            digest,
+        })
     }
 
     /// `HEAD` a manifest: `None` on 404.
-    pub async fn head_manifest(&self, r: &Reference) -> Result<Option<ManifestInfo>, RegistryError> {
+    pub async fn head_manifest(
+        &self,
+        r: &Reference,
+    ) -> Result<Option<ManifestInfo>, RegistryError> {
         let repo = r.context();
         let mut req = Req::new(Method::HEAD, manifest_path(r), Client::pull_scope(repo));
         req.headers.insert(ACCEPT, accept());
@@ -96,32 +117,63 @@ impl Client {
             return Ok(None);
         }
         let resp = self.check(resp, "HEAD", &[200]).await?;
-        Ok(Some(ManifestInfo { media_type: media_type_of(&resp), digest: header_digest(&resp), size: content_length(&resp) }))
+        Ok(Some(ManifestInfo {
+            media_type: media_type_of(&resp),
+            digest: header_digest(&resp),
+            size: content_length(&resp),
+        }))
     }
 
     /// `PUT` manifest bytes under `r`'s tag or digest; returns their digest.
-    pub async fn put_manifest(&self, r: &Reference, bytes: Bytes, media_type: &str) -> Result<Digest, RegistryError> {
+    pub async fn put_manifest(
+        &self,
+        r: &Reference,
+        bytes: Bytes,
+        media_type: &str,
+    ) -> Result<Digest, RegistryError> {
         let digest = Digest::of(&bytes);
         if let Some(want) = r.digest().filter(|w| **w != digest) {
-            return Err(RegistryError::DigestMismatch { what: format!("manifest to push to {}", r.name()), expected: want.clone(), actual: digest });
+            return Err(RegistryError::DigestMismatch {
+                what: format!("manifest to push to {}", r.name()),
+                expected: want.clone(),
+                actual: digest,
+            });
         }
         let repo = r.context();
         let mut req = Req::new(Method::PUT, manifest_path(r), Client::push_scope(repo));
-        let ct = HeaderValue::from_str(media_type).map_err(|e| RegistryError::protocol("manifest media type", e.to_string()))?;
+        let ct = HeaderValue::from_str(media_type)
+            .map_err(|e| RegistryError::protocol("manifest media type", e.to_string()))?;
         req.headers.insert(CONTENT_TYPE, ct);
         req.body = ReqBody::Bytes(bytes);
         let resp = self.send(repo, req).await?;
         let resp = self.check(resp, "PUT", &[200, 201, 202]).await?;
         if let Some(got) = header_digest(&resp).filter(|g| *g != digest) {
-            return Err(RegistryError::DigestMismatch { what: format!("manifest pushed to {} (Docker-Content-Digest)", r.name()), expected: digest, actual: got });
+            return Err(RegistryError::DigestMismatch {
+                what: format!("manifest pushed to {} (Docker-Content-Digest)", r.name()),
+                expected: digest,
+                actual: got,
+            });
         }
         Ok(digest)
     }
 
     /// `DELETE` a manifest by digest (tags cannot be deleted on Distribution).
-    pub async fn delete_manifest(&self, repo: &Repository, digest: &Digest) -> Result<(), RegistryError> {
+    pub async fn delete_manifest(
+        &self,
+        repo: &Repository,
+        digest: &Digest,
+    ) -> Result<(), RegistryError> {
         let path = format!("/v2/{}/manifests/{digest}", repo.repository());
-        let resp = self.send(repo, Req::new(Method::DELETE, path, vec![repo.scope("delete"), repo.scope("pull,push")])).await?;
+        let resp = self
+            .send(
+                repo,
+                Req::new(
+                    Method::DELETE,
+                    path,
+                    vec![repo.scope("delete"), repo.scope("pull,push")],
+                ),
+            )
+            .await?;
         self.check(resp, "DELETE", &[200, 202]).await?;
         Ok(())
     }

@@ -22,8 +22,13 @@ pub use client::{Client, ClientOptions, Direction, Progress, ProgressFn};
 pub use docker_config::DockerConfig;
 pub use error::RegistryError;
 pub use keychain::{Credential, ENV_REGISTRY_AUTH, Keychain, KeychainError, Secret};
-pub use manifest::{DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, ManifestInfo, OCI_INDEX, OCI_MANIFEST, RawManifest, is_index};
+pub use manifest::{
+    DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, ManifestInfo, OCI_INDEX, OCI_MANIFEST, RawManifest,
+    is_index,
+};
 pub use platform::{IndexChild, Platform, go_arch, index_children, select_platform};
 pub use retry::RetryPolicy;
 pub use transport::{TransportOptions, allows_plain_http, is_insecure};
-pub use upload::{BlobSource, ByteStream, PushOptions, PushOutcome, PushedBlob, for_each_concurrent};
+pub use upload::{
+    BlobSource, ByteStream, PushOptions, PushOutcome, PushedBlob, for_each_concurrent,
+};

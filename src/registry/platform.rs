@@ -16,7 +16,11 @@ pub struct Platform {
 
 impl Platform {
     pub fn new(os: &str, architecture: &str) -> Platform {
-        Platform { os: os.into(), architecture: architecture.into(), ..Default::default() }
+        Platform {
+            os: os.into(),
+            architecture: architecture.into(),
+            ..Default::default()
+        }
     }
 
     /// `linux/<architecture of this build>` in Go's names (`amd64`, `arm64`, ...).
@@ -27,8 +31,14 @@ impl Platform {
     fn satisfied_by(&self, p: &IndexPlatform) -> bool {
         p.os == self.os
             && p.architecture == self.architecture
-            && self.variant.as_ref().is_none_or(|v| p.variant.as_deref() == Some(v.as_str()))
-            && self.os_version.as_ref().is_none_or(|v| p.os_version.as_deref() == Some(v.as_str()))
+            && self
+                .variant
+                .as_ref()
+                .is_none_or(|v| p.variant.as_deref() == Some(v.as_str()))
+            && self
+                .os_version
+                .as_ref()
+                .is_none_or(|v| p.os_version.as_deref() == Some(v.as_str()))
     }
 }
 
@@ -96,7 +106,8 @@ struct IndexPlatform {
 
 /// The children of an index, in order.
 pub fn index_children(index: &[u8], what: &str) -> Result<Vec<IndexChild>, RegistryError> {
-    let idx: IndexJson = serde_json::from_slice(index).map_err(|e| RegistryError::protocol(format!("parsing index {what}"), e.to_string()))?;
+    let idx: IndexJson = serde_json::from_slice(index)
+        .map_err(|e| RegistryError::protocol(format!("parsing index {what}"), e.to_string()))?;
     Ok(idx
         .manifests
         .into_iter()
@@ -104,18 +115,34 @@ pub fn index_children(index: &[u8], what: &str) -> Result<Vec<IndexChild>, Regis
             media_type: c.media_type,
             digest: c.digest,
             size: c.size,
-            platform: c.platform.map(|p| Platform { os: p.os, architecture: p.architecture, variant: p.variant, os_version: p.os_version }),
+            platform: c.platform.map(|p| Platform {
+                os: p.os,
+                architecture: p.architecture,
+                variant: p.variant,
+                os_version: p.os_version,
+            }),
         })
         .collect())
 }
 
 /// The first child of `index` for `want`, or `NoMatchingPlatform`.
-pub fn select_platform(index: &[u8], want: &Platform, what: &str) -> Result<IndexChild, RegistryError> {
-    let idx: IndexJson = serde_json::from_slice(index).map_err(|e| RegistryError::protocol(format!("parsing index {what}"), e.to_string()))?;
-    let pos = idx.manifests.iter().position(|c| c.platform.as_ref().is_some_and(|p| want.satisfied_by(p)));
+pub fn select_platform(
+    index: &[u8],
+    want: &Platform,
+    what: &str,
+) -> Result<IndexChild, RegistryError> {
+    let idx: IndexJson = serde_json::from_slice(index)
+        .map_err(|e| RegistryError::protocol(format!("parsing index {what}"), e.to_string()))?;
+    let pos = idx
+        .manifests
+        .iter()
+        .position(|c| c.platform.as_ref().is_some_and(|p| want.satisfied_by(p)));
     match pos {
         Some(i) => Ok(index_children(index, what)?.swap_remove(i)),
-        None => Err(RegistryError::NoMatchingPlatform { platform: want.to_string(), reference: what.to_string() }),
+        None => Err(RegistryError::NoMatchingPlatform {
+            platform: want.to_string(),
+            reference: what.to_string(),
+        }),
     }
 }
 
@@ -136,15 +163,40 @@ mod tests {
               {{"mediaType":"m","digest":"{}","size":3,"platform":{{"os":"windows","architecture":"amd64","os.version":"10.0.17763.1"}}}},
               {{"mediaType":"m","digest":"{}","size":4,"platform":{{"os":"linux","architecture":"amd64"}}}},
               {{"mediaType":"m","digest":"{}","size":5}}]}}"#,
-            d('1'), d('2'), d('3'), d('4'), d('5')
+            d('1'),
+            d('2'),
+            d('3'),
+            d('4'),
+            d('5')
         );
         let pick = |p: Platform| select_platform(index.as_bytes(), &p, "idx").map(|c| c.size);
         assert_eq!(pick(Platform::new("linux", "amd64")).unwrap(), 4);
-        assert_eq!(pick(Platform::new("linux", "arm")).unwrap(), 1, "first match without variant");
-        assert_eq!(pick(Platform { variant: Some("v7".into()), ..Platform::new("linux", "arm") }).unwrap(), 2);
-        assert_eq!(pick(Platform { os_version: Some("10.0.17763.1".into()), ..Platform::new("windows", "amd64") }).unwrap(), 3);
+        assert_eq!(
+            pick(Platform::new("linux", "arm")).unwrap(),
+            1,
+            "first match without variant"
+        );
+        assert_eq!(
+            pick(Platform {
+                variant: Some("v7".into()),
+                ..Platform::new("linux", "arm")
+            })
+            .unwrap(),
+            2
+        );
+        assert_eq!(
+            pick(Platform {
+                os_version: Some("10.0.17763.1".into()),
+                ..Platform::new("windows", "amd64")
+            })
+            .unwrap(),
+            3
+        );
         let e = pick(Platform::new("linux", "s390x")).unwrap_err();
-        assert_eq!(e.to_string(), "no child with platform linux/s390x in index idx");
+        assert_eq!(
+            e.to_string(),
+            "no child with platform linux/s390x in index idx"
+        );
         assert_eq!(index_children(index.as_bytes(), "idx").unwrap().len(), 5);
         assert_eq!(go_arch("x86_64"), "amd64");
     }

@@ -16,14 +16,21 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy { max_attempts: 3, base_delay: Duration::from_secs(1), max_delay: Duration::from_secs(30) }
+        RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(30),
+        }
     }
 }
 
 impl RetryPolicy {
     /// No retries at all.
     pub fn none() -> Self {
-        RetryPolicy { max_attempts: 1, ..Self::default() }
+        RetryPolicy {
+            max_attempts: 1,
+            ..Self::default()
+        }
     }
 
     /// The delay before retry number `retry` (0 = first retry): `base * 2^retry`, ±25% jitter,
@@ -54,13 +61,31 @@ mod tests {
 
     #[test]
     fn backoff_grows_and_is_capped() {
-        let p = RetryPolicy { max_attempts: 5, base_delay: Duration::from_millis(100), max_delay: Duration::from_millis(500) };
+        let p = RetryPolicy {
+            max_attempts: 5,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(500),
+        };
         let d0 = p.delay(0, None);
-        assert!(d0 >= Duration::from_millis(75) && d0 <= Duration::from_millis(125), "{d0:?}");
+        assert!(
+            d0 >= Duration::from_millis(75) && d0 <= Duration::from_millis(125),
+            "{d0:?}"
+        );
         let d2 = p.delay(2, None);
-        assert!(d2 >= Duration::from_millis(300) && d2 <= Duration::from_millis(500), "{d2:?}");
+        assert!(
+            d2 >= Duration::from_millis(300) && d2 <= Duration::from_millis(500),
+            "{d2:?}"
+        );
         assert_eq!(p.delay(10, None), Duration::from_millis(500));
-        assert_eq!(p.delay(0, Some(Duration::from_secs(60))), Duration::from_millis(500));
-        assert!(retryable_status(429) && retryable_status(503) && !retryable_status(404) && !retryable_status(401));
+        assert_eq!(
+            p.delay(0, Some(Duration::from_secs(60))),
+            Duration::from_millis(500)
+        );
+        assert!(
+            retryable_status(429)
+                && retryable_status(503)
+                && !retryable_status(404)
+                && !retryable_status(401)
+        );
     }
 }

@@ -24,7 +24,8 @@ impl Default for TransportOptions {
         TransportOptions {
             connect_timeout: Duration::from_secs(30),
             read_timeout: Duration::from_secs(300),
-            http1_only: std::env::var_os("CNB_REGISTRY_HTTP1_ONLY").is_some_and(|v| v == "true" || v == "1"),
+            http1_only: std::env::var_os("CNB_REGISTRY_HTTP1_ONLY")
+                .is_some_and(|v| v == "true" || v == "1"),
             user_agent: format!("cnb-lifecycle-rs/{}", env!("CARGO_PKG_VERSION")),
         }
     }
@@ -40,12 +41,20 @@ pub(crate) struct Transport {
 
 impl Transport {
     pub fn new(opts: TransportOptions) -> Self {
-        Transport { opts, verified: OnceLock::new(), unverified: OnceLock::new() }
+        Transport {
+            opts,
+            verified: OnceLock::new(),
+            unverified: OnceLock::new(),
+        }
     }
 
     /// The client for a request: TLS verification off for insecure registries; plain-HTTP
     /// requests work with either, so they fall back to the unverified one if needed.
-    pub fn client(&self, skip_verify: bool, plain_http: bool) -> Result<&reqwest::Client, RegistryError> {
+    pub fn client(
+        &self,
+        skip_verify: bool,
+        plain_http: bool,
+    ) -> Result<&reqwest::Client, RegistryError> {
         let build = |skip: bool| {
             let mut b = reqwest::Client::builder()
                 .connect_timeout(self.opts.connect_timeout)
@@ -70,14 +79,22 @@ impl Transport {
         } else {
             verified()
         };
-        r.map_err(|e| RegistryError::Tls(format!("{e} (set SSL_CERT_FILE or SSL_CERT_DIR to a CA bundle)")))
+        r.map_err(|e| {
+            RegistryError::Tls(format!(
+                "{e} (set SSL_CERT_FILE or SSL_CERT_DIR to a CA bundle)"
+            ))
+        })
     }
 }
 
 /// Proxies from `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY` (either case) and `NO_PROXY`, with Go's
 /// exception that `localhost` and loopback addresses never go through a proxy.
 fn env_proxy() -> Option<reqwest::Proxy> {
-    let var = |names: &[&str]| names.iter().find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()));
+    let var = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
+    };
     let https = var(&["HTTPS_PROXY", "https_proxy"]);
     let http = var(&["HTTP_PROXY", "http_proxy"]);
     let all = var(&["ALL_PROXY", "all_proxy"]);
@@ -85,12 +102,21 @@ fn env_proxy() -> Option<reqwest::Proxy> {
         return None;
     }
     let proxy = reqwest::Proxy::custom(move |url: &reqwest::Url| {
-        let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']');
-        let loopback = host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        let host = url
+            .host_str()
+            .unwrap_or_default()
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        let loopback =
+            host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
         if loopback {
             return None;
         }
-        let chosen = if url.scheme() == "https" { https.as_ref() } else { http.as_ref() };
+        let chosen = if url.scheme() == "https" {
+            https.as_ref()
+        } else {
+            http.as_ref()
+        };
         chosen.or(all.as_ref()).cloned()
     });
     Some(proxy.no_proxy(reqwest::NoProxy::from_env()))
@@ -125,7 +151,9 @@ fn host_of(registry: &str) -> &str {
 
 /// imgutil's rule: an insecure-registry entry applies when the image name starts with it.
 pub fn is_insecure(insecure_registries: &[String], image_name: &str) -> bool {
-    insecure_registries.iter().any(|r| !r.is_empty() && image_name.starts_with(r.as_str()))
+    insecure_registries
+        .iter()
+        .any(|r| !r.is_empty() && image_name.starts_with(r.as_str()))
 }
 
 #[cfg(test)]
@@ -134,10 +162,27 @@ mod tests {
 
     #[test]
     fn plain_http_rules() {
-        for r in ["localhost", "localhost:5000", "a.localhost:1", "127.0.0.1:5000", "127.1.2.3", "[::1]:5000", "10.1.2.3:80", "172.16.0.1", "192.168.1.1:5000"] {
+        for r in [
+            "localhost",
+            "localhost:5000",
+            "a.localhost:1",
+            "127.0.0.1:5000",
+            "127.1.2.3",
+            "[::1]:5000",
+            "10.1.2.3:80",
+            "172.16.0.1",
+            "192.168.1.1:5000",
+        ] {
             assert!(allows_plain_http(r), "{r}");
         }
-        for r in ["index.docker.io", "gcr.io", "8.8.8.8:5000", "172.32.0.1", "[2001:db8::1]:5000", "localhostx:5000"] {
+        for r in [
+            "index.docker.io",
+            "gcr.io",
+            "8.8.8.8:5000",
+            "172.32.0.1",
+            "[2001:db8::1]:5000",
+            "localhostx:5000",
+        ] {
             assert!(!allows_plain_http(r), "{r}");
         }
         let list = vec!["my-reg:5000".to_string()];

@@ -40,7 +40,9 @@ impl BlobSource {
     }
 }
 
-fn tokio_util_like_reader(r: impl AsyncRead + Send + Unpin + 'static) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
+fn tokio_util_like_reader(
+    r: impl AsyncRead + Send + Unpin + 'static,
+) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
     futures_util::stream::unfold(Some(r), |r| async move {
         use tokio::io::AsyncReadExt;
         let mut r = r?;
@@ -87,7 +89,12 @@ pub(crate) struct Session {
 
 impl Client {
     /// Pushes a blob to `repo`. See the module docs for the sequence of requests.
-    pub async fn push_blob(&self, repo: &Repository, source: BlobSource, opts: PushOptions) -> Result<PushedBlob, RegistryError> {
+    pub async fn push_blob(
+        &self,
+        repo: &Repository,
+        source: BlobSource,
+        opts: PushOptions,
+    ) -> Result<PushedBlob, RegistryError> {
         let (source, digest, size) = match source {
             BlobSource::Bytes(b) => {
                 let d = Digest::of(&b);
@@ -98,7 +105,12 @@ impl Client {
             BlobSource::File(path) => {
                 let (d, n) = match &opts.digest {
                     Some(d) => {
-                        let n = tokio::fs::metadata(&path).await.map_err(|e| RegistryError::io(format!("reading {}", path.display()), e))?.len();
+                        let n = tokio::fs::metadata(&path)
+                            .await
+                            .map_err(|e| {
+                                RegistryError::io(format!("reading {}", path.display()), e)
+                            })?
+                            .len();
                         (d.clone(), n)
                     }
                     None => hash_file(path.clone()).await?,
@@ -110,19 +122,40 @@ impl Client {
 
         let mut session = None;
         if let Some(d) = &digest {
-            if let Some(info) = self.head_blob_scoped(repo, d, Client::push_scope(repo)).await? {
-                return Ok(PushedBlob { digest: d.clone(), size: info.size.or(size), outcome: PushOutcome::Existed });
+            if let Some(info) = self
+                .head_blob_scoped(repo, d, Client::push_scope(repo))
+                .await?
+            {
+                return Ok(PushedBlob {
+                    digest: d.clone(),
+                    size: info.size.or(size),
+                    outcome: PushOutcome::Existed,
+                });
             }
-            let candidates: Vec<&Repository> =
-                opts.mount_from.iter().filter(|f| f.registry() == repo.registry() && *f != repo).collect();
+            let candidates: Vec<&Repository> = opts
+                .mount_from
+                .iter()
+                .filter(|f| f.registry() == repo.registry() && *f != repo)
+                .collect();
             for (i, from) in candidates.iter().enumerate() {
                 match self.mount(repo, from, d).await? {
-                    None => return Ok(PushedBlob { digest: d.clone(), size, outcome: PushOutcome::Mounted }),
+                    None => {
+                        return Ok(PushedBlob {
+                            digest: d.clone(),
+                            size,
+                            outcome: PushOutcome::Mounted,
+                        });
+                    }
                     // Not there: keep the session the registry opened for the last candidate,
                     // drop it (best effort) when another candidate remains.
                     Some(s) if i + 1 == candidates.len() => session = Some(s),
                     Some(s) => {
-                        let _ = self.send(repo, Req::new(Method::DELETE, s.location, Client::push_scope(repo))).await;
+                        let _ = self
+                            .send(
+                                repo,
+                                Req::new(Method::DELETE, s.location, Client::push_scope(repo)),
+                            )
+                            .await;
                     }
                 }
             }
@@ -135,39 +168,78 @@ impl Client {
         let (digest, size) = match source {
             Body::Bytes(b) => {
                 let d = digest.unwrap_or_else(|| Digest::of(&b));
-                self.finish_upload(repo, &session.location, &d, ReqBody::Bytes(b)).await?;
+                self.finish_upload(repo, &session.location, &d, ReqBody::Bytes(b))
+                    .await?;
                 (d, size)
             }
             Body::File(path) => {
                 let d = digest.unwrap_or_else(|| Digest::of(b""));
                 let len = size.unwrap_or(0);
-                self.finish_upload(repo, &session.location, &d, ReqBody::File { path, len, progress: Some(d.clone()) }).await?;
+                self.finish_upload(
+                    repo,
+                    &session.location,
+                    &d,
+                    ReqBody::File {
+                        path,
+                        len,
+                        progress: Some(d.clone()),
+                    },
+                )
+                .await?;
                 (d, size)
             }
             Body::Stream(s) => {
-                let (location, actual, n) = self.patch_stream(repo, session, s, digest.clone()).await?;
+                let (location, actual, n) =
+                    self.patch_stream(repo, session, s, digest.clone()).await?;
                 if let Some(want) = digest.filter(|w| *w != actual) {
-                    return Err(RegistryError::DigestMismatch { what: format!("blob streamed to {repo}"), expected: want, actual });
+                    return Err(RegistryError::DigestMismatch {
+                        what: format!("blob streamed to {repo}"),
+                        expected: want,
+                        actual,
+                    });
                 }
-                self.finish_upload(repo, &location, &actual, ReqBody::Empty).await?;
+                self.finish_upload(repo, &location, &actual, ReqBody::Empty)
+                    .await?;
                 (actual, Some(n))
             }
         };
-        Ok(PushedBlob { digest, size, outcome: PushOutcome::Uploaded })
+        Ok(PushedBlob {
+            digest,
+            size,
+            outcome: PushOutcome::Uploaded,
+        })
     }
 
     /// `POST ?mount=<digest>&from=<repo>`: `None` when mounted (201), else the upload session the
     /// registry opened instead (202).
-    async fn mount(&self, repo: &Repository, from: &Repository, digest: &Digest) -> Result<Option<Session>, RegistryError> {
+    async fn mount(
+        &self,
+        repo: &Repository,
+        from: &Repository,
+        digest: &Digest,
+    ) -> Result<Option<Session>, RegistryError> {
         let mut scopes = Client::push_scope(repo);
         scopes.push(from.scope("pull"));
-        let s = self.start_upload_scoped(repo, Some((digest, from)), scopes).await?;
+        let s = self
+            .start_upload_scoped(repo, Some((digest, from)), scopes)
+            .await?;
         Ok(s)
     }
 
-    async fn start_upload(&self, repo: &Repository, mount: Option<(&Digest, &Repository)>) -> Result<Session, RegistryError> {
-        let s = self.start_upload_scoped(repo, mount, Client::push_scope(repo)).await?;
-        s.ok_or_else(|| RegistryError::protocol(format!("starting upload to {repo}"), "registry answered 201 without a mount"))
+    async fn start_upload(
+        &self,
+        repo: &Repository,
+        mount: Option<(&Digest, &Repository)>,
+    ) -> Result<Session, RegistryError> {
+        let s = self
+            .start_upload_scoped(repo, mount, Client::push_scope(repo))
+            .await?;
+        s.ok_or_else(|| {
+            RegistryError::protocol(
+                format!("starting upload to {repo}"),
+                "registry answered 201 without a mount",
+            )
+        })
     }
 
     pub(crate) async fn start_upload_scoped(
@@ -182,7 +254,8 @@ impl Client {
         }
         let mut req = Req::new(Method::POST, path, scopes);
         req.idempotent = true; // an abandoned session is harmless
-        req.headers.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+        req.headers
+            .insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
         let resp = self.send(repo, req).await?;
         let resp = self.check(resp, "POST", &[201, 202]).await?;
         if resp.status().as_u16() == 201 {
@@ -195,7 +268,10 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
-        Ok(Some(Session { location, min_chunk }))
+        Ok(Some(Session {
+            location,
+            min_chunk,
+        }))
     }
 
     /// Streams `s` into the session; returns the last location, the digest and size.
@@ -214,11 +290,19 @@ impl Client {
             let body = s.map_ok(move |b| {
                 let mut h = h.lock().unwrap_or_else(|e| e.into_inner());
                 h.update(&b);
-                client.progress(Progress { direction: Direction::Push, digest: known.clone(), done: h.len(), total: None });
+                client.progress(Progress {
+                    direction: Direction::Push,
+                    digest: known.clone(),
+                    done: h.len(),
+                    total: None,
+                });
                 b
             });
             let mut req = Req::new(Method::PATCH, session.location, Client::push_scope(repo));
-            req.headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+            req.headers.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            );
             req.body = ReqBody::Stream(Mutex::new(Some(reqwest::Body::wrap_stream(body))));
             let resp = self.send(repo, req).await?;
             let resp = self.check(resp, "PATCH", &[202, 204]).await?;
@@ -235,7 +319,11 @@ impl Client {
         loop {
             while !ended && buf.len() < chunk {
                 match s.next().await {
-                    Some(b) => buf.extend_from_slice(&b.map_err(|e| RegistryError::io(format!("reading blob for {repo}"), e))?),
+                    Some(b) => {
+                        buf.extend_from_slice(&b.map_err(|e| {
+                            RegistryError::io(format!("reading blob for {repo}"), e)
+                        })?)
+                    }
                     None => ended = true,
                 }
             }
@@ -244,37 +332,65 @@ impl Client {
             }
             let take_n = buf.len().min(chunk);
             let part = buf.split_to(take_n).freeze();
-            hasher.lock().unwrap_or_else(|e| e.into_inner()).update(&part);
+            hasher
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .update(&part);
             let end = offset + part.len() as u64 - 1;
             let mut req = Req::new(Method::PATCH, location.clone(), Client::push_scope(repo));
-            req.headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
-            let range = HeaderValue::from_str(&format!("{offset}-{end}")).map_err(|e| RegistryError::protocol("Content-Range", e.to_string()))?;
+            req.headers.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            );
+            let range = HeaderValue::from_str(&format!("{offset}-{end}"))
+                .map_err(|e| RegistryError::protocol("Content-Range", e.to_string()))?;
             req.headers.insert("content-range", range);
             req.body = ReqBody::Bytes(part);
             let resp = self.send(repo, req).await?;
             let resp = self.check(resp, "PATCH", &[202, 204]).await?;
             if let Some(r) = resp.headers().get("range").and_then(|v| v.to_str().ok()) {
-                let got_end = r.rsplit('-').next().and_then(|e| e.trim().parse::<u64>().ok());
+                let got_end = r
+                    .rsplit('-')
+                    .next()
+                    .and_then(|e| e.trim().parse::<u64>().ok());
                 if got_end != Some(end) {
-                    return Err(RegistryError::protocol(format!("uploading to {repo}"), format!("registry has range {r}, expected 0-{end}")));
+                    return Err(RegistryError::protocol(
+                        format!("uploading to {repo}"),
+                        format!("registry has range {r}, expected 0-{end}"),
+                    ));
                 }
             }
             location = location_or(&resp, repo, location)?;
             offset = end + 1;
-            self.progress(Progress { direction: Direction::Push, digest: known.clone(), done: offset, total: None });
+            self.progress(Progress {
+                direction: Direction::Push,
+                digest: known.clone(),
+                done: offset,
+                total: None,
+            });
         }
         let (d, n) = take(&hasher);
         Ok((location, d, n))
     }
 
     /// `PUT <location>?digest=<digest>` with the remaining body; expects 201.
-    pub(crate) async fn finish_upload(&self, repo: &Repository, location: &str, digest: &Digest, body: ReqBody) -> Result<(), RegistryError> {
+    pub(crate) async fn finish_upload(
+        &self,
+        repo: &Repository,
+        location: &str,
+        digest: &Digest,
+        body: ReqBody,
+    ) -> Result<(), RegistryError> {
         let mut url = self.url(repo, location).await?;
         url.query_pairs_mut().append_pair("digest", digest.as_str());
         let mut req = Req::new(Method::PUT, url.to_string(), Client::push_scope(repo));
-        req.headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+        req.headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/octet-stream"),
+        );
         if matches!(body, ReqBody::Empty) {
-            req.headers.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+            req.headers
+                .insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
         }
         req.body = body;
         let resp = self.send(repo, req).await?;
@@ -297,12 +413,19 @@ impl Client {
 }
 
 /// Runs `f` over `items` with at most `limit` futures in flight; results in input order.
-pub async fn for_each_concurrent<T, R, E, F, Fut>(items: Vec<T>, limit: usize, f: F) -> Result<Vec<R>, E>
+pub async fn for_each_concurrent<T, R, E, F, Fut>(
+    items: Vec<T>,
+    limit: usize,
+    f: F,
+) -> Result<Vec<R>, E>
 where
     F: Fn(T) -> Fut,
     Fut: std::future::Future<Output = Result<R, E>>,
 {
-    futures_util::stream::iter(items.into_iter().map(f)).buffered(limit.max(1)).try_collect().await
+    futures_util::stream::iter(items.into_iter().map(f))
+        .buffered(limit.max(1))
+        .try_collect()
+        .await
 }
 
 enum Body {
@@ -311,11 +434,17 @@ enum Body {
     Stream(ByteStream),
 }
 
-fn check_known(opts: &PushOptions, actual: &Digest, repo: &Repository) -> Result<(), RegistryError> {
+fn check_known(
+    opts: &PushOptions,
+    actual: &Digest,
+    repo: &Repository,
+) -> Result<(), RegistryError> {
     match &opts.digest {
-        Some(want) if want != actual => {
-            Err(RegistryError::DigestMismatch { what: format!("blob to push to {repo}"), expected: want.clone(), actual: actual.clone() })
-        }
+        Some(want) if want != actual => Err(RegistryError::DigestMismatch {
+            what: format!("blob to push to {repo}"),
+            expected: want.clone(),
+            actual: actual.clone(),
+        }),
         _ => Ok(()),
     }
 }
@@ -343,10 +472,19 @@ fn location(resp: &reqwest::Response, repo: &Repository) -> Result<String, Regis
         .get(LOCATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
-        .ok_or_else(|| RegistryError::protocol(format!("uploading to {repo}"), "registry sent no Location header"))
+        .ok_or_else(|| {
+            RegistryError::protocol(
+                format!("uploading to {repo}"),
+                "registry sent no Location header",
+            )
+        })
 }
 
-fn location_or(resp: &reqwest::Response, repo: &Repository, previous: String) -> Result<String, RegistryError> {
+fn location_or(
+    resp: &reqwest::Response,
+    repo: &Repository,
+    previous: String,
+) -> Result<String, RegistryError> {
     match resp.headers().get(LOCATION) {
         Some(_) => location(resp, repo),
         None => Ok(previous),
@@ -356,6 +494,9 @@ fn location_or(resp: &reqwest::Response, repo: &Repository, previous: String) ->
 #[allow(dead_code)]
 fn _assert_send(c: Client, r: Repository) {
     fn is_send<T: Send>(_: T) {}
-    is_send(async move { c.push_blob(&r, BlobSource::Bytes(Bytes::new()), PushOptions::default()).await });
+    is_send(async move {
+        c.push_blob(&r, BlobSource::Bytes(Bytes::new()), PushOptions::default())
+            .await
+    });
     let _ = read_stream::<tokio::fs::File>;
 }

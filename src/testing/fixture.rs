@@ -38,19 +38,46 @@ pub fn push_busybox_fixture(registry_host: &str, repo_tag: &str) -> BusyboxFixtu
     push_busybox_fixture_with(registry_host, repo_tag, &FixtureOptions::default())
 }
 
-pub fn push_busybox_fixture_with(registry_host: &str, repo_tag: &str, o: &FixtureOptions) -> BusyboxFixture {
+pub fn push_busybox_fixture_with(
+    registry_host: &str,
+    repo_tag: &str,
+    o: &FixtureOptions,
+) -> BusyboxFixture {
     require_tool("umoci", "umoci");
     require_tool("/bin/busybox", "busybox-static");
-    let work = tempfile::Builder::new().prefix("cnb-fixture-").tempdir().expect("fixture temp dir");
+    let work = tempfile::Builder::new()
+        .prefix("cnb-fixture-")
+        .tempdir()
+        .expect("fixture temp dir");
     let layout = work.path().join("layout");
     let layout_s = layout.to_str().expect("utf-8 temp path");
     let image = format!("{layout_s}:fixture");
     run(Command::new("umoci").args(["init", "--layout", layout_s]));
     run(Command::new("umoci").args(["new", "--image", &image]));
-    run(Command::new("umoci").args(["insert", "--rootless", "--image", &image, "/bin/busybox", "/bin/busybox"]));
+    run(Command::new("umoci").args([
+        "insert",
+        "--rootless",
+        "--image",
+        &image,
+        "/bin/busybox",
+        "/bin/busybox",
+    ]));
     let mut cfg = Command::new("umoci");
-    cfg.args(["config", "--image", &image, "--os", "linux", "--config.cmd", "/bin/busybox"]);
-    cfg.args(["--created", "2026-01-01T00:00:00Z", "--history.created", "2026-01-01T00:00:00Z"]);
+    cfg.args([
+        "config",
+        "--image",
+        &image,
+        "--os",
+        "linux",
+        "--config.cmd",
+        "/bin/busybox",
+    ]);
+    cfg.args([
+        "--created",
+        "2026-01-01T00:00:00Z",
+        "--history.created",
+        "2026-01-01T00:00:00Z",
+    ]);
     if let Some(arch) = &o.architecture {
         cfg.args(["--architecture", arch]);
     }
@@ -68,22 +95,33 @@ pub fn push_busybox_fixture_with(registry_host: &str, repo_tag: &str, o: &Fixtur
     if let Some(creds) = &o.creds {
         copy.arg(format!("--dest-creds={creds}"));
     }
-    run(copy.arg(format!("oci:{image}")).arg(format!("docker://{reference}")));
+    run(copy
+        .arg(format!("oci:{image}"))
+        .arg(format!("docker://{reference}")));
 
     let manifest = skopeo_inspect_raw(&reference, o.creds.as_deref());
     describe(reference, manifest)
 }
 
 fn describe(reference: String, manifest: Vec<u8>) -> BusyboxFixture {
-    let v: serde_json::Value = serde_json::from_slice(&manifest).expect("skopeo printed a JSON manifest");
-    let digest = |d: &serde_json::Value| Digest::parse(d["digest"].as_str().unwrap_or_default()).expect("digest in manifest");
+    let v: serde_json::Value =
+        serde_json::from_slice(&manifest).expect("skopeo printed a JSON manifest");
+    let digest = |d: &serde_json::Value| {
+        Digest::parse(d["digest"].as_str().unwrap_or_default()).expect("digest in manifest")
+    };
     let layers = v["layers"].as_array().cloned().unwrap_or_default();
     BusyboxFixture {
         manifest_digest: Digest::of(&manifest),
-        media_type: v["mediaType"].as_str().unwrap_or("application/vnd.oci.image.manifest.v1+json").to_string(),
+        media_type: v["mediaType"]
+            .as_str()
+            .unwrap_or("application/vnd.oci.image.manifest.v1+json")
+            .to_string(),
         config_digest: digest(&v["config"]),
         layer_digests: layers.iter().map(digest).collect(),
-        layer_sizes: layers.iter().map(|l| l["size"].as_u64().unwrap_or_default()).collect(),
+        layer_sizes: layers
+            .iter()
+            .map(|l| l["size"].as_u64().unwrap_or_default())
+            .collect(),
         reference,
         manifest,
     }

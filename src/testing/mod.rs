@@ -7,6 +7,8 @@ mod fixture;
 mod registry;
 mod tools;
 
-pub use fixture::{BusyboxFixture, FixtureOptions, push_busybox_fixture, push_busybox_fixture_with};
+pub use fixture::{
+    BusyboxFixture, FixtureOptions, push_busybox_fixture, push_busybox_fixture_with,
+};
 pub use registry::{LoggedRequest, Registry, RegistryOptions, TokenAuthConfig, shared_registry};
 pub use tools::{require_tool, skopeo, skopeo_copy, skopeo_inspect_config, skopeo_inspect_raw};

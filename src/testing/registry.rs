@@ -85,12 +85,17 @@ impl Registry {
         for _ in 0..5 {
             let port = free_port();
             let config = dir.path().join("config.yml");
-            std::fs::write(&config, config_yaml(dir.path(), port, &options)).expect("write registry config");
+            std::fs::write(&config, config_yaml(dir.path(), port, &options))
+                .expect("write registry config");
             let log_path = dir.path().join("registry.log");
             let log = std::fs::File::create(&log_path).expect("registry log file");
             let err = log.try_clone().expect("dup log file");
             let mut cmd = Command::new(REGISTRY_BIN);
-            cmd.arg("serve").arg(&config).stdin(Stdio::null()).stdout(log).stderr(err);
+            cmd.arg("serve")
+                .arg(&config)
+                .stdin(Stdio::null())
+                .stdout(log)
+                .stderr(err);
             let parent = std::process::id() as libc::pid_t;
             // SAFETY: only async-signal-safe calls (prctl, getppid) between fork and exec.
             unsafe {
@@ -106,7 +111,12 @@ impl Registry {
             }
             let mut child = spawn_on_keeper(cmd);
             if wait_ready(port, &mut child) {
-                return Registry { child: Mutex::new(child), port, dir, options };
+                return Registry {
+                    child: Mutex::new(child),
+                    port,
+                    dir,
+                    options,
+                };
             }
             let _ = child.kill();
             let _ = child.wait();
@@ -137,7 +147,9 @@ impl Registry {
     pub fn blob_data_path(&self, digest: &str) -> PathBuf {
         let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
         let prefix = hex.get(..2).unwrap_or(hex);
-        self.storage_dir().join(format!("docker/registry/v2/blobs/sha256/{prefix}/{hex}/data"))
+        self.storage_dir().join(format!(
+            "docker/registry/v2/blobs/sha256/{prefix}/{hex}/data"
+        ))
     }
 
     /// The full log (stdout and stderr) so far.
@@ -158,13 +170,19 @@ impl Registry {
 
     /// `user:pass` for skopeo when the registry uses htpasswd.
     pub fn creds(&self) -> Option<String> {
-        self.options.htpasswd.as_ref().map(|(u, p)| format!("{u}:{p}"))
+        self.options
+            .htpasswd
+            .as_ref()
+            .map(|(u, p)| format!("{u}:{p}"))
     }
 }
 
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Registry").field("host", &self.host()).field("dir", &self.dir.path()).finish()
+        f.debug_struct("Registry")
+            .field("host", &self.host())
+            .field("dir", &self.dir.path())
+            .finish()
     }
 }
 
@@ -189,7 +207,11 @@ fn parse_access_line(line: &str) -> Option<LoggedRequest> {
         return None;
     }
     let status = rest[end + 1..].split_whitespace().next()?.parse().ok()?;
-    Some(LoggedRequest { method, path, status })
+    Some(LoggedRequest {
+        method,
+        path,
+        status,
+    })
 }
 
 fn config_yaml(dir: &Path, port: u16, o: &RegistryOptions) -> String {
@@ -206,7 +228,10 @@ fn config_yaml(dir: &Path, port: u16, o: &RegistryOptions) -> String {
         ));
     }
     if o.htpasswd.is_some() {
-        y.push_str(&format!("auth:\n  htpasswd:\n    realm: cnb-test\n    path: {}\n", dir.join("htpasswd").display()));
+        y.push_str(&format!(
+            "auth:\n  htpasswd:\n    realm: cnb-test\n    path: {}\n",
+            dir.join("htpasswd").display()
+        ));
     } else if let Some(t) = &o.token_auth {
         y.push_str(&format!(
             "auth:\n  token:\n    realm: {}\n    service: {}\n    issuer: {}\n    rootcertbundle: {}\n",
@@ -225,13 +250,30 @@ fn make_tls_files(dir: &Path) {
     require_tool("openssl", "openssl");
     let p = |name: &str| dir.join(name);
     run(Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=cnb-test-ca"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=cnb-test-ca",
+        ])
         .arg("-keyout")
         .arg(p("ca.key"))
         .arg("-out")
         .arg(p("ca.crt")));
     run(Command::new("openssl")
-        .args(["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1"])
+        .args([
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+        ])
         .arg("-keyout")
         .arg(p("tls.key"))
         .arg("-out")
@@ -258,11 +300,17 @@ fn make_tls_files(dir: &Path) {
 /// The shared registry lives in a static that is never dropped, so its directory outlives the
 /// test process: remove directories left by test processes that are gone.
 fn remove_stale_dirs() {
-    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else { return };
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
     for e in entries.flatten() {
         let name = e.file_name();
-        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix("cnb-registry-")) else { continue };
-        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else { continue };
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix("cnb-registry-")) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
         if !Path::new(&format!("/proc/{pid}")).exists() {
             let _ = std::fs::remove_dir_all(e.path());
         }
@@ -283,9 +331,13 @@ fn wait_ready(port: u16, child: &mut Child) -> bool {
         }
         if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
             let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-            let req = format!("GET /v2/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+            let req =
+                format!("GET /v2/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
             let mut buf = [0u8; 12];
-            if s.write_all(req.as_bytes()).is_ok() && s.read_exact(&mut buf).is_ok() && buf.starts_with(b"HTTP/1.") {
+            if s.write_all(req.as_bytes()).is_ok()
+                && s.read_exact(&mut buf).is_ok()
+                && buf.starts_with(b"HTTP/1.")
+            {
                 return true;
             }
         }
@@ -334,8 +386,15 @@ mod tests {
         let line = r#"127.0.0.1 - - [27/Nov/2026:10:00:00 +0000] "PATCH /v2/a/b/blobs/uploads/x?_state=y HTTP/1.1" 202 0 "" "cnb""#;
         assert_eq!(
             parse_access_line(line),
-            Some(LoggedRequest { method: "PATCH".into(), path: "/v2/a/b/blobs/uploads/x?_state=y".into(), status: 202 })
+            Some(LoggedRequest {
+                method: "PATCH".into(),
+                path: "/v2/a/b/blobs/uploads/x?_state=y".into(),
+                status: 202
+            })
         );
-        assert_eq!(parse_access_line("time=\"x\" level=info msg=\"hello\""), None);
+        assert_eq!(
+            parse_access_line("time=\"x\" level=info msg=\"hello\""),
+            None
+        );
     }
 }

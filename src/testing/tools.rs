@@ -13,12 +13,17 @@ pub fn require_tool(tool: &str, debian_package: &str) {
             .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
             .unwrap_or(false)
     };
-    assert!(found, "test tool `{tool}` is missing: install the Debian package `{debian_package}`");
+    assert!(
+        found,
+        "test tool `{tool}` is missing: install the Debian package `{debian_package}`"
+    );
 }
 
 /// Runs `cmd`, panicking with its stderr when it fails. Returns stdout.
 pub(crate) fn run(cmd: &mut Command) -> Vec<u8> {
-    let out: Output = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let out: Output = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     if !out.status.success() {
         panic!(
             "{cmd:?} failed with {}:\nstdout: {}\nstderr: {}",
@@ -61,7 +66,13 @@ pub fn skopeo_inspect_config(reference: &str, creds: Option<&str>) -> Vec<u8> {
 /// uncompressed in OCI layouts).
 pub fn skopeo_copy(src: &str, dst: &str, creds: Option<&str>) {
     let mut c = skopeo();
-    c.args(["copy", "--all", "--preserve-digests", "--src-tls-verify=false", "--dest-tls-verify=false"]);
+    c.args([
+        "copy",
+        "--all",
+        "--preserve-digests",
+        "--src-tls-verify=false",
+        "--dest-tls-verify=false",
+    ]);
     if dst.starts_with("oci:") {
         c.arg("--dest-oci-accept-uncompressed-layers");
     }

@@ -18,21 +18,38 @@ impl Signer {
         cnb::testing::require_tool("openssl", "openssl");
         let dir = tempfile::tempdir().unwrap();
         let out = Command::new("openssl")
-            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=cnb-test-token-issuer"])
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=cnb-test-token-issuer",
+            ])
             .arg("-keyout")
             .arg(dir.path().join("key.pem"))
             .arg("-out")
             .arg(dir.path().join("cert.pem"))
             .output()
             .unwrap();
-        assert!(out.status.success(), "openssl req: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "openssl req: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let der = Command::new("openssl")
             .args(["x509", "-outform", "DER", "-in"])
             .arg(dir.path().join("cert.pem"))
             .output()
             .unwrap();
         assert!(der.status.success());
-        Signer { cert_der_b64: STANDARD.encode(&der.stdout), dir }
+        Signer {
+            cert_der_b64: STANDARD.encode(&der.stdout),
+            dir,
+        }
     }
 
     pub fn cert_path(&self) -> PathBuf {
@@ -44,9 +61,18 @@ impl Signer {
     }
 
     /// A token for `subject` with `access` = [(repository, actions)].
-    pub fn token(&self, issuer: &str, service: &str, subject: &str, access: &[(String, Vec<String>)]) -> String {
+    pub fn token(
+        &self,
+        issuer: &str,
+        service: &str,
+        subject: &str,
+        access: &[(String, Vec<String>)],
+    ) -> String {
         let header = serde_json::json!({"typ": "JWT", "alg": "RS256", "x5c": [self.cert_der_b64]});
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
         let access: Vec<_> = access
             .iter()
             .map(|(name, actions)| serde_json::json!({"type": "repository", "name": name, "actions": actions}))

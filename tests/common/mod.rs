@@ -9,7 +9,11 @@ use std::time::Duration;
 /// A client with fast retries for tests.
 pub fn client(opts: ClientOptions) -> Client {
     Client::new(ClientOptions {
-        retry: RetryPolicy { max_attempts: 3, base_delay: Duration::from_millis(20), max_delay: Duration::from_millis(200) },
+        retry: RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(20),
+            max_delay: Duration::from_millis(200),
+        },
         ..opts
     })
 }
@@ -69,12 +73,21 @@ pub fn token_registry() -> (cnb::testing::Registry, proxy::Proxy) {
     let issuer = "cnb-test-issuer".to_string();
     let service = "cnb-test-registry".to_string();
     let root_cert_bundle = signer.cert_path();
-    let issuer_cfg =
-        proxy::TokenIssuer { signer, issuer: issuer.clone(), service: service.clone(), user: ("alice".into(), "s3cret".into()) };
+    let issuer_cfg = proxy::TokenIssuer {
+        signer,
+        issuer: issuer.clone(),
+        service: service.clone(),
+        user: ("alice".into(), "s3cret".into()),
+    };
     // The realm names the proxy, so the proxy starts first and learns the registry port after.
     let p = proxy::Proxy::start(0, Some(issuer_cfg));
     let reg = cnb::testing::Registry::start(cnb::testing::RegistryOptions {
-        token_auth: Some(cnb::testing::TokenAuthConfig { realm: format!("http://{}/token", p.host()), service, issuer, root_cert_bundle }),
+        token_auth: Some(cnb::testing::TokenAuthConfig {
+            realm: format!("http://{}/token", p.host()),
+            service,
+            issuer,
+            root_cert_bundle,
+        }),
         ..Default::default()
     });
     p.set_upstream(reg.port());

@@ -58,12 +58,19 @@ impl Proxy {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
-        let state = Arc::new(Mutex::new(State { upstream: upstream_port, ..Default::default() }));
+        let state = Arc::new(Mutex::new(State {
+            upstream: upstream_port,
+            ..Default::default()
+        }));
         let (tx, mut rx) = tokio::sync::oneshot::channel::<()>();
         let st = state.clone();
         let issuer = issuer.map(Arc::new);
         std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener).unwrap();
                 let http = reqwest::Client::builder().build().unwrap();
@@ -84,7 +91,11 @@ impl Proxy {
                 }
             });
         });
-        Proxy { port, state, _shutdown: tx }
+        Proxy {
+            port,
+            state,
+            _shutdown: tx,
+        }
     }
 
     pub fn host(&self) -> String {
@@ -123,11 +134,18 @@ async fn handle(
     issuer: Option<Arc<TokenIssuer>>,
 ) -> Result<Resp, std::io::Error> {
     let method = req.method().to_string();
-    let path = req.uri().path_and_query().map(|p| p.to_string()).unwrap_or_default();
+    let path = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.to_string())
+        .unwrap_or_default();
     let fault = {
         let mut s = state.lock().unwrap();
         s.seen.push((method.clone(), path.clone()));
-        let rule = s.faults.iter_mut().find(|r| r.times > 0 && r.method == method && path.contains(&r.path_contains));
+        let rule = s
+            .faults
+            .iter_mut()
+            .find(|r| r.times > 0 && r.method == method && path.contains(&r.path_contains));
         rule.map(|r| {
             r.times -= 1;
             r.fault.clone()
@@ -139,20 +157,34 @@ async fn handle(
             let _ = req.into_body().collect().await;
             let mut r = status(code, "");
             if let Some(a) = after {
-                r.headers_mut().insert("retry-after", a.to_string().parse().unwrap());
+                r.headers_mut()
+                    .insert("retry-after", a.to_string().parse().unwrap());
             }
             return Ok(r);
         }
         None => {}
     }
     if let (Some(iss), true) = (&issuer, path.starts_with("/token")) {
-        let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string);
-        let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        let auth = req
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let body = req
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
         return Ok(issue(iss, &method, auth.as_deref(), &path, &body, &state));
     }
     // Forward, keeping Host so the registry's Location headers point back at the proxy.
     let (parts, body) = req.into_parts();
-    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     let upstream = state.lock().unwrap().upstream;
     let url = format!("http://127.0.0.1:{upstream}{path}");
     let mut fwd = http.request(parts.method.clone(), url).body(body);
@@ -181,32 +213,59 @@ pub const REFRESH_TOKEN: &str = "rt-alice";
 /// `GET /token?scope=…&service=…`: Basic credentials of the known user get every action asked
 /// for; no credentials get a token without access. `POST /token` (form) with
 /// `grant_type=refresh_token&refresh_token=rt-alice` is the known user too.
-fn issue(iss: &TokenIssuer, method: &str, auth: Option<&str>, path: &str, body: &[u8], state: &Mutex<State>) -> Resp {
+fn issue(
+    iss: &TokenIssuer,
+    method: &str,
+    auth: Option<&str>,
+    path: &str,
+    body: &[u8],
+    state: &Mutex<State>,
+) -> Resp {
     let url = reqwest::Url::parse(&format!("http://x{path}")).unwrap();
-    let form = reqwest::Url::parse(&format!("http://x/?{}", String::from_utf8_lossy(body))).unwrap();
+    let form =
+        reqwest::Url::parse(&format!("http://x/?{}", String::from_utf8_lossy(body))).unwrap();
     let params: Vec<(String, String)> = if method == "POST" {
-        form.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+        form.query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect()
     } else {
-        url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+        url.query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect()
     };
-    let scopes: Vec<String> =
-        params.iter().filter(|(k, _)| k == "scope").flat_map(|(_, v)| v.split(' ').map(str::to_string).collect::<Vec<_>>()).collect();
+    let scopes: Vec<String> = params
+        .iter()
+        .filter(|(k, _)| k == "scope")
+        .flat_map(|(_, v)| v.split(' ').map(str::to_string).collect::<Vec<_>>())
+        .collect();
     state.lock().unwrap().token_scopes.push(scopes.clone());
     use base64::Engine as _;
     let expected = format!(
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", iss.user.0, iss.user.1))
     );
-    let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
     let known = if method == "POST" {
-        if param("grant_type") != Some("refresh_token") || param("refresh_token") != Some(REFRESH_TOKEN) {
+        if param("grant_type") != Some("refresh_token")
+            || param("refresh_token") != Some(REFRESH_TOKEN)
+        {
             return status(401, r#"{"error":"invalid_grant"}"#);
         }
         true
     } else {
         match auth {
             Some(a) if a == expected => true,
-            Some(_) => return status(401, r#"{"errors":[{"code":"UNAUTHORIZED","message":"bad credentials"}]}"#),
+            Some(_) => {
+                return status(
+                    401,
+                    r#"{"errors":[{"code":"UNAUTHORIZED","message":"bad credentials"}]}"#,
+                );
+            }
             None => false,
         }
     };
@@ -216,20 +275,26 @@ fn issue(iss: &TokenIssuer, method: &str, auth: Option<&str>, path: &str, body: 
             .filter_map(|s| {
                 let mut p = s.splitn(3, ':');
                 let (_ty, name, actions) = (p.next()?, p.next()?, p.next()?);
-                Some((name.to_string(), actions.split(',').map(str::to_string).collect()))
+                Some((
+                    name.to_string(),
+                    actions.split(',').map(str::to_string).collect(),
+                ))
             })
             .collect();
         (iss.user.0.clone(), access)
     } else {
         (String::new(), Vec::new())
     };
-    let token = iss.signer.token(&iss.issuer, &iss.service, &subject, &access);
+    let token = iss
+        .signer
+        .token(&iss.issuer, &iss.service, &subject, &access);
     let body = if method == "POST" {
         serde_json::json!({"access_token": token, "expires_in": 300, "refresh_token": REFRESH_TOKEN}).to_string()
     } else {
         serde_json::json!({"token": token, "expires_in": 300}).to_string()
     };
     let mut r = status(200, &body);
-    r.headers_mut().insert("content-type", "application/json".parse().unwrap());
+    r.headers_mut()
+        .insert("content-type", "application/json".parse().unwrap());
     r
 }

@@ -26,9 +26,10 @@ pub(super) fn look_path(file: &OsStr, path_var: &OsStr) -> Result<PathBuf, Strin
         let p = PathBuf::from(file);
         return match executable(&p) {
             Ok(()) => Ok(p),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                Err(format!("exec: \"{name}\": stat {name}: {}", go_io_error(&e)))
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(format!(
+                "exec: \"{name}\": stat {name}: {}",
+                go_io_error(&e)
+            )),
             Err(e) => Err(format!("exec: \"{name}\": {}", go_io_error(&e))),
         };
     }
@@ -44,14 +45,19 @@ pub(super) fn look_path(file: &OsStr, path_var: &OsStr) -> Result<PathBuf, Strin
             return Ok(candidate);
         }
     }
-    Err(format!("exec: \"{name}\": executable file not found in $PATH"))
+    Err(format!(
+        "exec: \"{name}\": executable file not found in $PATH"
+    ))
 }
 
 /// Go `launchDirect`: look the command up, chdir to the working dir and `execve`
 /// `command + args` with the launch env.
 pub(super) fn launch_direct(proc: &LaunchProcess, env: &Env) -> Result<Infallible, String> {
     let Some(cmd0) = proc.command.first() else {
-        return Err(format!("no command provided for process type \"{}\"", proc.kind));
+        return Err(format!(
+            "no command provided for process type \"{}\"",
+            proc.kind
+        ));
     };
     let binary = look_path(cmd0, env.get("PATH")).map_err(|e| format!("path lookup: {e}"))?;
     std::env::set_current_dir(&proc.working_dir).map_err(|e| {
@@ -74,7 +80,12 @@ pub(super) fn launch_direct(proc: &LaunchProcess, env: &Env) -> Result<Infallibl
 /// The script Go's `BashShell` runs: `source` lines, `cd`, then the nested `exec bash -c`.
 /// With no args the command is itself the script; otherwise each of the `n_tokens` positional
 /// parameters is expanded with `eval echo` and quoted.
-pub fn bash_script(profiles: &[OsString], working_dir: &OsStr, script: bool, n_tokens: usize) -> OsString {
+pub fn bash_script(
+    profiles: &[OsString],
+    working_dir: &OsStr,
+    script: bool,
+    n_tokens: usize,
+) -> OsString {
     let mut s: Vec<u8> = Vec::new();
     for p in profiles {
         s.extend_from_slice(b"source \"");
@@ -108,7 +119,8 @@ pub(super) fn launch_with_shell(
     let script = if proc.args.is_empty() {
         true
     } else {
-        if !proc.buildpack_id.is_empty() && !md.buildpacks.iter().any(|b| b.id == proc.buildpack_id) {
+        if !proc.buildpack_id.is_empty() && !md.buildpacks.iter().any(|b| b.id == proc.buildpack_id)
+        {
             return Err(format!(
                 "process type '{}' provided by unknown buildpack '{}'",
                 proc.kind, proc.buildpack_id
@@ -116,7 +128,13 @@ pub(super) fn launch_with_shell(
         }
         false
     };
-    let command = OsString::from_vec(proc.command.iter().map(|c| c.as_bytes()).collect::<Vec<_>>().join(&b' '));
+    let command = OsString::from_vec(
+        proc.command
+            .iter()
+            .map(|c| c.as_bytes())
+            .collect::<Vec<_>>()
+            .join(&b' '),
+    );
     let body = bash_script(profiles, &proc.working_dir, script, proc.args.len() + 1);
     let err = std::process::Command::new("/bin/bash")
         .arg0("bash")
@@ -137,7 +155,10 @@ mod tests {
 
     #[test]
     fn script_shapes_match_go() {
-        let p = vec![OsString::from("/l/a/profile.d/x.sh"), OsString::from(".profile")];
+        let p = vec![
+            OsString::from("/l/a/profile.d/x.sh"),
+            OsString::from(".profile"),
+        ];
         assert_eq!(
             bash_script(&p, OsStr::new("/workspace"), true, 1),
             "source \"/l/a/profile.d/x.sh\"\nsource \".profile\"\ncd \"/workspace\"\nexec bash -c \"$@\""

@@ -26,7 +26,11 @@ fn escape_id(id: &str) -> String {
 /// Entries of `dir` in name order passing `keep`; a missing dir yields none (Go `eachInDir`).
 fn entries(dir: &Path, keep: impl Fn(&std::fs::FileType) -> bool) -> Result<Vec<PathBuf>, String> {
     let list_err = |e: &std::io::Error| {
-        format!("failed to list files in dir '{0}': open {0}: {1}", dir.display(), go_io_error(e))
+        format!(
+            "failed to list files in dir '{0}': open {0}: {1}",
+            dir.display(),
+            go_io_error(e)
+        )
     };
     let rd = match std::fs::read_dir(dir) {
         Ok(rd) => rd,
@@ -80,10 +84,12 @@ impl Walk<'_> {
         for bp_dir in self.buildpack_dirs()? {
             let layers = layer_dirs(&bp_dir).map_err(|e| format!("add layer root: {e}"))?;
             for layer in &layers {
-                env.add_root_dir(layer).map_err(|e| format!("add layer root: {e}"))?;
+                env.add_root_dir(layer)
+                    .map_err(|e| format!("add layer root: {e}"))?;
             }
             for layer in &layers {
-                env.add_launch_env_dirs(layer, kind).map_err(|e| format!("add layer env: {e}"))?;
+                env.add_launch_env_dirs(layer, kind)
+                    .map_err(|e| format!("add layer env: {e}"))?;
             }
         }
         Ok(())
@@ -109,12 +115,17 @@ impl Walk<'_> {
     /// `.profile` (relative) when it exists and is not a directory.
     pub fn profiles(&self, kind: &str, app_dir: &Path) -> Result<Vec<OsString>, String> {
         let mut out = Vec::new();
-        for bp_dir in self.buildpack_dirs().map_err(|e| format!("find profiles: {e}"))? {
+        for bp_dir in self
+            .buildpack_dirs()
+            .map_err(|e| format!("find profiles: {e}"))?
+        {
             for layer in layer_dirs(&bp_dir).map_err(|e| format!("find profiles: {e}"))? {
-                let mut files = files_in(&layer.join("profile.d")).map_err(|e| format!("find profiles: {e}"))?;
+                let mut files = files_in(&layer.join("profile.d"))
+                    .map_err(|e| format!("find profiles: {e}"))?;
                 if !kind.is_empty() {
                     files.extend(
-                        files_in(&layer.join("profile.d").join(kind)).map_err(|e| format!("find profiles: {e}"))?,
+                        files_in(&layer.join("profile.d").join(kind))
+                            .map_err(|e| format!("find profiles: {e}"))?,
                     );
                 }
                 out.extend(files.into_iter().map(PathBuf::into_os_string));
@@ -140,7 +151,8 @@ impl Walk<'_> {
 /// Go `ExecDRunner.ExecD`: runs `path` with the current env, stdout/stderr inherited and fd 3 a
 /// pipe; the TOML table it writes there (`NAME = "value"` lines) is merged into `env`.
 fn run_one_exec_d(path: &Path, env: &mut Env) -> Result<(), String> {
-    let (mut reader, writer) = std::io::pipe().map_err(|e| format!("failed to create pipe: {e}"))?;
+    let (mut reader, writer) =
+        std::io::pipe().map_err(|e| format!("failed to create pipe: {e}"))?;
     let mut cmd = std::process::Command::new(path);
     cmd.env_clear().envs(env.vars());
     {
@@ -172,18 +184,30 @@ fn run_one_exec_d(path: &Path, env: &mut Env) -> Result<(), String> {
     })?;
     let mut out = Vec::new();
     let read = reader.read_to_end(&mut out);
-    let status = child
-        .wait()
-        .map_err(|e| format!("failed to execute exec.d file at path '{}': {}", path.display(), go_io_error(&e)))?;
+    let status = child.wait().map_err(|e| {
+        format!(
+            "failed to execute exec.d file at path '{}': {}",
+            path.display(),
+            go_io_error(&e)
+        )
+    })?;
     if !status.success() {
         let how = match (status.code(), status.signal()) {
             (Some(c), _) => format!("exit status {c}"),
             (None, Some(s)) => format!("signal: {}", signal_name(s)),
             _ => status.to_string(),
         };
-        return Err(format!("failed to execute exec.d file at path '{}': {how}", path.display()));
+        return Err(format!(
+            "failed to execute exec.d file at path '{}': {how}",
+            path.display()
+        ));
     }
-    read.map_err(|e| format!("failed to read output from exec.d file at path '{}': {e}", path.display()))?;
+    read.map_err(|e| {
+        format!(
+            "failed to read output from exec.d file at path '{}': {e}",
+            path.display()
+        )
+    })?;
     let text = String::from_utf8_lossy(&out);
     let vars: std::collections::BTreeMap<String, String> = toml::from_str(&text).map_err(|e| {
         format!(

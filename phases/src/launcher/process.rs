@@ -76,14 +76,22 @@ pub fn select_process(
     if proc.command.len() > 1 {
         let overridable = std::mem::take(&mut proc.args);
         proc.args = proc.command.split_off(1);
-        proc.args.extend(if user.is_empty() { overridable } else { user.clone() });
+        proc.args.extend(if user.is_empty() {
+            overridable
+        } else {
+            user.clone()
+        });
     } else if !user.is_empty() {
-        let bp = md.buildpacks.iter().find(|b| b.id == proc.buildpack_id).ok_or_else(|| {
-            format!(
-                "failed to find buildpack for process {} with buildpack ID {}",
-                proc.kind, proc.buildpack_id
-            )
-        })?;
+        let bp = md
+            .buildpacks
+            .iter()
+            .find(|b| b.id == proc.buildpack_id)
+            .ok_or_else(|| {
+                format!(
+                    "failed to find buildpack for process {} with buildpack ID {}",
+                    proc.kind, proc.buildpack_id
+                )
+            })?;
         let api = Version::parse(&bp.api).map_err(|e| e.to_string())?;
         if api.less_than("0.9") {
             proc.args.extend(user.iter().cloned());
@@ -98,10 +106,17 @@ pub fn select_process(
 fn user_provided(cmd: &[OsString]) -> Result<LaunchProcess, String> {
     match cmd {
         [] => Err("when there is no default process a command is required".to_string()),
-        [dd, c, rest @ ..] if dd == "--" => {
-            Ok(LaunchProcess { command: vec![c.clone()], args: rest.to_vec(), direct: true, ..Default::default() })
-        }
-        [c, rest @ ..] => Ok(LaunchProcess { command: vec![c.clone()], args: rest.to_vec(), ..Default::default() }),
+        [dd, c, rest @ ..] if dd == "--" => Ok(LaunchProcess {
+            command: vec![c.clone()],
+            args: rest.to_vec(),
+            direct: true,
+            ..Default::default()
+        }),
+        [c, rest @ ..] => Ok(LaunchProcess {
+            command: vec![c.clone()],
+            args: rest.to_vec(),
+            ..Default::default()
+        }),
     }
 }
 
@@ -125,7 +140,12 @@ mod tests {
     fn md(bp_api: &str, command: &[&str], args: Option<&[&str]>) -> Metadata {
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         Metadata {
-            buildpacks: vec![GroupElement { id: "bp".into(), version: "1".into(), api: bp_api.into(), ..Default::default() }],
+            buildpacks: vec![GroupElement {
+                id: "bp".into(),
+                version: "1".into(),
+                api: bp_api.into(),
+                ..Default::default()
+            }],
             processes: vec![Process {
                 kind: "web".into(),
                 command: RawCommand::new(s(command)),
@@ -145,28 +165,70 @@ mod tests {
     #[test]
     fn argv0_basename_names_the_default_process() {
         let m = md("0.9", &["x"], None);
-        assert_eq!(default_process_type(OsStr::new("/cnb/process/web"), &m).as_deref(), Some("web"));
-        assert_eq!(default_process_type(OsStr::new("web"), &m).as_deref(), Some("web"));
-        assert_eq!(default_process_type(OsStr::new("/cnb/lifecycle/launcher"), &m), None);
+        assert_eq!(
+            default_process_type(OsStr::new("/cnb/process/web"), &m).as_deref(),
+            Some("web")
+        );
+        assert_eq!(
+            default_process_type(OsStr::new("web"), &m).as_deref(),
+            Some("web")
+        );
+        assert_eq!(
+            default_process_type(OsStr::new("/cnb/lifecycle/launcher"), &m),
+            None
+        );
     }
 
     #[test]
     fn user_args_rules() {
         // Single-entry command, bp API >= 0.9: replace; < 0.9: append.
-        let p = select_process(&inputs("0.12", &["u"]), &md("0.9", &["c"], Some(&["d"])), Some("web")).unwrap();
-        assert_eq!((p.command.clone(), args_of(&p)), (vec![OsString::from("c")], vec!["u"]));
-        let p = select_process(&inputs("0.12", &["u"]), &md("0.8", &["c"], Some(&["d"])), Some("web")).unwrap();
+        let p = select_process(
+            &inputs("0.12", &["u"]),
+            &md("0.9", &["c"], Some(&["d"])),
+            Some("web"),
+        )
+        .unwrap();
+        assert_eq!(
+            (p.command.clone(), args_of(&p)),
+            (vec![OsString::from("c")], vec!["u"])
+        );
+        let p = select_process(
+            &inputs("0.12", &["u"]),
+            &md("0.8", &["c"], Some(&["d"])),
+            Some("web"),
+        )
+        .unwrap();
         assert_eq!(args_of(&p), ["d", "u"]);
         // No user args: unchanged.
-        let p = select_process(&inputs("0.12", &[]), &md("0.9", &["c"], Some(&["d"])), Some("web")).unwrap();
+        let p = select_process(
+            &inputs("0.12", &[]),
+            &md("0.9", &["c"], Some(&["d"])),
+            Some("web"),
+        )
+        .unwrap();
         assert_eq!(args_of(&p), ["d"]);
         // Multi-entry command: fixed args first, then user args or the defaults.
-        let p = select_process(&inputs("0.12", &["u"]), &md("0.9", &["c", "f1", "f2"], Some(&["d"])), Some("web")).unwrap();
+        let p = select_process(
+            &inputs("0.12", &["u"]),
+            &md("0.9", &["c", "f1", "f2"], Some(&["d"])),
+            Some("web"),
+        )
+        .unwrap();
         assert_eq!((p.command.len(), args_of(&p)), (1, vec!["f1", "f2", "u"]));
-        let p = select_process(&inputs("0.12", &[]), &md("0.9", &["c", "f1"], Some(&["d"])), Some("web")).unwrap();
+        let p = select_process(
+            &inputs("0.12", &[]),
+            &md("0.9", &["c", "f1"], Some(&["d"])),
+            Some("web"),
+        )
+        .unwrap();
         assert_eq!(args_of(&p), ["f1", "d"]);
         // Platform < 0.10: always appended.
-        let p = select_process(&inputs("0.9", &["u"]), &md("0.9", &["c"], Some(&["d"])), Some("web")).unwrap();
+        let p = select_process(
+            &inputs("0.9", &["u"]),
+            &md("0.9", &["c"], Some(&["d"])),
+            Some("web"),
+        )
+        .unwrap();
         assert_eq!(args_of(&p), ["d", "u"]);
     }
 
@@ -185,7 +247,10 @@ mod tests {
         let m = Metadata::default();
         let p = select_process(&inputs("0.12", &["--", "ls", "-l"]), &m, None).unwrap();
         assert!(p.direct);
-        assert_eq!((p.command, args_of_owned(&p.args)), (vec![OsString::from("ls")], vec!["-l".to_string()]));
+        assert_eq!(
+            (p.command, args_of_owned(&p.args)),
+            (vec![OsString::from("ls")], vec!["-l".to_string()])
+        );
         let p = select_process(&inputs("0.12", &["echo", "$X"]), &m, None).unwrap();
         assert!(!p.direct);
         // A lone `--` is a shell command named `--`, as in Go.

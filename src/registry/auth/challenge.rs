@@ -29,13 +29,19 @@ pub fn from_headers(headers: &reqwest::header::HeaderMap) -> Vec<Challenge> {
 
 /// The challenge to answer: the first Basic or Bearer one, like go-containerregistry.
 pub fn pick(challenges: &[Challenge]) -> Option<&Challenge> {
-    challenges.iter().find(|c| c.scheme == "basic" || c.scheme == "bearer").or(challenges.first())
+    challenges
+        .iter()
+        .find(|c| c.scheme == "basic" || c.scheme == "bearer")
+        .or(challenges.first())
 }
 
 /// Parses one header value into its challenges.
 pub fn parse(header: &str) -> Vec<Challenge> {
     let mut out: Vec<Challenge> = Vec::new();
-    let mut p = Parser { s: header.as_bytes(), i: 0 };
+    let mut p = Parser {
+        s: header.as_bytes(),
+        i: 0,
+    };
     loop {
         p.skip(|c| c == b' ' || c == b'\t' || c == b',');
         let Some(tok) = p.token() else { break };
@@ -44,12 +50,19 @@ pub fn parse(header: &str) -> Vec<Challenge> {
             // `name=value` of the current challenge.
             p.i += 1;
             p.skip_ws();
-            let value = if p.peek() == Some(b'"') { p.quoted() } else { p.token().unwrap_or_default() };
+            let value = if p.peek() == Some(b'"') {
+                p.quoted()
+            } else {
+                p.token().unwrap_or_default()
+            };
             if let Some(c) = out.last_mut() {
                 c.params.insert(tok.to_ascii_lowercase(), value);
             }
         } else {
-            out.push(Challenge { scheme: tok.to_ascii_lowercase(), params: BTreeMap::new() });
+            out.push(Challenge {
+                scheme: tok.to_ascii_lowercase(),
+                params: BTreeMap::new(),
+            });
         }
     }
     out
@@ -108,15 +121,23 @@ mod tests {
 
     #[test]
     fn parses_bearer_and_basic() {
-        let c = parse(r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:samalba/my-app:pull,push""#);
+        let c = parse(
+            r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:samalba/my-app:pull,push""#,
+        );
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].scheme, "bearer");
         assert_eq!(c[0].param("realm"), Some("https://auth.docker.io/token"));
         assert_eq!(c[0].param("service"), Some("registry.docker.io"));
-        assert_eq!(c[0].param("scope"), Some("repository:samalba/my-app:pull,push"));
+        assert_eq!(
+            c[0].param("scope"),
+            Some("repository:samalba/my-app:pull,push")
+        );
 
         let c = parse(r#"Negotiate, Basic realm="a \"b\"", Bearer realm=https://x/t,service=s"#);
-        assert_eq!(c.iter().map(|c| c.scheme.as_str()).collect::<Vec<_>>(), ["negotiate", "basic", "bearer"]);
+        assert_eq!(
+            c.iter().map(|c| c.scheme.as_str()).collect::<Vec<_>>(),
+            ["negotiate", "basic", "bearer"]
+        );
         assert_eq!(c[1].param("realm"), Some(r#"a "b""#));
         assert_eq!(c[2].param("realm"), Some("https://x/t"));
         assert_eq!(pick(&c).map(|c| c.scheme.as_str()), Some("basic"));

@@ -42,7 +42,10 @@ impl TokenCache {
 
     /// Forgets every token for `registry` (after a 401).
     pub fn invalidate(&self, registry: &str) {
-        self.tokens.lock().unwrap_or_else(|e| e.into_inner()).remove(registry);
+        self.tokens
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(registry);
     }
 
     /// Gets a token for `scopes` from the challenge's realm.
@@ -55,13 +58,23 @@ impl TokenCache {
         credential: &Credential,
         scopes: &[String],
     ) -> Result<Secret, RegistryError> {
-        let realm = challenge
-            .param("realm")
-            .ok_or_else(|| RegistryError::Auth(format!("malformed www-authenticate from {registry}, missing realm")))?;
-        validate_realm(realm, registry, insecure)
-            .map_err(|e| RegistryError::Auth(format!("invalid realm in www-authenticate from {registry}: {e}")))?;
+        let realm = challenge.param("realm").ok_or_else(|| {
+            RegistryError::Auth(format!(
+                "malformed www-authenticate from {registry}, missing realm"
+            ))
+        })?;
+        validate_realm(realm, registry, insecure).map_err(|e| {
+            RegistryError::Auth(format!(
+                "invalid realm in www-authenticate from {registry}: {e}"
+            ))
+        })?;
         let service = challenge.param("service").unwrap_or_default();
-        let refresh = self.refresh.lock().unwrap_or_else(|e| e.into_inner()).get(registry).cloned();
+        let refresh = self
+            .refresh
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(registry)
+            .cloned();
         let credential = match refresh {
             Some(r) => Credential::IdentityToken(r),
             None => credential.clone(),
@@ -74,7 +87,12 @@ impl TokenCache {
             Credential::Basic(b) => basic_get(http, realm, service, Some(b), scopes).await,
             _ => basic_get(http, realm, service, None, scopes).await,
         }
-        .map_err(|(_, m)| RegistryError::Auth(format!("getting a token for {registry} ({}): {m}", scopes.join(" "))))?;
+        .map_err(|(_, m)| {
+            RegistryError::Auth(format!(
+                "getting a token for {registry} ({}): {m}",
+                scopes.join(" ")
+            ))
+        })?;
 
         #[derive(serde::Deserialize)]
         struct TokenJson {
@@ -87,31 +105,56 @@ impl TokenCache {
             #[serde(default)]
             refresh_token: String,
         }
-        let t: TokenJson = serde_json::from_slice(&body)
-            .map_err(|e| RegistryError::Auth(format!("token server for {registry} answered invalid JSON: {e}")))?;
-        let token = if t.access_token.is_empty() { t.token } else { t.access_token };
+        let t: TokenJson = serde_json::from_slice(&body).map_err(|e| {
+            RegistryError::Auth(format!(
+                "token server for {registry} answered invalid JSON: {e}"
+            ))
+        })?;
+        let token = if t.access_token.is_empty() {
+            t.token
+        } else {
+            t.access_token
+        };
         if token.is_empty() {
-            return Err(RegistryError::Auth(format!("no token in bearer response from the token server for {registry}")));
+            return Err(RegistryError::Auth(format!(
+                "no token in bearer response from the token server for {registry}"
+            )));
         }
         if !t.refresh_token.is_empty() {
-            self.refresh.lock().unwrap_or_else(|e| e.into_inner()).insert(registry.to_string(), Secret::new(t.refresh_token));
+            self.refresh
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(registry.to_string(), Secret::new(t.refresh_token));
         }
         // Spec default is 60s; renew a little early.
-        let lifetime = Duration::from_secs(if t.expires_in == 0 { 60 } else { t.expires_in }).saturating_sub(Duration::from_secs(5));
+        let lifetime = Duration::from_secs(if t.expires_in == 0 { 60 } else { t.expires_in })
+            .saturating_sub(Duration::from_secs(5));
         let token = Secret::new(token);
-        self.tokens.lock().unwrap_or_else(|e| e.into_inner()).entry(registry.to_string()).or_default().push(Cached {
-            scopes: scopes.iter().cloned().collect(),
-            token: token.clone(),
-            expires: Instant::now() + lifetime,
-        });
+        self.tokens
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(registry.to_string())
+            .or_default()
+            .push(Cached {
+                scopes: scopes.iter().cloned().collect(),
+                token: token.clone(),
+                expires: Instant::now() + lifetime,
+            });
         Ok(token)
     }
 }
 
 type FetchResult = Result<Vec<u8>, (Option<u16>, String)>;
 
-async fn basic_get(http: &reqwest::Client, realm: &str, service: &str, basic: Option<&Secret>, scopes: &[String]) -> FetchResult {
-    let mut url = reqwest::Url::parse(realm).map_err(|e| (None, format!("parsing realm {realm:?}: {e}")))?;
+async fn basic_get(
+    http: &reqwest::Client,
+    realm: &str,
+    service: &str,
+    basic: Option<&Secret>,
+    scopes: &[String],
+) -> FetchResult {
+    let mut url =
+        reqwest::Url::parse(realm).map_err(|e| (None, format!("parsing realm {realm:?}: {e}")))?;
     {
         let mut q = url.query_pairs_mut();
         for s in scopes {
@@ -123,13 +166,23 @@ async fn basic_get(http: &reqwest::Client, realm: &str, service: &str, basic: Op
     }
     let mut req = http.get(url);
     if let Some(b) = basic {
-        req = req.header(reqwest::header::AUTHORIZATION, format!("Basic {}", b.expose()));
+        req = req.header(
+            reqwest::header::AUTHORIZATION,
+            format!("Basic {}", b.expose()),
+        );
     }
     finish(req.send().await).await
 }
 
-async fn oauth(http: &reqwest::Client, realm: &str, service: &str, refresh: &Secret, scopes: &[String]) -> FetchResult {
-    let mut form = reqwest::Url::parse("http://form.invalid/").map_err(|e| (None, e.to_string()))?;
+async fn oauth(
+    http: &reqwest::Client,
+    realm: &str,
+    service: &str,
+    refresh: &Secret,
+    scopes: &[String],
+) -> FetchResult {
+    let mut form =
+        reqwest::Url::parse("http://form.invalid/").map_err(|e| (None, e.to_string()))?;
     form.query_pairs_mut()
         .append_pair("scope", &scopes.join(" "))
         .append_pair("service", service)
@@ -137,14 +190,23 @@ async fn oauth(http: &reqwest::Client, realm: &str, service: &str, refresh: &Sec
         .append_pair("grant_type", "refresh_token")
         .append_pair("refresh_token", refresh.expose());
     let body = form.query().unwrap_or_default().to_string();
-    let req = http.post(realm).header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded").body(body);
+    let req = http
+        .post(realm)
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(body);
     finish(req.send().await).await
 }
 
 async fn finish(r: Result<reqwest::Response, reqwest::Error>) -> FetchResult {
     let resp = r.map_err(|e| (None, error_chain(&e)))?;
     let status = resp.status().as_u16();
-    let body = resp.bytes().await.map_err(|e| (Some(status), error_chain(&e)))?;
+    let body = resp
+        .bytes()
+        .await
+        .map_err(|e| (Some(status), error_chain(&e)))?;
     if body.len() > MAX_TOKEN_BODY {
         return Err((Some(status), "token response too large".into()));
     }
@@ -162,8 +224,14 @@ fn validate_realm(realm: &str, registry: &str, insecure: bool) -> Result<(), Str
     match u.scheme() {
         "https" => {}
         "http" if insecure => {}
-        "http" => return Err("realm scheme \"http\" not allowed for a secure registry; use https".into()),
-        s => return Err(format!("realm scheme {s:?} not allowed; must be https (or http for insecure registries)")),
+        "http" => {
+            return Err("realm scheme \"http\" not allowed for a secure registry; use https".into());
+        }
+        s => {
+            return Err(format!(
+                "realm scheme {s:?} not allowed; must be https (or http for insecure registries)"
+            ));
+        }
     }
     let host = u.host_str().unwrap_or_default();
     let authority = match u.port() {
@@ -173,13 +241,26 @@ fn validate_realm(realm: &str, registry: &str, insecure: bool) -> Result<(), Str
     if authority == registry {
         return Ok(());
     }
-    if let Ok(ip) = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+    if let Ok(ip) = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+    {
         let private = match ip {
-            IpAddr::V4(v4) => v4.is_loopback() || v4.is_private() || v4.is_link_local() || v4.is_unspecified(),
-            IpAddr::V6(v6) => v6.is_loopback() || v6.is_unspecified() || v6.is_unicast_link_local() || (v6.segments()[0] & 0xfe00) == 0xfc00,
+            IpAddr::V4(v4) => {
+                v4.is_loopback() || v4.is_private() || v4.is_link_local() || v4.is_unspecified()
+            }
+            IpAddr::V6(v6) => {
+                v6.is_loopback()
+                    || v6.is_unspecified()
+                    || v6.is_unicast_link_local()
+                    || (v6.segments()[0] & 0xfe00) == 0xfc00
+            }
         };
         if private {
-            return Err(format!("realm host {host:?} is a private or link-local address"));
+            return Err(format!(
+                "realm host {host:?} is a private or link-local address"
+            ));
         }
     }
     Ok(())
