@@ -51,6 +51,9 @@ pub enum RegistryError {
         context: String,
         source: std::io::Error,
     },
+    /// A manifest or config the registry returned could not be used (bad JSON, wrong type).
+    #[error(transparent)]
+    Image(#[from] crate::image::ImageError),
     /// The HTTPS client could not be built (e.g. no CA certificates; see SSL_CERT_FILE).
     #[error("creating HTTPS client: {0}")]
     Tls(String),
