@@ -351,7 +351,13 @@ async fn index_platform_selection() {
         .get_image_manifest(&r, &Platform::new("linux", "s390x"))
         .await
         .unwrap_err();
-    assert!(matches!(e, RegistryError::NoMatchingPlatform { .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            RegistryError::Image(cnb::image::ImageError::NoMatchingPlatform { .. })
+        ),
+        "{e}"
+    );
     // A plain image manifest is returned as is.
     let (m, idx) = c
         .get_image_manifest(&reference(&amd.reference), &Platform::new("linux", "s390x"))

@@ -42,9 +42,6 @@ pub enum RegistryError {
     /// The registry broke the protocol (missing Location header, bad JSON…).
     #[error("{context}: {message}")]
     Protocol { context: String, message: String },
-    /// An index has no manifest for the wanted platform.
-    #[error("no child with platform {platform} in index {reference}")]
-    NoMatchingPlatform { platform: String, reference: String },
     /// A local file or stream failed.
     #[error("{context}: {source}")]
     Io {

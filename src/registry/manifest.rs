@@ -6,7 +6,7 @@ use super::client::{Client, Req, ReqBody, content_length};
 use super::error::RegistryError;
 use crate::digest::Digest;
 use crate::image::reference::{Reference, Repository};
-use crate::image::{MediaType, Platform, RawManifest, select_manifest};
+use crate::image::{ImageError, MediaType, Platform, RawManifest, select_manifest};
 use reqwest::Method;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
 
@@ -176,10 +176,10 @@ impl Client {
         }
         let index = top.index()?;
         let Some(child) = select_manifest(&index, platform) else {
-            return Err(RegistryError::NoMatchingPlatform {
+            return Err(RegistryError::Image(ImageError::NoMatchingPlatform {
+                index: top.digest().clone(),
                 platform: platform.to_string(),
-                reference: r.name(),
-            });
+            }));
         };
         let m = self
             .get_manifest(&r.with_digest(child.digest.clone()))

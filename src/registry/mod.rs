@@ -6,7 +6,7 @@
 //! Manifests, media types and platforms are `cnb::image`'s ([`RawManifest`](crate::image::RawManifest),
 //! [`MediaType`](crate::image::MediaType), [`Platform`](crate::image::Platform),
 //! [`select_manifest`](crate::image::select_manifest)): this module depends on `image`, never the
-//! reverse.
+//! reverse. [`RemoteStore`] is the [`ImageStore`](crate::image::ImageStore) over a [`Client`].
 
 mod access;
 mod auth;
@@ -18,6 +18,7 @@ mod error;
 mod keychain;
 mod manifest;
 mod retry;
+mod store;
 mod transport;
 mod upload;
 
@@ -28,6 +29,7 @@ pub use error::RegistryError;
 pub use keychain::{Credential, ENV_REGISTRY_AUTH, Keychain, KeychainError, Secret};
 pub use manifest::ManifestInfo;
 pub use retry::RetryPolicy;
+pub use store::{RemoteStore, registry_error};
 pub use transport::{TransportOptions, allows_plain_http, is_insecure};
 pub use upload::{
     BlobSource, ByteStream, PushOptions, PushOutcome, PushedBlob, for_each_concurrent,
