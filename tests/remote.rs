@@ -121,32 +121,7 @@ async fn reads_umoci_fixture() {
 async fn index_resolved_for_platform() {
     let reg = shared_registry();
     let host = reg.host();
-    let amd = push_busybox_fixture_with(
-        &host,
-        "remote/multi:amd64",
-        &FixtureOptions {
-            architecture: Some("amd64".into()),
-            ..Default::default()
-        },
-    );
-    let arm = push_busybox_fixture_with(
-        &host,
-        "remote/multi:arm64",
-        &FixtureOptions {
-            architecture: Some("arm64".into()),
-            label: Some("arm".into()),
-            ..Default::default()
-        },
-    );
-    let index = format!(
-        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{{"mediaType":"{}","digest":"{}","size":{},"platform":{{"architecture":"arm64","os":"linux"}}}},{{"mediaType":"{}","digest":"{}","size":{},"platform":{{"architecture":"amd64","os":"linux"}}}}]}}"#,
-        arm.media_type,
-        arm.manifest_digest,
-        arm.manifest.len(),
-        amd.media_type,
-        amd.manifest_digest,
-        amd.manifest.len()
-    );
+    let (amd, arm, index) = common::two_arch_fixtures(&host, "remote/multi");
     let s = store();
     let name = format!("{host}/remote/multi:latest");
     s.put_manifest(&name, &RawManifest::new(index.clone(), None))
