@@ -16,6 +16,18 @@ use cnb::testing::{
 };
 use common::{anon, tar_layer};
 use std::io::Read;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// A reader that records being read.
+struct Touch(Arc<AtomicBool>);
+
+impl Read for Touch {
+    fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+        self.0.store(true, Ordering::SeqCst);
+        Ok(0)
+    }
+}
 
 fn store() -> RemoteStore {
     RemoteStore::new(anon())
@@ -251,7 +263,17 @@ async fn writes_image_skopeo_reads() {
     s.put_blob(&name, BlobSource::Bytes(layer.clone()), None)
         .await
         .unwrap();
+    // A streamed source of a blob the repository has is not even read.
+    let touched = Arc::new(AtomicBool::new(false));
+    s.put_blob(
+        &name,
+        BlobSource::Reader(Box::new(Touch(touched.clone()))),
+        Some(&desc),
+    )
+    .await
+    .unwrap();
     assert!(uploads(&requests_since(&reg, before)).is_empty());
+    assert!(!touched.load(Ordering::SeqCst), "source read for nothing");
 
     // A manifest by digest reference.
     let by_digest = format!("{host}/remote/own@{}", built.manifest.digest());
