@@ -151,6 +151,28 @@ async fn index_resolved_for_platform() {
         .unwrap()
         .unwrap();
     assert_eq!(cfg.digest(), &amd.config_digest);
+    // Tagging the index into another repository brings its images along (mounted).
+    let copy = format!("{host}/remote/multi-copy:v1");
+    let raw_index = RawManifest::new(index.clone(), None);
+    let results = s
+        .put_manifest_tagged(&name, &raw_index, std::slice::from_ref(&copy))
+        .await
+        .unwrap();
+    assert!(results.iter().all(|(_, r)| r.is_ok()), "{results:?}");
+    assert_eq!(skopeo_inspect_raw(&copy, None), index.as_bytes());
+    let dir = tempfile::tempdir().unwrap();
+    skopeo_copy(
+        &format!("docker://{copy}"),
+        &format!("oci:{}:all", dir.path().join("oci").display()),
+        None,
+    );
+    for d in [
+        &amd.manifest_digest,
+        &arm.manifest_digest,
+        &arm.config_digest,
+    ] {
+        assert!(dir.path().join("oci/blobs/sha256").join(d.hex()).exists());
+    }
     let e = s
         .manifest(&name, &Platform::new("linux", "s390x"))
         .await
