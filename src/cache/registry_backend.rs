@@ -233,7 +233,7 @@ impl CacheImageBackend for RegistryCacheBackend {
     }
 
     /// Unknown diffID or a blob the registry no longer has → `ReadErr` "failed to find cache
-    /// layer with SHA …"; other failures → "failed to get cache layer with SHA …: <cause>".
+    /// layer with SHA …"; other failures → "failed to get cache layer with SHA …: `<cause>`".
     fn blob_reader(&self, diff_id: &Digest) -> Result<Box<dyn Read + Send>, CacheError> {
         let desc = self
             .previous
