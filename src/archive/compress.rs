@@ -62,15 +62,22 @@ impl Compression {
                 Encoder::Gzip(flate2::write::GzEncoder::new(w, flate2::Compression::new(level.min(9))))
             }
             Compression::Zstd(level) => {
-                let mut enc = zstd::stream::write::Encoder::new(w, level)?;
-                let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).max(1) as u32;
-                enc.multithread(workers)?;
-                enc.include_checksum(true)?;
-                enc.include_contentsize(false)?;
-                Encoder::Zstd(enc)
+                let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+                zstd_encoder(w, level, workers)?
             }
         })
     }
+}
+
+/// A zstd encoder with `workers` compression threads (at least 1: libzstd's multithreaded
+/// format does not depend on the worker count, its single-threaded mode differs), frame
+/// checksum on, no content size.
+pub fn zstd_encoder<W: Write>(w: W, level: i32, workers: usize) -> io::Result<Encoder<W>> {
+    let mut enc = zstd::stream::write::Encoder::new(w, level)?;
+    enc.multithread(workers.max(1) as u32)?;
+    enc.include_checksum(true)?;
+    enc.include_contentsize(false)?;
+    Ok(Encoder::Zstd(enc))
 }
 
 /// A streaming encoder for one [`Compression`].
