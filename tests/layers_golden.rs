@@ -121,3 +121,20 @@ fn app_slices_match_go_lifecycle() {
         let _ = fs::remove_dir_all(&root);
     }
 }
+
+/// Manual differential check against the Go lifecycle (used while developing; prints the
+/// diffIDs of `CNB_DIFF_APP` sliced by the JSON `CNB_DIFF_SLICES`, uid/gid 1000:1001):
+/// `CNB_DIFF_APP=/tmp/app CNB_DIFF_SLICES='[["a/*"]]' cargo test -p cnb --test layers_golden -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn print_slice_diff_ids_for_env() {
+    let (Some(app), Some(slices)) = (std::env::var_os("CNB_DIFF_APP"), std::env::var("CNB_DIFF_SLICES").ok()) else {
+        return;
+    };
+    let paths: Vec<Vec<String>> = serde_json::from_str(&slices).expect("slices json");
+    let slices: Vec<Slice> = paths.into_iter().map(|paths| Slice { paths }).collect();
+    let specs = layers::slice_layers(Path::new(&app), &slices, Owner::new(1000, 1001)).expect("slices");
+    for (i, s) in specs.iter().enumerate() {
+        println!("RESULT slice-{} {}", i + 1, layers::diff_id(s).expect("diff id"));
+    }
+}
