@@ -58,11 +58,7 @@ fn scan_chunk(mut pattern: &[u8]) -> (bool, &[u8], &[u8]) {
     let mut i = 0;
     while i < pattern.len() {
         match pattern[i] {
-            b'\\' => {
-                if i + 1 < pattern.len() {
-                    i += 1;
-                }
-            }
+            b'\\' if i + 1 < pattern.len() => i += 1,
             b'[' => in_range = true,
             b']' => in_range = false,
             b'*' if !in_range => return (star, &pattern[..i], &pattern[i..]),
@@ -78,10 +74,7 @@ fn decode_rune(s: &[u8]) -> (u32, usize) {
     let end = s.len().min(4);
     let valid = match std::str::from_utf8(&s[..end]) {
         Ok(v) => v,
-        Err(e) => match std::str::from_utf8(&s[..e.valid_up_to()]) {
-            Ok(v) => v,
-            Err(_) => "",
-        },
+        Err(e) => std::str::from_utf8(&s[..e.valid_up_to()]).unwrap_or_default(),
     };
     match valid.chars().next() {
         Some(c) => (c as u32, c.len_utf8()),
