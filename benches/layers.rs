@@ -120,14 +120,19 @@ fn main() -> io::Result<()> {
         ("extract Gzip(1) (verify both)", base.path().join("blob-Gzip(1)"), Compression::Gzip(1)),
         ("extract Zstd(3) (verify both)", base.path().join("blob-Zstd(3)"), Compression::Zstd(3)),
     ] {
+        let mut n = 0;
         measure(label, &mut rows, &mut || {
-            let out = base.path().join("out");
-            let _ = fs::remove_dir_all(&out);
+            // A fresh directory per run; removing the previous one would be timed too.
+            n += 1;
+            let out = base.path().join(format!("out-{label}-{n}"));
             let opts = ExtractOptions::new(&out, &layers_dir, "bench");
             let r = extract(File::open(&file)?, Some(mt.media_type()), &Expected::default(), &opts)
                 .map_err(|e| io::Error::other(e.to_string()))?;
             Ok(Some(r.entries))
         })?;
+        for i in 1..=n {
+            let _ = fs::remove_dir_all(base.path().join(format!("out-{label}-{i}")));
+        }
     }
 
     // Machine limits on the same tar, as separate processes.
