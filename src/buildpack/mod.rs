@@ -14,6 +14,7 @@ pub mod descriptor;
 pub mod detect;
 pub mod detect_run;
 mod detect_walk;
+pub mod env_source;
 pub mod group;
 pub mod launch_out;
 pub mod lookup;
