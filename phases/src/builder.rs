@@ -13,10 +13,10 @@ use cnb::buildpack::env_source::LayeredEnv;
 use cnb::buildpack::group::read_group;
 use cnb::buildpack::plan::read_plan;
 use cnb::buildpack::target::{OS_RELEASE, target_env_for_build};
-use cnb::files::metadata::{metadata_path, write_metadata};
-use std::path::Path;
 use cnb::exit::{ExitCode, LifecycleError};
+use cnb::files::metadata::{metadata_path, write_metadata};
 use serde::Serialize;
+use std::path::Path;
 use std::path::PathBuf;
 
 /// Go `buildCmd.DefineFlags`.
@@ -96,9 +96,8 @@ pub fn run(inputs: &Inputs) -> Result<(), LifecycleError> {
     let group = read_group(&inputs.group_path).map_err(|e| plain(&e))?;
     let plan = read_plan(&inputs.plan_path).map_err(|e| plain(&e))?;
     verify_group(&group)?;
-    let analyzed = crate::detector::analyzed::read(&inputs.analyzed_path).map_err(|e| {
-        LifecycleError::failed(ExitCode::Failed, "reading analyzed.toml", e)
-    })?;
+    let analyzed = crate::detector::analyzed::read(&inputs.analyzed_path)
+        .map_err(|e| LifecycleError::failed(ExitCode::Failed, "reading analyzed.toml", e))?;
     let result = {
         let _timer = Timer::start("Builder");
         let build_inputs = BuildInputs {

@@ -26,12 +26,23 @@ fn full_detect_and_build_match_go() {
     let Some(out) = check("full") else { return };
     // Spot checks on top of the byte comparison, so a bad golden cannot hide a regression.
     let md = &out.files["metadata.toml"];
-    assert!(md.starts_with("buildpack-default-process-type = \"web\"\n"), "{md}");
+    assert!(
+        md.starts_with("buildpack-default-process-type = \"web\"\n"),
+        "{md}"
+    );
     assert!(!md.contains("processes ="), "{md}");
-    assert!(md.contains("  command = [\"./app.sh\"]\n  direct = true\n  buildpack-id = \"cnb-test/script\""));
+    assert!(md.contains(
+        "  command = [\"./app.sh\"]\n  direct = true\n  buildpack-id = \"cnb-test/script\""
+    ));
     let stdout = &out.files["build.stdout"];
-    assert!(stdout.contains("envprint: CNB_REGISTRY_AUTH=<unset>\n"), "{stdout}");
-    assert!(stdout.contains("envprint: DOCKER_CONFIG=<unset>\n"), "{stdout}");
+    assert!(
+        stdout.contains("envprint: CNB_REGISTRY_AUTH=<unset>\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("envprint: DOCKER_CONFIG=<unset>\n"),
+        "{stdout}"
+    );
     assert!(out.files["detect.stdout"].contains("7 of 8 buildpacks participating\n"));
 }
 
@@ -39,43 +50,58 @@ fn full_detect_and_build_match_go() {
 fn target_from_analyzed_matches_go() {
     let Some(out) = check("target") else { return };
     let stdout = &out.files["build.stdout"];
-    assert!(stdout.contains("envprint: CNB_TARGET_DISTRO_NAME=ubuntu|\n"), "{stdout}");
+    assert!(
+        stdout.contains("envprint: CNB_TARGET_DISTRO_NAME=ubuntu|\n"),
+        "{stdout}"
+    );
     assert!(!stdout.contains("reading /etc/os-release"), "{stdout}");
 }
 
 #[test]
 fn failed_detection_matches_go() {
-    let Some(out) = check("detect-fail") else { return };
+    let Some(out) = check("detect-fail") else {
+        return;
+    };
     assert_eq!(out.files["detect.exit"], "20\n");
 }
 
 #[test]
 fn erroring_detection_matches_go() {
-    let Some(out) = check("detect-error") else { return };
+    let Some(out) = check("detect-error") else {
+        return;
+    };
     assert_eq!(out.files["detect.exit"], "21\n");
 }
 
 #[test]
 fn failing_buildpack_matches_go() {
-    let Some(out) = check("build-fail") else { return };
+    let Some(out) = check("build-fail") else {
+        return;
+    };
     assert_eq!(out.files["build.exit"], "51\n");
 }
 
 #[test]
 fn missing_group_matches_go() {
-    let Some(out) = check("build-nogroup") else { return };
+    let Some(out) = check("build-nogroup") else {
+        return;
+    };
     assert_eq!(out.files["build.exit"], "1\n");
 }
 
 #[test]
 fn unsupported_buildpack_api_matches_go() {
-    let Some(out) = check("build-oldapi") else { return };
+    let Some(out) = check("build-oldapi") else {
+        return;
+    };
     assert_eq!(out.files["build.exit"], "12\n");
 }
 
 #[test]
 fn chatty_buildpack_output_matches_go() {
-    let Some(out) = check("build-chatty") else { return };
+    let Some(out) = check("build-chatty") else {
+        return;
+    };
     assert!(out.files["build.stdout"].contains("chatty: line 200\n"));
 }
 
@@ -85,7 +111,9 @@ fn chatty_buildpack_output_matches_go() {
 /// exit code (52) are the same.
 #[test]
 fn bad_toml_from_a_buildpack_differs_only_in_the_parser_message() {
-    let Some((_sb, ours)) = run_scenario("build-badtoml") else { return };
+    let Some((_sb, ours)) = run_scenario("build-badtoml") else {
+        return;
+    };
     let go = golden("build-badtoml");
     assert_eq!(ours.files["build.exit"], "52\n");
     assert_eq!(go.files["build.exit"], "52\n");

@@ -80,7 +80,13 @@ impl BuildEnvSource for LayeredEnv {
         self.for_buildpack(bp)
     }
 
-    fn add_build_layer(&mut self, _bp: &BuildpackDescriptor, layer_dir: &Path) -> Result<(), String> {
-        self.base.add_build_layer(layer_dir).map_err(|e| e.to_string())
+    fn add_build_layer(
+        &mut self,
+        _bp: &BuildpackDescriptor,
+        layer_dir: &Path,
+    ) -> Result<(), String> {
+        self.base
+            .add_build_layer(layer_dir)
+            .map_err(|e| e.to_string())
     }
 }

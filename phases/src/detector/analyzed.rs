@@ -26,10 +26,7 @@ pub fn read(path: &Path) -> Result<AnalyzedInfo, String> {
         Err(e) => return Err(one_line(&e.to_string())),
     };
     Ok(AnalyzedInfo {
-        run_target: analyzed
-            .run_image
-            .and_then(|r| r.target)
-             ,
+        run_target: analyzed.run_image.and_then(|r| r.target),
     })
 }
 

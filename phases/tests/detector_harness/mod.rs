@@ -36,6 +36,8 @@ pub struct Sandbox {
     pub root: PathBuf,
     /// Extra environment for the phase (besides the fixed base).
     pub env: Vec<(String, String)>,
+    /// `CNB_PLATFORM_API` (default [`API`]).
+    pub api: String,
 }
 
 fn cp(from: &Path, to: &Path) {
@@ -69,6 +71,7 @@ impl Sandbox {
             _tmp: tmp,
             root,
             env: Vec::new(),
+            api: API.to_string(),
         }
     }
 
@@ -136,7 +139,7 @@ impl Sandbox {
                 r#"{"registry.example":"Basic c2VjcmV0"}"#,
             )
             .env("DOCKER_CONFIG", self.path("docker"))
-            .env("CNB_PLATFORM_API", API)
+            .env("CNB_PLATFORM_API", &self.api)
             .current_dir(&self.root)
             .uid(UID)
             .gid(UID)
