@@ -232,7 +232,7 @@ fn processes_labels_slices_and_layer_types() {
     )
     .unwrap();
     let bp = s.inputs.layers_dir.join("cnb-test_procs");
-    let types: Vec<&str> = res.processes.iter().map(|p| p.r#type.as_str()).collect();
+    let types: Vec<&str> = res.processes.iter().map(|p| p.kind.as_str()).collect();
     assert_eq!(types, ["show-env", "web"]);
     assert_eq!(res.default_process_type, "web");
     assert!(
@@ -241,11 +241,14 @@ fn processes_labels_slices_and_layer_types() {
             .all(|p| !p.default && p.direct && p.buildpack_id == "cnb-test/procs")
     );
     assert_eq!(
-        res.processes[0].command,
+        res.processes[0].command.entries,
         [bp.join("tools/show-env.sh").display().to_string()]
     );
-    assert_eq!(res.processes[1].command, ["bash", "-c"]);
-    assert_eq!(res.processes[1].args, ["echo serving"]);
+    assert_eq!(res.processes[1].command.entries, ["bash", "-c"]);
+    assert_eq!(
+        res.processes[1].args,
+        Some(vec!["echo serving".to_string()])
+    );
     assert_eq!(res.processes[1].working_dir, "/tmp");
     assert_eq!(res.labels.len(), 1);
     assert_eq!(
@@ -282,7 +285,7 @@ fn inline_style_app_buildpack_sets_the_web_process() {
     )
     .unwrap();
     assert_eq!(res.processes.len(), 1);
-    assert_eq!(res.processes[0].command, ["./app.sh"]);
+    assert_eq!(res.processes[0].command.entries, ["./app.sh"]);
     assert_eq!(res.default_process_type, "web");
     assert!(s.text().contains("script: app.sh will be the web process"));
 }
@@ -426,12 +429,13 @@ fn matches_go_builder_metadata() {
             .iter()
             .map(|p| {
                 (
-                    p.r#type.clone(),
+                    p.kind.clone(),
                     p.command
+                        .entries
                         .iter()
                         .map(|c| c.replace(&layers, "<LAYERS>"))
                         .collect::<Vec<_>>(),
-                    p.args.clone(),
+                    p.args.clone().unwrap_or_default(),
                     p.direct,
                     p.buildpack_id.clone(),
                     p.working_dir.clone(),

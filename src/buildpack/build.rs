@@ -7,11 +7,13 @@ use super::build_run::{BuildError, BuildInputs, BuildOutputs, run_build};
 use super::descriptor::BuildpackDescriptor;
 use super::detect::check_api;
 use super::group::{Group, GroupElement};
-use super::launch_out::{Label, Process, ProcessMap, Slice};
+use super::launch_out::ProcessMap;
 use super::lookup::BuildpackStore;
 use super::plan::Plan;
 use super::sbom::{copy_sbom_files, write_legacy_bom};
 use crate::exit::LifecycleError;
+use crate::files::metadata::Process;
+use crate::files::{Label, Slice};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -44,7 +46,8 @@ impl BuildEnvSource for StaticEnv {
 pub struct BuildResult {
     pub buildpacks: Vec<GroupElement>,
     pub extensions: Vec<GroupElement>,
-    /// Sorted by type, `default` cleared.
+    /// Sorted by type, `default` cleared (the caller applies the Platform API with
+    /// [`Process::with_platform_api`]).
     pub processes: Vec<Process>,
     /// `buildpack-default-process-type` ("" when none).
     pub default_process_type: String,

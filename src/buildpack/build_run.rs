@@ -4,14 +4,14 @@
 
 use super::descriptor::BuildpackDescriptor;
 use super::detect_run::{go_io_error, make_temp_dir};
-use super::launch_out::{
-    Label, LayerToml, Process, Slice, process_layers, read_build_toml, read_launch_toml,
-};
+use super::launch_out::{BuildLayer, process_layers, read_build_toml, read_launch_toml};
 use super::lookup::escape_id;
 use super::plan::{BuildpackPlan, buildpack_plan_to_toml};
 use super::sbom::{BomEntry, BomFile, collect_sbom_files, validate_bom};
 use crate::api::Version;
 use crate::exit::{ExitCode, LifecycleError};
+use crate::files::metadata::Process;
+use crate::files::{Label, Slice};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -57,7 +57,7 @@ pub struct BuildOutputs {
     /// `<layers>/<escaped-id>`.
     pub bp_layers_dir: PathBuf,
     /// Every `<name>.toml` of the buildpack's layers dir, in name order.
-    pub layers: Vec<LayerToml>,
+    pub layers: Vec<BuildLayer>,
     pub labels: Vec<Label>,
     pub processes: Vec<Process>,
     pub slices: Vec<Slice>,
@@ -174,7 +174,7 @@ fn read_outputs(
     d: &BuildpackDescriptor,
     bp_layers_dir: PathBuf,
     plan: &BuildpackPlan,
-    layers: Vec<LayerToml>,
+    layers: Vec<BuildLayer>,
 ) -> Result<BuildOutputs, BuildError> {
     let (id, version) = (&d.buildpack.id, &d.buildpack.version);
     let names: Vec<String> = plan.entries.iter().map(|r| r.name.clone()).collect();

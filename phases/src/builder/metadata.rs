@@ -7,7 +7,7 @@
 use cnb::api::Version;
 use cnb::buildpack::GroupElement;
 use cnb::buildpack::build::BuildResult;
-use cnb::files::metadata::{self as md, Metadata, RawCommand};
+use cnb::files::metadata::{self as md, Metadata};
 
 fn element(e: &GroupElement) -> md::GroupElement {
     md::GroupElement {
@@ -37,21 +37,8 @@ pub fn from_result(result: &BuildResult, platform_api: Version) -> Metadata {
         processes: result
             .processes
             .iter()
-            .map(|p| {
-                md::Process {
-                    kind: p.r#type.clone(),
-                    command: RawCommand::new(p.command.clone()),
-                    // Go keeps launch.toml's nil `args` nil (not written); an explicit empty
-                    // array is indistinguishable here and is not written either.
-                    args: (!p.args.is_empty()).then(|| p.args.clone()),
-                    direct: p.direct,
-                    default: false,
-                    buildpack_id: p.buildpack_id.clone(),
-                    working_dir: p.working_dir.clone(),
-                    exec_env: p.exec_env.clone(),
-                }
-                .with_platform_api(platform_api)
-            })
+            .cloned()
+            .map(|p| p.no_default().with_platform_api(platform_api))
             .collect(),
         slices: result
             .slices
