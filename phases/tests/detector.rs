@@ -195,18 +195,5 @@ fn order_extensions_are_refused() {
 
 #[test]
 fn refuses_root() {
-    if !detector_harness::is_root() {
-        eprintln!("SKIP: not root");
-        return;
-    }
-    let out = std::process::Command::new(detector_harness::BIN)
-        .arg("detect")
-        .env_clear()
-        .env("CNB_PLATFORM_API", "0.15")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("failed to detect: refusing to run as root")
-    );
+    detector_harness::assert_refuses_root("detect", "detect");
 }

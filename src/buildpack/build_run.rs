@@ -111,25 +111,17 @@ pub fn build_env(
     bp_layers_dir: &Path,
     plan_path: &Path,
 ) -> BTreeMap<String, String> {
-    let mut e = env.clone();
-    e.insert("CNB_BUILDPACK_DIR".into(), d.root_dir.display().to_string());
-    if d.api_at_least("0.8") {
-        e.insert(
-            "CNB_PLATFORM_DIR".into(),
-            inputs.platform_dir.display().to_string(),
-        );
-        e.insert("CNB_BP_PLAN_PATH".into(), plan_path.display().to_string());
-        e.insert("CNB_LAYERS_DIR".into(), bp_layers_dir.display().to_string());
-    }
-    if d.api_at_least("0.10") {
-        for (k, v) in &inputs.target_env {
-            e.insert(k.clone(), v.clone());
-        }
-    }
-    if d.api_at_least("0.12") && !inputs.exec_env.is_empty() {
-        e.insert("CNB_EXEC_ENV".into(), inputs.exec_env.clone());
-    }
-    e
+    super::detect_run::with_lifecycle_vars(
+        d,
+        env,
+        &[
+            ("CNB_PLATFORM_DIR", &inputs.platform_dir),
+            ("CNB_BP_PLAN_PATH", plan_path),
+            ("CNB_LAYERS_DIR", bp_layers_dir),
+        ],
+        &inputs.target_env,
+        &inputs.exec_env,
+    )
 }
 
 /// Runs `bin/build` of `d` with environment `env` and Buildpack Plan `plan`, then reads and

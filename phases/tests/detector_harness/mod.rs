@@ -285,3 +285,24 @@ pub fn golden(name: &str) -> ScenarioOut {
     }
     out
 }
+
+/// `lifecycle <subcommand>` run as root (the test user) fails with exit 1 and
+/// "failed to <action>: refusing to run as root"; skipped when not root.
+pub fn assert_refuses_root(subcommand: &str, action: &str) {
+    if !is_root() {
+        eprintln!("SKIP: not root, cannot check the root refusal");
+        return;
+    }
+    let out = Command::new(BIN)
+        .arg(subcommand)
+        .env_clear()
+        .env("CNB_PLATFORM_API", API)
+        .output()
+        .expect("spawn lifecycle");
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("failed to {action}: refusing to run as root")),
+        "{stdout}"
+    );
+}
