@@ -136,3 +136,22 @@ fn split_last_line(s: &str) -> (&str, &str) {
         None => ("", t),
     }
 }
+
+#[test]
+fn exec_env_skips_a_production_only_buildpack_like_go() {
+    let Some(out) = check("exec-env-test") else {
+        return;
+    };
+    assert!(!out.files["group.toml"].contains("prod-only"));
+}
+
+#[test]
+fn missing_bin_build_matches_go() {
+    let Some(out) = check("exec-env-prod") else {
+        return;
+    };
+    assert_eq!(out.files["build.exit"], "51\n");
+    assert!(out.files["build.stdout"].contains(
+        "ERROR: failed to build: fork/exec <ROOT>/buildpacks/cnb-test_prod-only/0.0.1/bin/build: no such file or directory\n"
+    ));
+}

@@ -235,7 +235,8 @@ pub struct ScenarioOut {
 /// Runs `testdata/phases/scenarios/<name>` the way the goldens were captured: with
 /// `order.toml` the detector runs (then the builder when it succeeded); with `group.toml` it
 /// is copied to `<layers>/group.toml` beside an empty plan.toml and only the builder runs;
-/// with neither only the builder runs. `analyzed.toml` goes to `<layers>/analyzed.toml`.
+/// with neither only the builder runs. `analyzed.toml` goes to `<layers>/analyzed.toml`;
+/// `env` holds `KEY=VALUE` lines added to both phases' environment.
 pub fn run_scenario(name: &str) -> Option<(Sandbox, ScenarioOut)> {
     let sb = sandbox()?;
     let sd = testdata().join("phases/scenarios").join(name);
@@ -243,6 +244,13 @@ pub fn run_scenario(name: &str) -> Option<(Sandbox, ScenarioOut)> {
     let put = |out: &mut ScenarioOut, k: &str, v: String| {
         out.files.insert(k.to_string(), v);
     };
+    let mut sb = sb;
+    if let Ok(text) = std::fs::read_to_string(sd.join("env")) {
+        for line in text.lines().filter(|l| !l.is_empty()) {
+            let (k, v) = line.split_once('=').expect("KEY=VALUE");
+            sb.env.push((k.to_string(), v.to_string()));
+        }
+    }
     if sd.join("analyzed.toml").is_file() {
         std::fs::copy(sd.join("analyzed.toml"), sb.layers().join("analyzed.toml")).unwrap();
     }
