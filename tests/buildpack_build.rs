@@ -7,7 +7,7 @@ use cnb::buildpack::build_run::{BuildError, BuildInputs, BuildOutput, run_build}
 use cnb::buildpack::detect::{DetectConfig, Detector, fixed_env};
 use cnb::buildpack::order::read_order;
 use cnb::buildpack::{
-    BuildpackDescriptor, BuildpackPlan, BuildpackStore, Group, GroupElement, Plan,
+    BuildpackDescriptor, BuildpackEnv, BuildpackPlan, BuildpackStore, Group, GroupElement, Plan,
 };
 use cnb::exit::ExitCode;
 use std::collections::BTreeMap;
@@ -24,11 +24,8 @@ fn store() -> BuildpackStore {
     BuildpackStore::new(root().join("buildpacks"))
 }
 
-fn path_env() -> BTreeMap<String, String> {
-    BTreeMap::from([(
-        "PATH".to_string(),
-        std::env::var("PATH").unwrap_or_default(),
-    )])
+fn path_env() -> BuildpackEnv {
+    BTreeMap::from([("PATH".into(), std::env::var_os("PATH").unwrap_or_default())])
 }
 
 /// A writer that remembers each chunk with the time it arrived.
@@ -185,7 +182,7 @@ fn plan_slices_are_given_and_met_entries_filtered() {
 struct RecordingEnv(Vec<(String, PathBuf)>);
 
 impl BuildEnvSource for RecordingEnv {
-    fn env_for(&mut self, _: &BuildpackDescriptor) -> Result<BTreeMap<String, String>, String> {
+    fn env_for(&mut self, _: &BuildpackDescriptor) -> Result<BuildpackEnv, String> {
         Ok(path_env())
     }
     fn add_build_layer(&mut self, bp: &BuildpackDescriptor, dir: &Path) -> Result<(), String> {

@@ -136,6 +136,26 @@ fn env_files_of_every_suffix_reach_the_next_buildpack() {
 }
 
 #[test]
+fn env_file_bytes_reach_a_buildpack_verbatim() {
+    let Some(sb) = sandbox() else {
+        return;
+    };
+    std::fs::write(sb.path("platform/env/RAW_BYTES"), b"a\xffb\n").unwrap();
+    group_only(
+        &sb,
+        "[[group]]\n  id = \"cnb-test/layers\"\n  version = \"0.0.1\"\n  api = \"0.10\"\n\n[[group]]\n  id = \"cnb-test/envprint\"\n  version = \"0.0.1\"\n  api = \"0.10\"\n",
+    );
+    let r = sb.build(&[]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    // not UTF-8, trailing newline kept (the Go builder prints the same line, checked by hand)
+    assert!(
+        r.stdout.contains("envprint: RAW_BYTES hex=61ff620a\n"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
 fn output_streams_live() {
     let Some(sb) = sandbox() else { return };
     group_only(

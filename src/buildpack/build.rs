@@ -14,14 +14,13 @@ use super::sbom::{copy_sbom_files, write_legacy_bom};
 use crate::exit::LifecycleError;
 use crate::files::metadata::Process;
 use crate::files::{Label, Slice};
-use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The buildpack environment across one build: the caller's `cnb::env` goes behind this.
 pub trait BuildEnvSource {
     /// The environment for `bp` (include-list + build layers so far + platform env unless
     /// clear-env + build-config env). The runner adds the `CNB_*` variables.
-    fn env_for(&mut self, bp: &BuildpackDescriptor) -> Result<BTreeMap<String, String>, String>;
+    fn env_for(&mut self, bp: &BuildpackDescriptor) -> Result<super::BuildpackEnv, String>;
     /// A `build = true` layer of `bp` (called in layer-name order after its build): add its
     /// root dirs and `env/`, `env.build/` for later buildpacks.
     fn add_build_layer(&mut self, bp: &BuildpackDescriptor, layer_dir: &Path)
@@ -30,10 +29,10 @@ pub trait BuildEnvSource {
 
 /// A fixed environment (no layer contributions): for tests and simple callers.
 #[derive(Clone, Debug, Default)]
-pub struct StaticEnv(pub BTreeMap<String, String>);
+pub struct StaticEnv(pub super::BuildpackEnv);
 
 impl BuildEnvSource for StaticEnv {
-    fn env_for(&mut self, _: &BuildpackDescriptor) -> Result<BTreeMap<String, String>, String> {
+    fn env_for(&mut self, _: &BuildpackDescriptor) -> Result<super::BuildpackEnv, String> {
         Ok(self.0.clone())
     }
     fn add_build_layer(&mut self, _: &BuildpackDescriptor, _: &Path) -> Result<(), String> {

@@ -12,7 +12,6 @@ use crate::api::Version;
 use crate::exit::{ExitCode, LifecycleError};
 use crate::files::metadata::Process;
 use crate::files::{Label, Slice};
-use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -106,11 +105,11 @@ impl BuildError {
 /// The environment of a `bin/build`: `env`, then the lifecycle's variables.
 pub fn build_env(
     d: &BuildpackDescriptor,
-    env: &BTreeMap<String, String>,
+    env: &super::BuildpackEnv,
     inputs: &BuildInputs,
     bp_layers_dir: &Path,
     plan_path: &Path,
-) -> BTreeMap<String, String> {
+) -> super::BuildpackEnv {
     super::detect_run::with_lifecycle_vars(
         d,
         env,
@@ -128,7 +127,7 @@ pub fn build_env(
 /// validates the files it wrote.
 pub fn run_build(
     d: &BuildpackDescriptor,
-    env: &BTreeMap<String, String>,
+    env: &super::BuildpackEnv,
     plan: &BuildpackPlan,
     inputs: &BuildInputs,
 ) -> Result<BuildOutputs, BuildError> {
@@ -228,7 +227,7 @@ fn status_text(status: std::process::ExitStatus) -> String {
 
 fn execute(
     d: &BuildpackDescriptor,
-    env: &BTreeMap<String, String>,
+    env: &super::BuildpackEnv,
     inputs: &BuildInputs,
     bp_layers_dir: &Path,
     plan_path: &Path,

@@ -4,7 +4,6 @@
 
 use super::descriptor::BuildpackDescriptor;
 use super::plan::DetectPlan;
-use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -67,10 +66,10 @@ pub(crate) fn make_temp_dir(prefix: &str) -> std::io::Result<PathBuf> {
 /// own variables (later entries win, like Go's exec env de-duplication).
 pub fn detect_env(
     d: &BuildpackDescriptor,
-    env: &BTreeMap<String, String>,
+    env: &super::BuildpackEnv,
     inputs: &DetectInputs,
     plan_path: &Path,
-) -> BTreeMap<String, String> {
+) -> super::BuildpackEnv {
     with_lifecycle_vars(
         d,
         env,
@@ -88,25 +87,25 @@ pub fn detect_env(
 /// `CNB_TARGET_*` pairs; ≥ 0.12 `CNB_EXEC_ENV` when non-empty. Shared by detect and build.
 pub(crate) fn with_lifecycle_vars(
     d: &BuildpackDescriptor,
-    env: &BTreeMap<String, String>,
+    env: &super::BuildpackEnv,
     api_0_8: &[(&str, &Path)],
     target_env: &[(String, String)],
     exec_env: &str,
-) -> BTreeMap<String, String> {
+) -> super::BuildpackEnv {
     let mut e = env.clone();
-    e.insert("CNB_BUILDPACK_DIR".into(), d.root_dir.display().to_string());
+    e.insert("CNB_BUILDPACK_DIR".into(), d.root_dir.clone().into());
     if d.api_at_least("0.8") {
         for (k, p) in api_0_8 {
-            e.insert(k.to_string(), p.display().to_string());
+            e.insert(k.into(), p.as_os_str().to_owned());
         }
     }
     if d.api_at_least("0.10") {
         for (k, v) in target_env {
-            e.insert(k.clone(), v.clone());
+            e.insert(k.into(), v.into());
         }
     }
     if d.api_at_least("0.12") && !exec_env.is_empty() {
-        e.insert("CNB_EXEC_ENV".into(), exec_env.to_string());
+        e.insert("CNB_EXEC_ENV".into(), exec_env.into());
     }
     e
 }
@@ -115,7 +114,7 @@ pub(crate) fn with_lifecycle_vars(
 /// validates the Build Plan it wrote.
 pub fn run_detect(
     d: &BuildpackDescriptor,
-    env: &BTreeMap<String, String>,
+    env: &super::BuildpackEnv,
     inputs: &DetectInputs,
 ) -> DetectOutputs {
     let plan_dir = match make_temp_dir("plan.") {
@@ -129,7 +128,7 @@ pub fn run_detect(
 
 fn run_in(
     d: &BuildpackDescriptor,
-    env: &BTreeMap<String, String>,
+    env: &super::BuildpackEnv,
     inputs: &DetectInputs,
     plan_dir: &Path,
 ) -> DetectOutputs {
@@ -185,7 +184,7 @@ fn run_in(
 /// Spawns the process with stdout and stderr on one pipe and collects everything it writes.
 fn execute(
     d: &BuildpackDescriptor,
-    env: &BTreeMap<String, String>,
+    env: &super::BuildpackEnv,
     inputs: &DetectInputs,
     plan_path: &Path,
 ) -> (i32, Vec<u8>, Option<String>) {

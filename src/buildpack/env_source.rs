@@ -10,7 +10,6 @@ use super::build::BuildEnvSource;
 use super::descriptor::BuildpackDescriptor;
 use super::detect::EnvProvider;
 use crate::env::Env;
-use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
@@ -41,18 +40,14 @@ impl LayeredEnv {
         &self.base
     }
 
-    /// The environment for `bp` before the lifecycle's `CNB_*` variables. Values that are not
-    /// UTF-8 are converted lossily (the runners take `String` maps).
-    pub fn for_buildpack(
-        &self,
-        bp: &BuildpackDescriptor,
-    ) -> Result<BTreeMap<String, String>, String> {
+    /// The environment for `bp` before the lifecycle's `CNB_*` variables.
+    pub fn for_buildpack(&self, bp: &BuildpackDescriptor) -> Result<super::BuildpackEnv, String> {
         let platform = (!bp.buildpack.clear_env).then_some(self.platform_dir.as_path());
         let env = self
             .base
             .with_overrides(platform, Some(&self.build_config_dir))
             .map_err(|e| e.to_string())?;
-        Ok(to_strings(&env))
+        Ok(env.vars().clone())
     }
 
     /// A detection [`EnvProvider`] (detection adds no layers, so the env is fixed per
@@ -62,21 +57,8 @@ impl LayeredEnv {
     }
 }
 
-/// `Env` variables as a `String` map (lossy for non-UTF-8 names or values).
-pub fn to_strings(env: &Env) -> BTreeMap<String, String> {
-    env.vars()
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.to_string_lossy().into_owned(),
-                v.to_string_lossy().into_owned(),
-            )
-        })
-        .collect()
-}
-
 impl BuildEnvSource for LayeredEnv {
-    fn env_for(&mut self, bp: &BuildpackDescriptor) -> Result<BTreeMap<String, String>, String> {
+    fn env_for(&mut self, bp: &BuildpackDescriptor) -> Result<super::BuildpackEnv, String> {
         self.for_buildpack(bp)
     }
 

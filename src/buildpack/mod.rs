@@ -33,6 +33,9 @@ pub use target::{BaseTarget, OsDistro, TargetMetadata};
 
 use std::path::PathBuf;
 
+/// A buildpack's environment: names and values used verbatim (env files may hold any bytes).
+pub type BuildpackEnv = std::collections::BTreeMap<std::ffi::OsString, std::ffi::OsString>;
+
 /// Errors reading or writing buildpack-related files. Messages follow the Go lifecycle:
 /// "failed to read order file: open <path>: no such file or directory",
 /// "failed to read group file: toml: line 1: …". [`FileError::bare`] gives the message
