@@ -155,3 +155,74 @@ fn missing_bin_build_matches_go() {
         "ERROR: failed to build: fork/exec <ROOT>/buildpacks/cnb-test_prod-only/0.0.1/bin/build: no such file or directory\n"
     ));
 }
+
+/// Debug-level logs of `full` against the Go binaries' (`golden/full.debug`, captured like the
+/// others with `-log-level debug`, then timer times and durations, the detect plan directory
+/// and the build host's arch/distro printed by cnb-test/earth replaced; see the README).
+#[test]
+fn debug_logs_match_go() {
+    let Some((_sb, out)) = detector_harness::run_scenario_at("full", "debug") else {
+        return;
+    };
+    let go = golden("full.debug");
+    for k in ["detect.exit", "build.exit", "detect.stdout", "build.stdout"] {
+        assert_eq!(debug_normalize(&out.files[k]), go.files[k], "{k}");
+    }
+}
+
+/// The replacements made on the Go debug capture.
+fn debug_normalize(s: &str) -> String {
+    let host = {
+        let text = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
+        let get = |key: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(key))
+                .map(|v| v.trim_matches('"').to_string())
+                .unwrap_or_default()
+        };
+        format!(
+            "arch={} distro={}/{}",
+            cnb::buildpack::target::host_arch(),
+            get("ID="),
+            get("VERSION_ID=")
+        )
+    };
+    s.lines()
+        .map(|l| {
+            let mut l = l.replace(&host, "arch=<ARCH> distro=<DISTRO>");
+            if l.starts_with("Timer: ") {
+                l = timer_line(&l);
+            }
+            replace_digits_after(&l, "<ROOT>/tmp/plan.")
+        })
+        .map(|l| l + "\n")
+        .collect()
+}
+
+/// "Timer: X started at <T>" / "Timer: X ran for <D> and ended at <T>".
+fn timer_line(l: &str) -> String {
+    if let Some(i) = l.find(" started at ") {
+        return format!("{} started at <T>", &l[..i]);
+    }
+    match (l.find(" ran for "), l.find(" and ended at ")) {
+        (Some(i), Some(_)) => format!("{} ran for <D> and ended at <T>", &l[..i]),
+        _ => l.to_string(),
+    }
+}
+
+fn replace_digits_after(l: &str, mark: &str) -> String {
+    let mut out = String::new();
+    let mut rest = l;
+    while let Some(i) = rest.find(mark) {
+        out.push_str(&rest[..i + mark.len()]);
+        rest = &rest[i + mark.len()..];
+        let n = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        if n > 0 {
+            out.push_str("<N>");
+        }
+        rest = &rest[n..];
+    }
+    out + rest
+}

@@ -97,7 +97,6 @@ pub fn build_group(
         let bp_plan = filtered.find(&el.id);
         let bp_env = env.env_for(&d).map_err(BuildError::Other)?;
         let out = run_build(&d, &bp_env, &bp_plan, inputs)?;
-        crate::debug!("Updating environment");
         for dir in out.build_layer_dirs() {
             env.add_build_layer(&d, &dir).map_err(BuildError::Other)?;
         }

@@ -133,8 +133,10 @@ pub fn run_build(
 ) -> Result<BuildOutputs, BuildError> {
     let other = |e: std::io::Error| BuildError::Other(go_io_error(&e));
     let escaped = escape_id(&d.buildpack.id);
+    crate::debug!("Creating plan directory");
     let plan_root = make_temp_dir(&format!("{escaped}-")).map_err(other)?;
     let result = (|| {
+        crate::debug!("Preparing paths");
         let bp_layers_dir = inputs.layers_dir.join(&escaped);
         std::fs::create_dir_all(&bp_layers_dir).map_err(other)?;
         let plan_dir = plan_root.join(&escaped);
@@ -154,6 +156,10 @@ pub fn run_build(
 
         crate::debug!("Processing layers");
         let layers = process_layers(&bp_layers_dir).map_err(BuildError::Other)?;
+        // Go updates the shared environment here; [`super::build::build_group`] applies the
+        // build layers (from the returned outputs) right after this returns, which only
+        // differs when reading the output files fails, and then the build stops anyway.
+        crate::debug!("Updating environment");
         crate::debug!("Reading output files");
         read_outputs(d, bp_layers_dir, plan, layers)
     })();

@@ -38,6 +38,8 @@ pub struct Sandbox {
     pub env: Vec<(String, String)>,
     /// `CNB_PLATFORM_API` (default [`API`]).
     pub api: String,
+    /// `-log-level` (default `info`).
+    pub log_level: String,
 }
 
 fn cp(from: &Path, to: &Path) {
@@ -72,6 +74,7 @@ impl Sandbox {
             root,
             env: Vec::new(),
             api: API.to_string(),
+            log_level: "info".to_string(),
         }
     }
 
@@ -118,7 +121,7 @@ impl Sandbox {
             v.push(flag.to_string());
             v.push(self.path(dir).display().to_string());
         }
-        v.extend(["-log-level", "info", "-no-color"].map(String::from));
+        v.extend(["-log-level", &self.log_level, "-no-color"].map(String::from));
         v
     }
 
@@ -238,13 +241,18 @@ pub struct ScenarioOut {
 /// with neither only the builder runs. `analyzed.toml` goes to `<layers>/analyzed.toml`;
 /// `env` holds `KEY=VALUE` lines added to both phases' environment.
 pub fn run_scenario(name: &str) -> Option<(Sandbox, ScenarioOut)> {
-    let sb = sandbox()?;
+    run_scenario_at(name, "info")
+}
+
+/// [`run_scenario`] with another `-log-level`.
+pub fn run_scenario_at(name: &str, log_level: &str) -> Option<(Sandbox, ScenarioOut)> {
+    let mut sb = sandbox()?;
+    sb.log_level = log_level.to_string();
     let sd = testdata().join("phases/scenarios").join(name);
     let mut out = ScenarioOut::default();
     let put = |out: &mut ScenarioOut, k: &str, v: String| {
         out.files.insert(k.to_string(), v);
     };
-    let mut sb = sb;
     if let Ok(text) = std::fs::read_to_string(sd.join("env")) {
         for line in text.lines().filter(|l| !l.is_empty()) {
             let (k, v) = line.split_once('=').expect("KEY=VALUE");
