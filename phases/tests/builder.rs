@@ -234,7 +234,7 @@ fn input_errors() {
     assert_eq!(r.code, 1, "{}", r.stdout);
     assert!(
         r.stdout
-            .contains("ERROR: failed to reading analyzed.toml: failed to read analyzed file: "),
+            .contains("ERROR: failed to reading analyzed.toml: failed to read analyzed file: toml: line 1: "),
         "{}",
         r.stdout
     );

@@ -123,7 +123,7 @@ fn initialization_errors_exit_1() {
     assert_eq!(r.code, 1, "{}", r.stdout);
     assert!(
         r.stdout
-            .contains("ERROR: failed to initialize detector: failed to read analyzed file: "),
+            .contains("ERROR: failed to initialize detector: failed to read analyzed file: toml: line 1: "),
         "{}",
         r.stdout
     );

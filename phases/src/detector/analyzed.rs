@@ -23,17 +23,29 @@ pub fn read(path: &Path) -> Result<AnalyzedInfo, String> {
             );
             return Ok(AnalyzedInfo::default());
         }
-        Err(e) => return Err(one_line(&e.to_string())),
+        Err(e) => return Err(go_message(&e)),
     };
     Ok(AnalyzedInfo {
         run_target: analyzed.run_image.and_then(|r| r.target),
     })
 }
 
-fn one_line(s: &str) -> String {
-    s.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+/// Go's shape: "failed to read analyzed file: toml: line N: …" or "… open <path>: <os error>".
+fn go_message(e: &cnb::files::Error) -> String {
+    let cause = match e {
+        cnb::files::Error::Parse { path, source, .. } => {
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            format!(
+                "toml: {}",
+                cnb::files::metadata::toml_error_text(&text, source)
+            )
+        }
+        cnb::files::Error::Read { path, source, .. } => format!(
+            "open {}: {}",
+            path.display(),
+            cnb::env::go_io_error(source)
+        ),
+        other => return other.to_string(),
+    };
+    format!("failed to read analyzed file: {cause}")
 }
