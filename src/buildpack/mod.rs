@@ -4,7 +4,9 @@
 //! and reading what it wrote).
 //!
 //! Seams kept narrow on purpose: the buildpack environment arrives as a ready map (see
-//! [`detect::EnvProvider`] and [`build::BuildEnvSource`]); TOML output goes through one
+//! [`detect::EnvProvider`] and [`build::BuildEnvSource`]; [`env_source::LayeredEnv`] is the
+//! Go-identical implementation over [`crate::env`] that the phases use); what `bin/build`
+//! writes is read through the [`crate::files`] models ([`launch_out`]); TOML output goes through one
 //! function per file ([`group::group_to_toml`], [`plan::plan_to_toml`],
 //! [`plan::buildpack_plan_to_toml`]) so the serializer can be swapped in one place.
 
