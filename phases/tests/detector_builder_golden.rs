@@ -226,3 +226,13 @@ fn replace_digits_after(l: &str, mark: &str) -> String {
     }
     out + rest
 }
+
+#[test]
+fn clear_env_buildpack_gets_no_platform_env_like_go() {
+    let Some(out) = check("clear-env") else {
+        return;
+    };
+    let s = &out.files["build.stdout"];
+    assert!(s.contains("clearenv: PLATFORM_VAR=<unset>\n"), "{s}");
+    assert!(s.contains("clearenv: BC_VAR=from-build-config|\n"), "{s}");
+}
