@@ -7,7 +7,7 @@ use cnb::buildpack::build_run::{BuildError, BuildInputs, BuildOutput, run_build}
 use cnb::buildpack::detect::{DetectConfig, Detector, fixed_env};
 use cnb::buildpack::order::read_order;
 use cnb::buildpack::{
-    BuildpackDescriptor, BuildpackPlan, BuildpackStore, Group, GroupElement, Plan,
+    BuildpackDescriptor, BuildpackEnv, BuildpackPlan, BuildpackStore, Group, GroupElement, Plan,
 };
 use cnb::exit::ExitCode;
 use std::collections::BTreeMap;
@@ -24,11 +24,8 @@ fn store() -> BuildpackStore {
     BuildpackStore::new(root().join("buildpacks"))
 }
 
-fn path_env() -> BTreeMap<String, String> {
-    BTreeMap::from([(
-        "PATH".to_string(),
-        std::env::var("PATH").unwrap_or_default(),
-    )])
+fn path_env() -> BuildpackEnv {
+    BTreeMap::from([("PATH".into(), std::env::var_os("PATH").unwrap_or_default())])
 }
 
 /// A writer that remembers each chunk with the time it arrived.
@@ -185,7 +182,7 @@ fn plan_slices_are_given_and_met_entries_filtered() {
 struct RecordingEnv(Vec<(String, PathBuf)>);
 
 impl BuildEnvSource for RecordingEnv {
-    fn env_for(&mut self, _: &BuildpackDescriptor) -> Result<BTreeMap<String, String>, String> {
+    fn env_for(&mut self, _: &BuildpackDescriptor) -> Result<BuildpackEnv, String> {
         Ok(path_env())
     }
     fn add_build_layer(&mut self, bp: &BuildpackDescriptor, dir: &Path) -> Result<(), String> {
@@ -232,7 +229,7 @@ fn processes_labels_slices_and_layer_types() {
     )
     .unwrap();
     let bp = s.inputs.layers_dir.join("cnb-test_procs");
-    let types: Vec<&str> = res.processes.iter().map(|p| p.r#type.as_str()).collect();
+    let types: Vec<&str> = res.processes.iter().map(|p| p.kind.as_str()).collect();
     assert_eq!(types, ["show-env", "web"]);
     assert_eq!(res.default_process_type, "web");
     assert!(
@@ -241,11 +238,14 @@ fn processes_labels_slices_and_layer_types() {
             .all(|p| !p.default && p.direct && p.buildpack_id == "cnb-test/procs")
     );
     assert_eq!(
-        res.processes[0].command,
+        res.processes[0].command.entries,
         [bp.join("tools/show-env.sh").display().to_string()]
     );
-    assert_eq!(res.processes[1].command, ["bash", "-c"]);
-    assert_eq!(res.processes[1].args, ["echo serving"]);
+    assert_eq!(res.processes[1].command.entries, ["bash", "-c"]);
+    assert_eq!(
+        res.processes[1].args,
+        Some(vec!["echo serving".to_string()])
+    );
     assert_eq!(res.processes[1].working_dir, "/tmp");
     assert_eq!(res.labels.len(), 1);
     assert_eq!(
@@ -282,7 +282,7 @@ fn inline_style_app_buildpack_sets_the_web_process() {
     )
     .unwrap();
     assert_eq!(res.processes.len(), 1);
-    assert_eq!(res.processes[0].command, ["./app.sh"]);
+    assert_eq!(res.processes[0].command.entries, ["./app.sh"]);
     assert_eq!(res.default_process_type, "web");
     assert!(s.text().contains("script: app.sh will be the web process"));
 }
@@ -426,12 +426,13 @@ fn matches_go_builder_metadata() {
             .iter()
             .map(|p| {
                 (
-                    p.r#type.clone(),
+                    p.kind.clone(),
                     p.command
+                        .entries
                         .iter()
                         .map(|c| c.replace(&layers, "<LAYERS>"))
                         .collect::<Vec<_>>(),
-                    p.args.clone(),
+                    p.args.clone().unwrap_or_default(),
                     p.direct,
                     p.buildpack_id.clone(),
                     p.working_dir.clone(),

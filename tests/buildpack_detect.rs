@@ -45,16 +45,10 @@ fn config(platform: &Path, api: Version) -> DetectConfig {
     c
 }
 
-fn base_env(count_dir: &Path) -> BTreeMap<String, String> {
+fn base_env(count_dir: &Path) -> cnb::buildpack::BuildpackEnv {
     let mut m = BTreeMap::new();
-    m.insert(
-        "PATH".to_string(),
-        std::env::var("PATH").unwrap_or_default(),
-    );
-    m.insert(
-        "CNB_TEST_COUNT_DIR".to_string(),
-        count_dir.display().to_string(),
-    );
+    m.insert("PATH".into(), std::env::var_os("PATH").unwrap_or_default());
+    m.insert("CNB_TEST_COUNT_DIR".into(), count_dir.into());
     m
 }
 
@@ -503,11 +497,8 @@ fn matches_go_lifecycle_golden_output() {
     }
 }
 
-fn path_only() -> BTreeMap<String, String> {
-    BTreeMap::from([(
-        "PATH".to_string(),
-        std::env::var("PATH").unwrap_or_default(),
-    )])
+fn path_only() -> cnb::buildpack::BuildpackEnv {
+    BTreeMap::from([("PATH".into(), std::env::var_os("PATH").unwrap_or_default())])
 }
 
 /// The temp plan dir printed by a buildpack (`<tmp>/plan.<n>`), or a string never found.

@@ -1,10 +1,22 @@
-//! The builder (`builder [flags]`): flags, input resolution, and the phase body slot.
+//! The builder (`builder [flags]`): flags, input resolution, and the phase body.
+
+pub mod metadata;
 
 use crate::cli::flags::{self as f, Flag, Gated, all, since};
-use crate::cli::{CommandLine, bad_args, is_root, not_implemented, resolve_paths};
+use crate::cli::{CommandLine, bad_args, is_root, resolve_paths};
+use crate::detector::timer::Timer;
 use cnb::api::Version;
+use cnb::buildpack::BuildpackStore;
+use cnb::buildpack::build::{build_group, verify_group};
+use cnb::buildpack::build_run::{BuildInputs, BuildOutput};
+use cnb::buildpack::env_source::LayeredEnv;
+use cnb::buildpack::group::read_group;
+use cnb::buildpack::plan::read_plan;
+use cnb::buildpack::target::{OS_RELEASE, target_env_for_build};
 use cnb::exit::{ExitCode, LifecycleError};
+use cnb::files::metadata::{metadata_path, write_metadata};
 use serde::Serialize;
+use std::path::Path;
 use std::path::PathBuf;
 
 /// Go `buildCmd.DefineFlags`.
@@ -75,7 +87,46 @@ pub fn privileges(_inputs: &Inputs) -> Result<(), LifecycleError> {
     Ok(())
 }
 
-/// The builder body: runs `bin/build`, writes `<layers>/config/metadata.toml`. Exit 51/52.
-pub fn run(_inputs: &Inputs) -> Result<(), LifecycleError> {
-    Err(not_implemented(ExitCode::BuildError, "build", "builder"))
+/// The builder body (Go `buildCmd.Exec`): reads group.toml, plan.toml and analyzed.toml,
+/// checks the group's Buildpack APIs (12), runs every `bin/build` in order (output live on
+/// stdout) and writes `<layers>/config/metadata.toml`. Exit 51 when a buildpack fails, 52 for
+/// any other build error, 1 for unreadable inputs.
+pub fn run(inputs: &Inputs) -> Result<(), LifecycleError> {
+    let plain = |e: &dyn std::fmt::Display| LifecycleError::new(ExitCode::Failed, e.to_string());
+    let group = read_group(&inputs.group_path).map_err(|e| plain(&e))?;
+    let plan = read_plan(&inputs.plan_path).map_err(|e| plain(&e))?;
+    verify_group(&group)?;
+    let analyzed = crate::detector::analyzed::read(&inputs.analyzed_path)
+        .map_err(|e| LifecycleError::failed(ExitCode::Failed, "reading analyzed.toml", e))?;
+    let result = {
+        let _timer = Timer::start("Builder");
+        let build_inputs = BuildInputs {
+            app_dir: inputs.app_dir.clone(),
+            layers_dir: inputs.layers_dir.clone(),
+            platform_dir: inputs.platform_dir.clone(),
+            target_env: target_env_for_build(analyzed.run_target.as_ref(), Path::new(OS_RELEASE)),
+            exec_env: inputs.exec_env.clone(),
+            output: BuildOutput::Inherit,
+        };
+        let mut env = LayeredEnv::new(
+            std::env::vars_os(),
+            &inputs.platform_dir,
+            &inputs.build_config_dir,
+        );
+        build_group(
+            &group,
+            &plan,
+            &BuildpackStore::new(&inputs.buildpacks_dir),
+            &build_inputs,
+            &mut env,
+        )
+    };
+    let result = result.map_err(|e| e.into_lifecycle_error())?;
+    let md = metadata::from_result(&result, inputs.platform_api);
+    write_metadata(&metadata_path(&inputs.layers_dir), &md).map_err(|e| {
+        LifecycleError::new(
+            ExitCode::Failed,
+            format!("failed to write build metadata file: {e}"),
+        )
+    })
 }

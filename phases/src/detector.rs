@@ -1,8 +1,18 @@
-//! The detector (`detector [flags]`): flags, input resolution, and the phase body slot.
+//! The detector (`detector [flags]`): flags, input resolution, and the phase body.
+
+pub mod analyzed;
+pub mod timer;
+
+use timer::Timer;
 
 use crate::cli::flags::{self as f, Flag, Gated, all, since};
-use crate::cli::{CommandLine, bad_args, is_root, not_implemented, resolve_paths};
+use crate::cli::{CommandLine, bad_args, is_root, resolve_paths};
 use cnb::api::Version;
+use cnb::buildpack::BuildpackStore;
+use cnb::buildpack::detect::{DetectConfig, Detector, load_order};
+use cnb::buildpack::env_source::LayeredEnv;
+use cnb::buildpack::group::write_group;
+use cnb::buildpack::plan::write_plan;
 use cnb::exit::{ExitCode, LifecycleError};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -91,7 +101,52 @@ pub fn privileges(_inputs: &Inputs) -> Result<(), LifecycleError> {
     Ok(())
 }
 
-/// The detector body: writes `group_path` and `plan_path`. Exit 20/21/22 (91/92 generate).
-pub fn run(_inputs: &Inputs) -> Result<(), LifecycleError> {
-    Err(not_implemented(ExitCode::DetectError, "detect", "detector"))
+/// The detector body (Go `detectCmd.Exec` without extensions): reads analyzed.toml (for the
+/// run-image target), order.toml (+ system.toml at Platform ≥ 0.15) and the buildpack store,
+/// detects, and writes group.toml and plan.toml. Exit 20/21/22 (12 for a Buildpack API, 1
+/// for initialization errors).
+pub fn run(inputs: &Inputs) -> Result<(), LifecycleError> {
+    let store = BuildpackStore::new(&inputs.buildpacks_dir);
+    let analyzed = analyzed::read(&inputs.analyzed_path)
+        .map_err(|e| LifecycleError::failed(ExitCode::Failed, "initialize detector", e))?;
+    let (order, has_extensions) = load_order(
+        &inputs.order_path,
+        Some(&inputs.system_path),
+        inputs.platform_api,
+        &store,
+    )?;
+    if has_extensions {
+        return Err(LifecycleError::failed(
+            ExitCode::DetectError,
+            "detect",
+            "image extensions ([[order-extensions]]) are not supported by cnb-lifecycle-rs",
+        ));
+    }
+    let mut cfg = DetectConfig::new(
+        &inputs.app_dir,
+        &inputs.platform_dir,
+        store,
+        inputs.platform_api,
+    );
+    cfg.exec_env = inputs.exec_env.clone();
+    cfg.run_target = analyzed.run_target;
+    let env = LayeredEnv::new(
+        std::env::vars_os(),
+        &inputs.platform_dir,
+        &inputs.build_config_dir,
+    )
+    .into_provider();
+    let outcome = {
+        let _timer = Timer::start("Detector");
+        Detector::new(cfg, env.as_ref()).detect(&order)
+    };
+    let outcome = outcome.map_err(|e| e.into_lifecycle_error())?;
+    write_group(&inputs.group_path, &outcome.group).map_err(plain)?;
+    write_plan(&inputs.plan_path, &outcome.plan).map_err(plain)?;
+    Ok(())
+}
+
+/// A file error returned as is (Go returns these without a "failed to <action>" wrapper; exit 1).
+fn plain(e: impl std::fmt::Display) -> LifecycleError {
+    LifecycleError::new(ExitCode::Failed, e.to_string())
 }

@@ -330,8 +330,8 @@ fn unprivileged_callers_get_gos_errors() {
         // Detector and builder run as non-root users.
         (
             vec!["detect", "-layers", none],
-            22,
-            "failed to detect: detector is not implemented yet".to_string(),
+            1,
+            "ERROR: failed to initialize detector: reading order: failed to read order file: open /cnb/order.toml: no such file or directory".to_string(),
         ),
     ];
     for (args, code, msg) in cases {

@@ -7,19 +7,20 @@ use super::build_run::{BuildError, BuildInputs, BuildOutputs, run_build};
 use super::descriptor::BuildpackDescriptor;
 use super::detect::check_api;
 use super::group::{Group, GroupElement};
-use super::launch_out::{Label, Process, ProcessMap, Slice};
+use super::launch_out::ProcessMap;
 use super::lookup::BuildpackStore;
 use super::plan::Plan;
 use super::sbom::{copy_sbom_files, write_legacy_bom};
 use crate::exit::LifecycleError;
-use std::collections::BTreeMap;
+use crate::files::metadata::Process;
+use crate::files::{Label, Slice};
 use std::path::Path;
 
 /// The buildpack environment across one build: the caller's `cnb::env` goes behind this.
 pub trait BuildEnvSource {
     /// The environment for `bp` (include-list + build layers so far + platform env unless
     /// clear-env + build-config env). The runner adds the `CNB_*` variables.
-    fn env_for(&mut self, bp: &BuildpackDescriptor) -> Result<BTreeMap<String, String>, String>;
+    fn env_for(&mut self, bp: &BuildpackDescriptor) -> Result<super::BuildpackEnv, String>;
     /// A `build = true` layer of `bp` (called in layer-name order after its build): add its
     /// root dirs and `env/`, `env.build/` for later buildpacks.
     fn add_build_layer(&mut self, bp: &BuildpackDescriptor, layer_dir: &Path)
@@ -28,10 +29,10 @@ pub trait BuildEnvSource {
 
 /// A fixed environment (no layer contributions): for tests and simple callers.
 #[derive(Clone, Debug, Default)]
-pub struct StaticEnv(pub BTreeMap<String, String>);
+pub struct StaticEnv(pub super::BuildpackEnv);
 
 impl BuildEnvSource for StaticEnv {
-    fn env_for(&mut self, _: &BuildpackDescriptor) -> Result<BTreeMap<String, String>, String> {
+    fn env_for(&mut self, _: &BuildpackDescriptor) -> Result<super::BuildpackEnv, String> {
         Ok(self.0.clone())
     }
     fn add_build_layer(&mut self, _: &BuildpackDescriptor, _: &Path) -> Result<(), String> {
@@ -44,7 +45,8 @@ impl BuildEnvSource for StaticEnv {
 pub struct BuildResult {
     pub buildpacks: Vec<GroupElement>,
     pub extensions: Vec<GroupElement>,
-    /// Sorted by type, `default` cleared.
+    /// Sorted by type, `default` cleared (the caller applies the Platform API with
+    /// [`Process::with_platform_api`]).
     pub processes: Vec<Process>,
     /// `buildpack-default-process-type` ("" when none).
     pub default_process_type: String,
@@ -95,7 +97,6 @@ pub fn build_group(
         let bp_plan = filtered.find(&el.id);
         let bp_env = env.env_for(&d).map_err(BuildError::Other)?;
         let out = run_build(&d, &bp_env, &bp_plan, inputs)?;
-        crate::debug!("Updating environment");
         for dir in out.build_layer_dirs() {
             env.add_build_layer(&d, &dir).map_err(BuildError::Other)?;
         }

@@ -4,15 +4,14 @@
 
 use super::descriptor::BuildpackDescriptor;
 use super::detect_run::{go_io_error, make_temp_dir};
-use super::launch_out::{
-    Label, LayerToml, Process, Slice, process_layers, read_build_toml, read_launch_toml,
-};
+use super::launch_out::{BuildLayer, process_layers, read_build_toml, read_launch_toml};
 use super::lookup::escape_id;
 use super::plan::{BuildpackPlan, buildpack_plan_to_toml};
 use super::sbom::{BomEntry, BomFile, collect_sbom_files, validate_bom};
 use crate::api::Version;
 use crate::exit::{ExitCode, LifecycleError};
-use std::collections::BTreeMap;
+use crate::files::metadata::Process;
+use crate::files::{Label, Slice};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -57,7 +56,7 @@ pub struct BuildOutputs {
     /// `<layers>/<escaped-id>`.
     pub bp_layers_dir: PathBuf,
     /// Every `<name>.toml` of the buildpack's layers dir, in name order.
-    pub layers: Vec<LayerToml>,
+    pub layers: Vec<BuildLayer>,
     pub labels: Vec<Label>,
     pub processes: Vec<Process>,
     pub slices: Vec<Slice>,
@@ -106,44 +105,38 @@ impl BuildError {
 /// The environment of a `bin/build`: `env`, then the lifecycle's variables.
 pub fn build_env(
     d: &BuildpackDescriptor,
-    env: &BTreeMap<String, String>,
+    env: &super::BuildpackEnv,
     inputs: &BuildInputs,
     bp_layers_dir: &Path,
     plan_path: &Path,
-) -> BTreeMap<String, String> {
-    let mut e = env.clone();
-    e.insert("CNB_BUILDPACK_DIR".into(), d.root_dir.display().to_string());
-    if d.api_at_least("0.8") {
-        e.insert(
-            "CNB_PLATFORM_DIR".into(),
-            inputs.platform_dir.display().to_string(),
-        );
-        e.insert("CNB_BP_PLAN_PATH".into(), plan_path.display().to_string());
-        e.insert("CNB_LAYERS_DIR".into(), bp_layers_dir.display().to_string());
-    }
-    if d.api_at_least("0.10") {
-        for (k, v) in &inputs.target_env {
-            e.insert(k.clone(), v.clone());
-        }
-    }
-    if d.api_at_least("0.12") && !inputs.exec_env.is_empty() {
-        e.insert("CNB_EXEC_ENV".into(), inputs.exec_env.clone());
-    }
-    e
+) -> super::BuildpackEnv {
+    super::detect_run::with_lifecycle_vars(
+        d,
+        env,
+        &[
+            ("CNB_PLATFORM_DIR", &inputs.platform_dir),
+            ("CNB_BP_PLAN_PATH", plan_path),
+            ("CNB_LAYERS_DIR", bp_layers_dir),
+        ],
+        &inputs.target_env,
+        &inputs.exec_env,
+    )
 }
 
 /// Runs `bin/build` of `d` with environment `env` and Buildpack Plan `plan`, then reads and
 /// validates the files it wrote.
 pub fn run_build(
     d: &BuildpackDescriptor,
-    env: &BTreeMap<String, String>,
+    env: &super::BuildpackEnv,
     plan: &BuildpackPlan,
     inputs: &BuildInputs,
 ) -> Result<BuildOutputs, BuildError> {
     let other = |e: std::io::Error| BuildError::Other(go_io_error(&e));
     let escaped = escape_id(&d.buildpack.id);
+    crate::debug!("Creating plan directory");
     let plan_root = make_temp_dir(&format!("{escaped}-")).map_err(other)?;
     let result = (|| {
+        crate::debug!("Preparing paths");
         let bp_layers_dir = inputs.layers_dir.join(&escaped);
         std::fs::create_dir_all(&bp_layers_dir).map_err(other)?;
         let plan_dir = plan_root.join(&escaped);
@@ -163,6 +156,10 @@ pub fn run_build(
 
         crate::debug!("Processing layers");
         let layers = process_layers(&bp_layers_dir).map_err(BuildError::Other)?;
+        // Go updates the shared environment here; [`super::build::build_group`] applies the
+        // build layers (from the returned outputs) right after this returns, which only
+        // differs when reading the output files fails, and then the build stops anyway.
+        crate::debug!("Updating environment");
         crate::debug!("Reading output files");
         read_outputs(d, bp_layers_dir, plan, layers)
     })();
@@ -174,7 +171,7 @@ fn read_outputs(
     d: &BuildpackDescriptor,
     bp_layers_dir: PathBuf,
     plan: &BuildpackPlan,
-    layers: Vec<LayerToml>,
+    layers: Vec<BuildLayer>,
 ) -> Result<BuildOutputs, BuildError> {
     let (id, version) = (&d.buildpack.id, &d.buildpack.version);
     let names: Vec<String> = plan.entries.iter().map(|r| r.name.clone()).collect();
@@ -236,7 +233,7 @@ fn status_text(status: std::process::ExitStatus) -> String {
 
 fn execute(
     d: &BuildpackDescriptor,
-    env: &BTreeMap<String, String>,
+    env: &super::BuildpackEnv,
     inputs: &BuildInputs,
     bp_layers_dir: &Path,
     plan_path: &Path,

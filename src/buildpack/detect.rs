@@ -20,10 +20,10 @@ use std::path::PathBuf;
 /// platform `env/` unless `clear-env`, build-config `env/`). The lifecycle's `CNB_*`
 /// variables are added on top by the runner.
 pub type EnvProvider =
-    dyn Fn(&BuildpackDescriptor) -> Result<BTreeMap<String, String>, String> + Send + Sync;
+    dyn Fn(&BuildpackDescriptor) -> Result<super::BuildpackEnv, String> + Send + Sync;
 
 /// An [`EnvProvider`] that gives every buildpack the same map.
-pub fn fixed_env(map: BTreeMap<String, String>) -> Box<EnvProvider> {
+pub fn fixed_env(map: super::BuildpackEnv) -> Box<EnvProvider> {
     Box::new(move |_| Ok(map.clone()))
 }
 

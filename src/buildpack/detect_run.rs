@@ -4,7 +4,6 @@
 
 use super::descriptor::BuildpackDescriptor;
 use super::plan::DetectPlan;
-use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -44,18 +43,7 @@ impl DetectOutputs {
 }
 
 /// Go-like text of an OS error ("no such file or directory", no "(os error N)").
-pub(crate) fn go_io_error(e: &std::io::Error) -> String {
-    let s = e.to_string();
-    let s = match s.find(" (os error") {
-        Some(i) => s[..i].to_string(),
-        None => s,
-    };
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_lowercase().collect::<String>() + c.as_str(),
-        None => s,
-    }
-}
+pub(crate) use crate::env::go_io_error;
 
 /// A fresh private directory under the system temp dir (`<tmp>/<prefix><random>`).
 pub(crate) fn make_temp_dir(prefix: &str) -> std::io::Result<PathBuf> {
@@ -78,29 +66,46 @@ pub(crate) fn make_temp_dir(prefix: &str) -> std::io::Result<PathBuf> {
 /// own variables (later entries win, like Go's exec env de-duplication).
 pub fn detect_env(
     d: &BuildpackDescriptor,
-    env: &BTreeMap<String, String>,
+    env: &super::BuildpackEnv,
     inputs: &DetectInputs,
     plan_path: &Path,
-) -> BTreeMap<String, String> {
+) -> super::BuildpackEnv {
+    with_lifecycle_vars(
+        d,
+        env,
+        &[
+            ("CNB_PLATFORM_DIR", &inputs.platform_dir),
+            ("CNB_BUILD_PLAN_PATH", plan_path),
+        ],
+        &inputs.target_env,
+        &inputs.exec_env,
+    )
+}
+
+/// The lifecycle's variables on top of the buildpack environment `env`, Go order (later
+/// wins): `CNB_BUILDPACK_DIR`; Buildpack API ≥ 0.8 the `api_0_8` paths; ≥ 0.10 the
+/// `CNB_TARGET_*` pairs; ≥ 0.12 `CNB_EXEC_ENV` when non-empty. Shared by detect and build.
+pub(crate) fn with_lifecycle_vars(
+    d: &BuildpackDescriptor,
+    env: &super::BuildpackEnv,
+    api_0_8: &[(&str, &Path)],
+    target_env: &[(String, String)],
+    exec_env: &str,
+) -> super::BuildpackEnv {
     let mut e = env.clone();
-    e.insert("CNB_BUILDPACK_DIR".into(), d.root_dir.display().to_string());
+    e.insert("CNB_BUILDPACK_DIR".into(), d.root_dir.clone().into());
     if d.api_at_least("0.8") {
-        e.insert(
-            "CNB_PLATFORM_DIR".into(),
-            inputs.platform_dir.display().to_string(),
-        );
-        e.insert(
-            "CNB_BUILD_PLAN_PATH".into(),
-            plan_path.display().to_string(),
-        );
-    }
-    if d.api_at_least("0.10") {
-        for (k, v) in &inputs.target_env {
-            e.insert(k.clone(), v.clone());
+        for (k, p) in api_0_8 {
+            e.insert(k.into(), p.as_os_str().to_owned());
         }
     }
-    if d.api_at_least("0.12") && !inputs.exec_env.is_empty() {
-        e.insert("CNB_EXEC_ENV".into(), inputs.exec_env.clone());
+    if d.api_at_least("0.10") {
+        for (k, v) in target_env {
+            e.insert(k.into(), v.into());
+        }
+    }
+    if d.api_at_least("0.12") && !exec_env.is_empty() {
+        e.insert("CNB_EXEC_ENV".into(), exec_env.into());
     }
     e
 }
@@ -109,7 +114,7 @@ pub fn detect_env(
 /// validates the Build Plan it wrote.
 pub fn run_detect(
     d: &BuildpackDescriptor,
-    env: &BTreeMap<String, String>,
+    env: &super::BuildpackEnv,
     inputs: &DetectInputs,
 ) -> DetectOutputs {
     let plan_dir = match make_temp_dir("plan.") {
@@ -123,7 +128,7 @@ pub fn run_detect(
 
 fn run_in(
     d: &BuildpackDescriptor,
-    env: &BTreeMap<String, String>,
+    env: &super::BuildpackEnv,
     inputs: &DetectInputs,
     plan_dir: &Path,
 ) -> DetectOutputs {
@@ -179,7 +184,7 @@ fn run_in(
 /// Spawns the process with stdout and stderr on one pipe and collects everything it writes.
 fn execute(
     d: &BuildpackDescriptor,
-    env: &BTreeMap<String, String>,
+    env: &super::BuildpackEnv,
     inputs: &DetectInputs,
     plan_path: &Path,
 ) -> (i32, Vec<u8>, Option<String>) {

@@ -142,7 +142,7 @@ impl Detector<'_> {
             return;
         }
         self.target_logged = true;
-        if self.target.complete_from_host(&self.cfg.os_release) {
+        if super::target::complete_from_host(&mut self.target, &self.cfg.os_release) {
             crate::info!("{OS_RELEASE_INFO}");
         }
     }
@@ -156,7 +156,7 @@ impl Detector<'_> {
         let inputs = DetectInputs {
             app_dir: self.cfg.app_dir.clone(),
             platform_dir: self.cfg.platform_dir.clone(),
-            target_env: self.target.env_vars(),
+            target_env: super::target::target_env(&self.target),
             exec_env: self.cfg.exec_env.clone(),
         };
         let env = self.env;

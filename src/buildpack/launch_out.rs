@@ -1,71 +1,63 @@
-//! What a buildpack's `bin/build` leaves in `<layers>/<bp>/`: `<layer>.toml` types,
-//! `launch.toml` (processes, labels, slices), `build.toml` (unmet) — read and validated as
-//! the Go lifecycle does (`buildpack/build.go`, `buildpack/files.go`,
-//! `buildpack/layermetadata.go`), and the process merge across buildpacks
-//! (`phase/builder.go` processMap).
-//!
-//! NOTE for the lead: these are small private readers; the canonical models of launch.toml,
-//! `<layer>.toml` and metadata.toml processes live in `cnb::files` and should replace them.
+//! What a buildpack's `bin/build` leaves in `<layers>/<bp>/`, read through the platform-file
+//! models of [`crate::files`] (`<layer>.toml` → [`LayerToml`], `launch.toml` →
+//! [`LaunchToml`], `build.toml` → [`BuildToml`]) and validated as the Go lifecycle does
+//! (`buildpack/build.go`, `buildpack/files.go`): layer types and `.ignore` renames, launch
+//! processes as metadata.toml [`Process`]es, `[[unmet]]` checks, and the process merge across
+//! buildpacks (`phase/builder.go` processMap).
 
-use serde::Deserialize;
+use crate::api::Version;
+use crate::files::launch::LaunchToml;
+use crate::files::layer_toml::{LayerToml, LayerTomlError, LayerTypes};
+use crate::files::metadata::{Process, RawCommand};
+use crate::files::{BuildToml, Label, Slice, Table};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// `[types]` of a `<layer>.toml`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-pub struct LayerTypes {
-    #[serde(default)]
-    pub build: bool,
-    #[serde(default)]
-    pub launch: bool,
-    #[serde(default)]
-    pub cache: bool,
-}
-
 /// One `<layer>.toml` found after `bin/build`.
 #[derive(Clone, Debug, PartialEq)]
-pub struct LayerToml {
+pub struct BuildLayer {
     /// Layer name (file name without `.toml`).
     pub name: String,
     /// The layer directory `<layers>/<bp>/<name>` (it may not exist).
     pub dir: PathBuf,
     pub types: LayerTypes,
-    pub metadata: Option<toml::Table>,
+    pub metadata: Option<Table>,
 }
 
-#[derive(Deserialize)]
-struct RawLayerToml {
-    #[serde(default)]
-    types: LayerTypes,
-    #[serde(default)]
-    metadata: Option<toml::Table>,
-    // Only to detect the flags at top level (an error).
-    build: Option<toml::Value>,
-    launch: Option<toml::Value>,
-    cache: Option<toml::Value>,
-}
-
-fn parse_err(path: &Path, text: &str, e: &toml::de::Error) -> String {
+/// `toml: line N: <message>` for a file that failed to parse (the models' errors carry no
+/// text, so the file is read again for the line number).
+fn parse_message(path: &Path, e: &toml::de::Error) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
     format!(
         "failed to parse {}: {}",
         path.display(),
-        super::toml_error(text, e)
+        super::toml_error(&text, e)
     )
+}
+
+/// One line for a platform-file error: parse errors as "failed to parse <path>: toml: line
+/// N: …", others as their message.
+fn file_error(e: &crate::files::Error) -> String {
+    match e {
+        crate::files::Error::Parse { path, source, .. } => parse_message(path, source),
+        other => super::one_line(&other.to_string()),
+    }
 }
 
 /// Reads every `*.toml` file (not directory) of a buildpack's layers dir in name order, as
 /// the Go lifecycle does (launch.toml/build.toml/store.toml are read too and come out with
 /// all types false), and renames the directory of each layer whose types are all false to
 /// `<layer>.ignore`.
-pub fn process_layers(bp_layers_dir: &Path) -> Result<Vec<LayerToml>, String> {
+pub fn process_layers(bp_layers_dir: &Path) -> Result<Vec<BuildLayer>, String> {
+    let fail = |m: String| format!("failed to process buildpack layer: {m}");
     let rd = match std::fs::read_dir(bp_layers_dir) {
         Ok(rd) => rd,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(format!("failed to process buildpack layer: {e}")),
+        Err(e) => return Err(fail(e.to_string())),
     };
     let mut names: Vec<String> = Vec::new();
     for ent in rd {
-        let ent = ent.map_err(|e| format!("failed to process buildpack layer: {e}"))?;
+        let ent = ent.map_err(|e| fail(e.to_string()))?;
         let is_dir = ent.file_type().map(|t| t.is_dir()).unwrap_or(false);
         let name = ent.file_name().to_string_lossy().into_owned();
         if !is_dir && let Some(stem) = name.strip_suffix(".toml") {
@@ -76,77 +68,36 @@ pub fn process_layers(bp_layers_dir: &Path) -> Result<Vec<LayerToml>, String> {
     let mut out = Vec::with_capacity(names.len());
     for name in names {
         let toml_path = bp_layers_dir.join(format!("{name}.toml"));
-        let text = std::fs::read_to_string(&toml_path).map_err(|e| {
-            format!(
-                "failed to process buildpack layer: failed to decode layer metadata file {}: {e}",
-                toml_path.display()
-            )
+        let LayerToml { types, metadata } = LayerToml::read(&toml_path).map_err(|e| {
+            fail(match e {
+                LayerTomlError::File(f) => {
+                    format!("failed to decode layer metadata file: {}", file_error(&f))
+                }
+                other => other.to_string(),
+            })
         })?;
-        let raw: RawLayerToml = toml::from_str(&text).map_err(|e| {
-            format!(
-                "failed to process buildpack layer: failed to decode layer metadata file: {}",
-                parse_err(&toml_path, &text, &e)
-            )
-        })?;
-        if raw.build.is_some() || raw.launch.is_some() || raw.cache.is_some() {
-            return Err(format!(
-                "failed to process buildpack layer: the launch, cache and build flags should be in the types table of {}",
-                toml_path.display()
-            ));
-        }
         let dir = bp_layers_dir.join(&name);
-        let t = raw.types;
-        if !t.build && !t.launch && !t.cache {
+        if !types.build && !types.launch && !types.cache {
             let ignored = bp_layers_dir.join(format!("{name}.ignore"));
             match std::fs::rename(&dir, &ignored) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => {
-                    return Err(format!(
-                        "failed to process buildpack layer: failed to rename layer directory: {e}"
-                    ));
-                }
+                Err(e) => return Err(fail(format!("failed to rename layer directory: {e}"))),
             }
         }
-        out.push(LayerToml {
+        out.push(BuildLayer {
             name,
             dir,
-            types: t,
-            metadata: raw.metadata,
+            types,
+            metadata,
         });
     }
     Ok(out)
 }
 
-/// One process declared in launch.toml, normalized across Buildpack APIs.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Process {
-    pub r#type: String,
-    pub command: Vec<String>,
-    pub args: Vec<String>,
-    /// Always true for Buildpack API ≥ 0.9; `direct` (default false) below.
-    pub direct: bool,
-    pub default: bool,
-    pub working_dir: String,
-    pub exec_env: Vec<String>,
-    pub buildpack_id: String,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-pub struct Label {
-    pub key: String,
-    pub value: String,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-pub struct Slice {
-    #[serde(default)]
-    pub paths: Vec<String>,
-}
-
-/// launch.toml after validation.
+/// launch.toml after validation, processes converted for metadata.toml.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct LaunchToml {
+pub struct LaunchOutputs {
     /// Deprecated `[[bom]]`.
     pub bom: Vec<super::sbom::RawBomEntry>,
     pub labels: Vec<Label>,
@@ -154,32 +105,33 @@ pub struct LaunchToml {
     pub slices: Vec<Slice>,
 }
 
-#[derive(Deserialize)]
-struct RawLaunch {
-    #[serde(default)]
-    bom: Vec<super::sbom::RawBomEntry>,
-    #[serde(default)]
-    labels: Vec<Label>,
-    #[serde(default)]
-    processes: Vec<RawProcess>,
-    #[serde(default)]
-    slices: Vec<Slice>,
+/// Deprecated `[[bom]]` entries as the SBOM module reads them.
+fn bom_entries(
+    raw: Vec<toml::Value>,
+    path: &Path,
+) -> Result<Vec<super::sbom::RawBomEntry>, String> {
+    raw.into_iter()
+        .map(|v| {
+            v.try_into()
+                .map_err(|e: toml::de::Error| format!("{}: bom: {}", path.display(), e.message()))
+        })
+        .collect()
 }
 
-#[derive(Deserialize)]
-struct RawProcess {
-    #[serde(default, rename = "type")]
-    kind: String,
-    command: Option<toml::Value>,
-    #[serde(default)]
-    args: Vec<String>,
-    direct: Option<bool>,
-    #[serde(default)]
-    default: bool,
-    #[serde(default, rename = "working-dir")]
-    working_dir: String,
-    #[serde(default, rename = "exec-env")]
-    exec_env: Vec<String>,
+/// Go `ProcessEntry.ToLaunchProcess`: `direct` is the legacy flag or true (API ≥ 0.9);
+/// launch.toml's absent `args` stays absent (an empty array is treated the same).
+fn to_process(p: crate::files::ProcessEntry, bp_id: &str) -> Process {
+    let direct = p.is_direct();
+    Process {
+        kind: p.kind,
+        command: RawCommand::new(p.command),
+        args: (!p.args.is_empty()).then_some(p.args),
+        direct,
+        default: p.default,
+        buildpack_id: bp_id.to_string(),
+        working_dir: p.working_dir,
+        exec_env: p.exec_env,
+    }
 }
 
 /// Reads `launch.toml` for a buildpack of API `bp_api` (`Ok(None)` when absent). API ≥ 0.9:
@@ -187,129 +139,54 @@ struct RawProcess {
 /// below 0.8 `working-dir` is dropped with a warning. More than one default is an error.
 pub fn read_launch_toml(
     path: &Path,
-    bp_api: crate::api::Version,
+    bp_api: Version,
     bp_id: &str,
-) -> Result<Option<LaunchToml>, String> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("failed to read {}: {e}", path.display())),
+) -> Result<Option<LaunchOutputs>, String> {
+    let launch = match LaunchToml::read(path, bp_api) {
+        Ok(l) => l,
+        Err(crate::files::LaunchTomlError::File(e)) if e.is_not_found() => return Ok(None),
+        Err(crate::files::LaunchTomlError::File(e)) => return Err(file_error(&e)),
+        Err(e) => return Err(e.to_string()),
     };
-    let raw: RawLaunch = toml::from_str(&text).map_err(|e| parse_err(path, &text, &e))?;
-    let strings = bp_api.less_than("0.9");
-    let mut processes = Vec::with_capacity(raw.processes.len());
-    let mut default_seen = false;
-    for p in raw.processes {
-        if p.default {
-            if default_seen {
-                return Err("multiple default process types aren't allowed".into());
-            }
-            default_seen = true;
-        }
-        let (command, direct) = if strings {
-            let c = match p.command {
-                None => Vec::new(),
-                Some(toml::Value::String(s)) => vec![s],
-                Some(other) => {
-                    return Err(format!(
-                        "{}: process '{}': command must be a string, got {}",
-                        path.display(),
-                        p.kind,
-                        other.type_str()
-                    ));
-                }
-            };
-            (c, p.direct.unwrap_or(false))
-        } else {
-            if p.direct.is_some() {
-                return Err("process.direct is not supported on this buildpack version".into());
-            }
-            let c = match p.command {
-                None => Vec::new(),
-                Some(toml::Value::Array(items)) => items
-                    .into_iter()
-                    .map(|v| match v {
-                        toml::Value::String(s) => Ok(s),
-                        other => Err(format!(
-                            "{}: process '{}': command entries must be strings, got {}",
-                            path.display(),
-                            p.kind,
-                            other.type_str()
-                        )),
-                    })
-                    .collect::<Result<Vec<_>, _>>()?,
-                Some(other) => {
-                    return Err(format!(
-                        "{}: process '{}': command must be an array of strings, got {}",
-                        path.display(),
-                        p.kind,
-                        other.type_str()
-                    ));
-                }
-            };
-            (c, true)
-        };
-        let mut working_dir = p.working_dir;
-        if bp_api.less_than("0.8") && !working_dir.is_empty() {
+    if launch.processes.iter().filter(|p| p.default).count() > 1 {
+        return Err("multiple default process types aren't allowed".into());
+    }
+    let mut processes = Vec::with_capacity(launch.processes.len());
+    for mut p in launch.processes {
+        if bp_api.less_than("0.8") && !p.working_dir.is_empty() {
             crate::warn!(
                 "Warning: process working directory isn't supported in this buildpack api version. Ignoring working directory for process '{}'",
                 p.kind
             );
-            working_dir.clear();
+            p.working_dir.clear();
         }
-        processes.push(Process {
-            r#type: p.kind,
-            command,
-            args: p.args,
-            direct,
-            default: p.default,
-            working_dir,
-            exec_env: p.exec_env,
-            buildpack_id: bp_id.to_string(),
-        });
+        processes.push(to_process(p, bp_id));
     }
-    Ok(Some(LaunchToml {
-        bom: raw.bom,
-        labels: raw.labels,
+    Ok(Some(LaunchOutputs {
+        bom: bom_entries(launch.bom, path)?,
+        labels: launch.labels,
         processes,
-        slices: raw.slices,
+        slices: launch.slices,
     }))
-}
-
-#[derive(Deserialize)]
-struct RawBuild {
-    #[serde(default)]
-    bom: Vec<super::sbom::RawBomEntry>,
-    #[serde(default)]
-    unmet: Vec<RawUnmet>,
 }
 
 /// build.toml after validation.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct BuildToml {
+pub struct BuildOutputsToml {
     /// Deprecated `[[bom]]`.
     pub bom: Vec<super::sbom::RawBomEntry>,
     /// `[[unmet]]` names.
     pub unmet: Vec<String>,
 }
 
-#[derive(Deserialize)]
-struct RawUnmet {
-    #[serde(default)]
-    name: String,
-}
-
 /// Reads `build.toml` (empty when absent); each `[[unmet]]` name is checked against the
 /// buildpack's plan entry names.
-pub fn read_build_toml(path: &Path, plan_names: &[String]) -> Result<BuildToml, String> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BuildToml::default()),
-        Err(e) => return Err(format!("failed to read {}: {e}", path.display())),
-    };
-    let raw: RawBuild = toml::from_str(&text).map_err(|e| parse_err(path, &text, &e))?;
-    let mut out = Vec::new();
-    for u in raw.unmet {
+pub fn read_build_toml(path: &Path, plan_names: &[String]) -> Result<BuildOutputsToml, String> {
+    let build = BuildToml::read_optional(path)
+        .map_err(|e| file_error(&e))?
+        .unwrap_or_default();
+    let mut unmet = Vec::with_capacity(build.unmet.len());
+    for u in build.unmet {
         if u.name.is_empty() {
             return Err("unmet.name is required".into());
         }
@@ -319,11 +196,11 @@ pub fn read_build_toml(path: &Path, plan_names: &[String]) -> Result<BuildToml, 
                 u.name
             ));
         }
-        out.push(u.name);
+        unmet.push(u.name);
     }
-    Ok(BuildToml {
-        bom: raw.bom,
-        unmet: out,
+    Ok(BuildOutputsToml {
+        bom: bom_entries(build.bom, path)?,
+        unmet,
     })
 }
 
@@ -343,28 +220,27 @@ impl ProcessMap {
         let mut warning = None;
         for p in procs {
             if p.default {
-                self.default_type = p.r#type.clone();
+                self.default_type = p.kind.clone();
                 warning = None;
-            } else if p.r#type == self.default_type {
+            } else if p.kind == self.default_type {
                 self.default_type.clear();
                 warning = Some(format!(
                     "Warning: redefining the following default process type with a process not marked as default: {}\n",
-                    p.r#type
+                    p.kind
                 ));
             }
-            self.by_type.insert(p.r#type.clone(), p.clone());
+            self.by_type.insert(p.kind.clone(), p.clone());
         }
         warning
     }
 
-    /// All processes sorted by type, `default` cleared.
+    /// All processes sorted by type, `default` cleared (Go then applies the Platform API
+    /// with [`Process::with_platform_api`]).
     pub fn list(&self) -> Vec<Process> {
         self.by_type
             .values()
-            .map(|p| Process {
-                default: false,
-                ..p.clone()
-            })
+            .cloned()
+            .map(Process::no_default)
             .collect()
     }
 
@@ -377,11 +253,10 @@ impl ProcessMap {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::Version;
 
     fn proc(t: &str, default: bool) -> Process {
         Process {
-            r#type: t.into(),
+            kind: t.into(),
             default,
             ..Default::default()
         }
@@ -398,7 +273,7 @@ mod tests {
         m.add(&[proc("a", true)]);
         let l = m.list();
         assert_eq!(
-            l.iter().map(|p| p.r#type.as_str()).collect::<Vec<_>>(),
+            l.iter().map(|p| p.kind.as_str()).collect::<Vec<_>>(),
             ["a", "web", "worker"]
         );
         assert!(l.iter().all(|p| !p.default));
@@ -412,8 +287,10 @@ mod tests {
         let old = read_launch_toml(&p, Version::new(0, 8), "bp")
             .unwrap()
             .unwrap();
-        assert_eq!(old.processes[0].command, ["run me"]);
+        assert_eq!(old.processes[0].command.entries, ["run me"]);
         assert!(!old.processes[0].direct);
+        assert_eq!(old.processes[0].buildpack_id, "bp");
+        assert_eq!(old.processes[0].args, None);
         assert!(read_launch_toml(&p, Version::new(0, 9), "bp").is_err());
         std::fs::write(
             &p,
@@ -433,6 +310,12 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
+        std::fs::write(&p, "[[processes]\n").unwrap();
+        let e = read_launch_toml(&p, Version::new(0, 10), "bp").unwrap_err();
+        assert!(
+            e.starts_with(&format!("failed to parse {}: toml: line 1: ", p.display())),
+            "{e}"
+        );
     }
 
     #[test]
@@ -448,6 +331,11 @@ mod tests {
             layers.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(),
             ["drop", "keep"]
         );
+        assert_eq!(
+            layers[0].metadata.as_ref().unwrap()["x"].as_integer(),
+            Some(1)
+        );
+        assert!(layers[1].types.launch);
         assert!(d.join("drop.ignore").is_dir() && !d.join("drop").exists());
         std::fs::write(d.join("bad.toml"), "launch = true\n").unwrap();
         let e = process_layers(d).unwrap_err();

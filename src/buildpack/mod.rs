@@ -4,7 +4,9 @@
 //! and reading what it wrote).
 //!
 //! Seams kept narrow on purpose: the buildpack environment arrives as a ready map (see
-//! [`detect::EnvProvider`] and [`build::BuildEnvSource`]); TOML output goes through one
+//! [`detect::EnvProvider`] and [`build::BuildEnvSource`]; [`env_source::LayeredEnv`] is the
+//! Go-identical implementation over [`crate::env`] that the phases use); what `bin/build`
+//! writes is read through the [`crate::files`] models ([`launch_out`]); TOML output goes through one
 //! function per file ([`group::group_to_toml`], [`plan::plan_to_toml`],
 //! [`plan::buildpack_plan_to_toml`]) so the serializer can be swapped in one place.
 
@@ -14,6 +16,7 @@ pub mod descriptor;
 pub mod detect;
 pub mod detect_run;
 mod detect_walk;
+pub mod env_source;
 pub mod group;
 pub mod launch_out;
 pub mod lookup;
@@ -31,6 +34,9 @@ pub use plan::{BuildPlanEntry, BuildpackPlan, DetectPlan, Plan, PlanSections, Pr
 pub use target::{BaseTarget, OsDistro, TargetMetadata};
 
 use std::path::PathBuf;
+
+/// A buildpack's environment: names and values used verbatim (env files may hold any bytes).
+pub type BuildpackEnv = std::collections::BTreeMap<std::ffi::OsString, std::ffi::OsString>;
 
 /// Errors reading or writing buildpack-related files. Messages follow the Go lifecycle:
 /// "failed to read order file: open <path>: no such file or directory",

@@ -3,7 +3,7 @@
 //! `<layers>/sbom/{launch,build,cache}/<bp>/…` tree the builder assembles, and the legacy
 //! `[[bom]]` tables (Go `buildpack/bomfile.go`, `buildpack/bom.go`, `phase/builder.go`).
 
-use super::launch_out::LayerToml;
+use super::launch_out::BuildLayer;
 use super::lookup::escape_id;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -91,7 +91,7 @@ pub fn collect_sbom_files(
     bp_layers_dir: &Path,
     bp_id: &str,
     bp: &str,
-    layers: &[LayerToml],
+    layers: &[BuildLayer],
     declared: &[String],
 ) -> Result<Vec<BomFile>, String> {
     let mut files = Vec::new();
@@ -271,10 +271,10 @@ pub fn write_legacy_bom(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::buildpack::launch_out::LayerTypes;
+    use crate::files::LayerTypes;
 
-    fn layer(name: &str, launch: bool, cache: bool) -> LayerToml {
-        LayerToml {
+    fn layer(name: &str, launch: bool, cache: bool) -> BuildLayer {
+        BuildLayer {
             name: name.into(),
             dir: PathBuf::from(name),
             types: LayerTypes {

@@ -22,83 +22,60 @@ pub struct TargetMetadata {
     pub distros: Vec<OsDistro>,
 }
 
-/// An OS distribution (`[[targets.distros]]`, or the run image's distro).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OsDistro {
-    #[serde(default)]
-    pub name: String,
-    #[serde(default)]
-    pub version: String,
-}
+pub use crate::files::target::OsDistro;
 
-/// The run image's target as recorded by the analyzer (analyzed.toml `[run-image.target]`).
-/// A seam type: the analyzed.toml model lives in `cnb::files`; convert into this.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct BaseTarget {
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub id: String,
-    pub os: String,
-    pub arch: String,
-    #[serde(rename = "arch-variant", skip_serializing_if = "String::is_empty")]
-    pub arch_variant: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub distro: Option<OsDistro>,
-}
+/// The run image's target as recorded by the analyzer (analyzed.toml `[run-image.target]`):
+/// the platform-file model itself.
+pub type BaseTarget = crate::files::TargetMetadata;
 
 pub const OS_RELEASE: &str = "/etc/os-release";
 pub const OS_RELEASE_INFO: &str =
     "target distro name/version labels not found, reading /etc/os-release file";
 
-impl BaseTarget {
-    /// Fills missing data the way the Go lifecycle does before matching or exporting
-    /// `CNB_TARGET_*`: os defaults to linux, arch to the build host's, and the distro is read
-    /// from `os_release` (`ID`, `VERSION_ID`). Returns true when the os-release file was
-    /// consulted (the caller logs [`OS_RELEASE_INFO`] once).
-    pub fn complete_from_host(&mut self, os_release: &Path) -> bool {
-        if self.distro.is_some() {
-            return false;
-        }
-        if self.os.is_empty() {
-            self.os = "linux".to_string();
-        }
-        if self.arch.is_empty() {
-            self.arch = host_arch().to_string();
-        }
-        if let Ok(text) = std::fs::read_to_string(os_release) {
-            let (name, version) = parse_os_release(&text);
-            if !name.is_empty() || !version.is_empty() {
-                self.distro = Some(OsDistro { name, version });
-            }
-        }
-        true
+/// Fills missing data the way the Go lifecycle does before matching or exporting
+/// `CNB_TARGET_*`: os defaults to linux, arch to the build host's, and the distro is read
+/// from `os_release` (`ID`, `VERSION_ID`). Returns true when the os-release file was
+/// consulted (the caller logs [`OS_RELEASE_INFO`] once).
+pub fn complete_from_host(t: &mut BaseTarget, os_release: &Path) -> bool {
+    if t.distro.is_some() {
+        return false;
     }
+    if t.os.is_empty() {
+        t.os = "linux".to_string();
+    }
+    if t.arch.is_empty() {
+        t.arch = host_arch().to_string();
+    }
+    if let Ok(text) = std::fs::read_to_string(os_release) {
+        let d = crate::files::target::parse_os_release(&text);
+        if !d.name.is_empty() || !d.version.is_empty() {
+            t.distro = Some(d);
+        }
+    }
+    true
+}
 
-    /// `CNB_TARGET_OS`, `CNB_TARGET_ARCH` always; variant and distro only when non-empty.
-    pub fn env_vars(&self) -> Vec<(String, String)> {
-        let mut out = vec![
-            ("CNB_TARGET_OS".to_string(), self.os.clone()),
-            ("CNB_TARGET_ARCH".to_string(), self.arch.clone()),
-        ];
-        let (name, version) = match &self.distro {
-            Some(d) => (d.name.as_str(), d.version.as_str()),
-            None => ("", ""),
-        };
-        for (k, v) in [
-            ("CNB_TARGET_ARCH_VARIANT", self.arch_variant.as_str()),
-            ("CNB_TARGET_DISTRO_NAME", name),
-            ("CNB_TARGET_DISTRO_VERSION", version),
-        ] {
-            if !v.is_empty() {
-                out.push((k.to_string(), v.to_string()));
-            }
+/// `CNB_TARGET_OS`, `CNB_TARGET_ARCH` always; variant and distro only when non-empty (of a
+/// target already completed with [`complete_from_host`]).
+pub fn target_env(t: &BaseTarget) -> Vec<(String, String)> {
+    let mut out = vec![
+        ("CNB_TARGET_OS".to_string(), t.os.clone()),
+        ("CNB_TARGET_ARCH".to_string(), t.arch.clone()),
+    ];
+    let (name, version) = match &t.distro {
+        Some(d) => (d.name.as_str(), d.version.as_str()),
+        None => ("", ""),
+    };
+    for (k, v) in [
+        ("CNB_TARGET_ARCH_VARIANT", t.arch_variant.as_str()),
+        ("CNB_TARGET_DISTRO_NAME", name),
+        ("CNB_TARGET_DISTRO_VERSION", version),
+    ] {
+        if !v.is_empty() {
+            out.push((k.to_string(), v.to_string()));
         }
-        out
     }
-
-    /// Go `encoding.ToJSONMaybe` of the analyzed target, used in the mismatch error.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
-    }
+    out
 }
 
 /// The `CNB_TARGET_*` variables for the builder (Go `platform.EnvVarsFor`): the run image's
@@ -109,49 +86,26 @@ pub fn target_env_for_build(
     os_release: &Path,
 ) -> Vec<(String, String)> {
     let mut t = run_target.cloned().unwrap_or_default();
-    if t.complete_from_host(os_release) {
+    if complete_from_host(&mut t, os_release) {
         crate::info!("{OS_RELEASE_INFO}");
     }
-    t.env_vars()
+    target_env(&t)
 }
 
 /// Go's `runtime.GOARCH` naming of the host architecture.
-pub fn host_arch() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        "x86" => "386",
-        "powerpc64" => "ppc64le",
-        other => other,
-    }
-}
+pub use crate::files::target::go_arch as host_arch;
 
 /// `ID` and `VERSION_ID` of an os-release file (quotes and spaces trimmed).
 pub fn parse_os_release(text: &str) -> (String, String) {
-    let (mut name, mut version) = (String::new(), String::new());
-    for line in text.split('\n') {
-        let parts: Vec<&str> = line.split('=').collect();
-        if parts.len() != 2 {
-            continue;
-        }
-        let trim = |s: &str| s.trim_matches(|c| c == '"' || c == ' ').to_string();
-        match parts[0] {
-            "ID" => name = trim(parts[1]),
-            "VERSION_ID" => version = trim(parts[1]),
-            _ => {}
-        }
-        if !name.is_empty() && !version.is_empty() {
-            break;
-        }
-    }
-    (name, version)
+    let d = crate::files::target::parse_os_release(text);
+    (d.name, d.version)
 }
 
 fn matches(a: &str, b: &str) -> bool {
     a.is_empty() || b.is_empty() || a == b
 }
 
-/// Go `TargetSatisfiedForBuild` (after [`BaseTarget::complete_from_host`]): os, arch and
+/// Go `TargetSatisfiedForBuild` (after [`complete_from_host`]): os, arch and
 /// variant match when equal or either is empty; a module listing distros needs one that
 /// matches the base's distro.
 pub fn satisfied_for_build(base: &BaseTarget, module: &TargetMetadata) -> bool {
@@ -248,7 +202,7 @@ mod tests {
             }),
             ..Default::default()
         };
-        let keys: Vec<String> = b.env_vars().into_iter().map(|(k, _)| k).collect();
+        let keys: Vec<String> = target_env(&b).into_iter().map(|(k, _)| k).collect();
         assert_eq!(
             keys,
             [
