@@ -5,7 +5,7 @@
 //! Reference rows run `openssl dgst -sha256`, `gzip -1`, `zstd -3` and GNU `tar -x` on the
 //! very same tar file as separate processes.
 
-use cnb::archive::{Compression, ExtractOptions, Expected, Owner, extract};
+use cnb::archive::{Compression, Expected, ExtractOptions, Owner, extract};
 use cnb::layers::{self, LayerSpec, testtree};
 use std::fs::{self, File};
 use std::io::{self, BufWriter};
@@ -60,13 +60,25 @@ fn best<T>(runs: usize, mut f: impl FnMut() -> T) -> (T, Duration) {
 fn tool(cmd: &str, args: &[&str], input: &Path) -> Option<Duration> {
     let inp = File::open(input).ok()?;
     let t = Instant::now();
-    let st = Command::new(cmd).args(args).stdin(inp).stdout(Stdio::null()).stderr(Stdio::null()).status().ok()?;
+    let st = Command::new(cmd)
+        .args(args)
+        .stdin(inp)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .ok()?;
     st.success().then(|| t.elapsed())
 }
 
 fn main() -> io::Result<()> {
-    let size_mb: u64 = std::env::var("CNB_BENCH_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(400);
-    let runs: usize = std::env::var("CNB_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(2);
+    let size_mb: u64 = std::env::var("CNB_BENCH_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(400);
+    let runs: usize = std::env::var("CNB_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2);
     let base = match std::env::var_os("CNB_BENCH_DIR") {
         Some(d) => tempfile::tempdir_in(d)?,
         None => tempfile::tempdir()?,
@@ -85,7 +97,10 @@ fn main() -> io::Result<()> {
     let nfiles = walk_count(&layer);
     let mut rows = Vec::new();
 
-    let measure = |what: &str, rows: &mut Vec<Row>, f: &mut dyn FnMut() -> io::Result<Option<u64>>| -> io::Result<()> {
+    let measure = |what: &str,
+                   rows: &mut Vec<Row>,
+                   f: &mut dyn FnMut() -> io::Result<Option<u64>>|
+     -> io::Result<()> {
         reset_peak_rss();
         let (out, d) = best(runs, &mut *f);
         let out = out?;
@@ -103,22 +118,43 @@ fn main() -> io::Result<()> {
         layers::diff_id(&spec).map_err(to_err)?;
         Ok(None)
     })?;
-    for c in [Compression::Gzip(1), Compression::Gzip(6), Compression::Zstd(1), Compression::Zstd(3)] {
+    for c in [
+        Compression::Gzip(1),
+        Compression::Gzip(6),
+        Compression::Zstd(1),
+        Compression::Zstd(3),
+    ] {
         let blob = base.path().join("blob");
-        measure(&format!("tar + diffID + {c:?} + digest → file"), &mut rows, &mut || {
-            let f = BufWriter::new(File::create(&blob)?);
-            let info = layers::write_layer(&spec, c, f).map_err(to_err)?;
-            Ok(Some(info.size))
-        })?;
+        measure(
+            &format!("tar + diffID + {c:?} + digest → file"),
+            &mut rows,
+            &mut || {
+                let f = BufWriter::new(File::create(&blob)?);
+                let info = layers::write_layer(&spec, c, f).map_err(to_err)?;
+                Ok(Some(info.size))
+            },
+        )?;
         if matches!(c, Compression::Gzip(1) | Compression::Zstd(3)) {
             let keep = base.path().join(format!("blob-{c:?}"));
             fs::rename(&blob, &keep)?;
         }
     }
     for (label, file, mt) in [
-        ("extract tar (verify diffID)", tar_path.clone(), Compression::None),
-        ("extract Gzip(1) (verify both)", base.path().join("blob-Gzip(1)"), Compression::Gzip(1)),
-        ("extract Zstd(3) (verify both)", base.path().join("blob-Zstd(3)"), Compression::Zstd(3)),
+        (
+            "extract tar (verify diffID)",
+            tar_path.clone(),
+            Compression::None,
+        ),
+        (
+            "extract Gzip(1) (verify both)",
+            base.path().join("blob-Gzip(1)"),
+            Compression::Gzip(1),
+        ),
+        (
+            "extract Zstd(3) (verify both)",
+            base.path().join("blob-Zstd(3)"),
+            Compression::Zstd(3),
+        ),
     ] {
         let mut n = 0;
         measure(label, &mut rows, &mut || {
@@ -126,8 +162,13 @@ fn main() -> io::Result<()> {
             n += 1;
             let out = base.path().join(format!("out-{label}-{n}"));
             let opts = ExtractOptions::new(&out, &layers_dir, "bench");
-            let r = extract(File::open(&file)?, Some(mt.media_type()), &Expected::default(), &opts)
-                .map_err(|e| io::Error::other(e.to_string()))?;
+            let r = extract(
+                File::open(&file)?,
+                Some(mt.media_type()),
+                &Expected::default(),
+                &opts,
+            )
+            .map_err(|e| io::Error::other(e.to_string()))?;
             Ok(Some(r.entries))
         })?;
         for i in 1..=n {
@@ -154,7 +195,14 @@ fn main() -> io::Result<()> {
             let _ = fs::remove_dir_all(&out);
             fs::create_dir_all(&out).ok()?;
             let t = Instant::now();
-            let st = Command::new("tar").args(["-xf"]).arg(&tar_path).arg("-C").arg(&out).stderr(Stdio::null()).status().ok()?;
+            let st = Command::new("tar")
+                .args(["-xf"])
+                .arg(&tar_path)
+                .arg("-C")
+                .arg(&out)
+                .stderr(Stdio::null())
+                .status()
+                .ok()?;
             st.success().then(|| t.elapsed())
         })
         .min();
@@ -175,7 +223,12 @@ fn main() -> io::Result<()> {
             r.what,
             r.mbps,
             r.secs,
-            r.out_mb.map_or("-".into(), |m| if r.what.starts_with("extract") { format!("{:.0} entries", m * 1e6) } else { format!("{m:.1}") }),
+            r.out_mb
+                .map_or("-".into(), |m| if r.what.starts_with("extract") {
+                    format!("{:.0} entries", m * 1e6)
+                } else {
+                    format!("{m:.1}")
+                }),
             r.rss.unwrap_or(0.0)
         );
     }
@@ -183,7 +236,11 @@ fn main() -> io::Result<()> {
     println!("|---|---:|---:|");
     for (label, d) in refs {
         match d {
-            Some(d) => println!("| {label} | {:.0} | {:.2} |", mb(tar_size) / d.as_secs_f64(), d.as_secs_f64()),
+            Some(d) => println!(
+                "| {label} | {:.0} | {:.2} |",
+                mb(tar_size) / d.as_secs_f64(),
+                d.as_secs_f64()
+            ),
             None => println!("| {label} | n/a | n/a |"),
         }
     }

@@ -2,7 +2,7 @@
 //! must be refused with nothing written outside the destination.
 
 use cnb::archive::header::{EntryKind, TarHeader};
-use cnb::archive::{Compression, ExtractError, ExtractOptions, Expected, Owner, extract};
+use cnb::archive::{Compression, Expected, ExtractError, ExtractOptions, Owner, extract};
 use cnb::layers::{self, LayerSpec, testtree};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -23,11 +23,22 @@ fn describe(root: &Path) -> BTreeMap<String, String> {
         let e = e.expect("walk");
         let m = e.path().symlink_metadata().expect("lstat");
         let ft = m.file_type();
-        let rel = e.path().strip_prefix(root).expect("rel").display().to_string();
+        let rel = e
+            .path()
+            .strip_prefix(root)
+            .expect("rel")
+            .display()
+            .to_string();
         let what = if ft.is_symlink() {
-            format!("link->{}", fs::read_link(e.path()).expect("readlink").display())
+            format!(
+                "link->{}",
+                fs::read_link(e.path()).expect("readlink").display()
+            )
         } else if ft.is_file() {
-            format!("file {}", cnb::digest::Digest::of(&fs::read(e.path()).expect("read")))
+            format!(
+                "file {}",
+                cnb::digest::Digest::of(&fs::read(e.path()).expect("read"))
+            )
         } else if ft.is_dir() {
             "dir".into()
         } else if ft.is_fifo() {
@@ -37,8 +48,20 @@ fn describe(root: &Path) -> BTreeMap<String, String> {
         } else {
             "other".into()
         };
-        let mode = if ft.is_symlink() { 0 } else { m.mode() & 0o7777 };
-        out.insert(rel, format!("{what} mode={mode:o} uid={} gid={} mtime={}", m.uid(), m.gid(), m.mtime()));
+        let mode = if ft.is_symlink() {
+            0
+        } else {
+            m.mode() & 0o7777
+        };
+        out.insert(
+            rel,
+            format!(
+                "{what} mode={mode:o} uid={} gid={} mtime={}",
+                m.uid(),
+                m.gid(),
+                m.mtime()
+            ),
+        );
     }
     out
 }
@@ -48,7 +71,10 @@ fn tar_of(entries: &[(TarHeader, &[u8])]) -> Vec<u8> {
     for (h, data) in entries {
         out.extend_from_slice(&h.encode());
         out.extend_from_slice(data);
-        out.resize(out.len() + cnb::archive::header::padding(data.len() as u64), 0);
+        out.resize(
+            out.len() + cnb::archive::header::padding(data.len() as u64),
+            0,
+        );
     }
     out.extend_from_slice(&[0u8; 1024]);
     out
@@ -89,21 +115,38 @@ impl Sandbox {
     }
 
     fn outside_untouched(&self) {
-        let names: Vec<_> = fs::read_dir(self.tmp.path()).expect("ls").map(|e| e.expect("e").file_name()).collect();
+        let names: Vec<_> = fs::read_dir(self.tmp.path())
+            .expect("ls")
+            .map(|e| e.expect("e").file_name())
+            .collect();
         assert_eq!(names.len(), 2, "only dest and outside exist: {names:?}");
-        let inside: Vec<_> = fs::read_dir(self.tmp.path().join("outside")).expect("ls").map(|e| e.expect("e").file_name()).collect();
+        let inside: Vec<_> = fs::read_dir(self.tmp.path().join("outside"))
+            .expect("ls")
+            .map(|e| e.expect("e").file_name())
+            .collect();
         assert_eq!(inside, vec![std::ffi::OsString::from("keep")]);
-        assert_eq!(fs::read(self.tmp.path().join("outside/keep")).expect("keep"), b"keep");
+        assert_eq!(
+            fs::read(self.tmp.path().join("outside/keep")).expect("keep"),
+            b"keep"
+        );
     }
 
     fn no_temp_files(&self) {
         for e in walkdir::WalkDir::new(self.dest()) {
             let e = e.expect("walk");
-            assert!(!e.file_name().to_string_lossy().starts_with(".cnb-tmp"), "temp left: {}", e.path().display());
+            assert!(
+                !e.file_name().to_string_lossy().starts_with(".cnb-tmp"),
+                "temp left: {}",
+                e.path().display()
+            );
         }
     }
 
-    fn run(&self, tar: &[u8], opts: &ExtractOptions) -> Result<cnb::archive::Extracted, ExtractError> {
+    fn run(
+        &self,
+        tar: &[u8],
+        opts: &ExtractOptions,
+    ) -> Result<cnb::archive::Extracted, ExtractError> {
         extract(tar, None, &Expected::default(), opts)
     }
 }
@@ -115,17 +158,31 @@ fn round_trip_restores_the_tree() {
     let layer = layers_dir.join("bp/layer");
     fs::create_dir_all(layers_dir.join("bp")).expect("mkdir");
     let dev = testtree::build_every_case(&layer).expect("fixture");
-    let owner = if is_root() { Owner::new(1000, 1001) } else { Owner::new(u64::from(unsafe { libc::geteuid() }), u64::from(unsafe { libc::getegid() })) };
+    let owner = if is_root() {
+        Owner::new(1000, 1001)
+    } else {
+        Owner::new(
+            u64::from(unsafe { libc::geteuid() }),
+            u64::from(unsafe { libc::getegid() }),
+        )
+    };
     let spec = LayerSpec::dir(&layer, owner);
 
-    for c in [Compression::None, Compression::Gzip(1), Compression::Zstd(3)] {
+    for c in [
+        Compression::None,
+        Compression::Gzip(1),
+        Compression::Zstd(3),
+    ] {
         let mut blob = Vec::new();
         let info = layers::write_layer(&spec, c, &mut blob).expect("write");
         let out = tempfile::tempdir().expect("out");
         let mut opts = ExtractOptions::new(out.path(), &layers_dir, "bp:layer");
         opts.allow_devices = true;
         opts.allow_symlinks_out = true; // the fixture links to /etc/passwd
-        let expect = Expected { digest: Some(info.digest.clone()), diff_id: Some(info.diff_id.clone()) };
+        let expect = Expected {
+            digest: Some(info.digest.clone()),
+            diff_id: Some(info.diff_id.clone()),
+        };
         let got = extract(&blob[..], Some(c.media_type()), &expect, &opts).expect("extract");
         assert_eq!(got.diff_id, info.diff_id);
         assert_eq!(got.digest, info.digest);
@@ -151,31 +208,106 @@ fn digest_mismatches_are_reported_with_the_layer_name() {
     let sb = Sandbox::new();
     let tar = tar_of(&[(file("/layers/bp/a", b"a"), b"a")]);
     let wrong = cnb::digest::Digest::of(b"nope");
-    let e = extract(&tar[..], None, &Expected { digest: None, diff_id: Some(wrong.clone()) }, &sb.opts()).expect_err("mismatch");
+    let e = extract(
+        &tar[..],
+        None,
+        &Expected {
+            digest: None,
+            diff_id: Some(wrong.clone()),
+        },
+        &sb.opts(),
+    )
+    .expect_err("mismatch");
     let msg = e.to_string();
-    assert!(msg.contains("test:layer") && msg.contains("diffID") && msg.contains(wrong.as_str()), "{msg}");
-    let ok = extract(&tar[..], None, &Expected { digest: Some(cnb::digest::Digest::of(&tar)), diff_id: None }, &sb.opts());
+    assert!(
+        msg.contains("test:layer") && msg.contains("diffID") && msg.contains(wrong.as_str()),
+        "{msg}"
+    );
+    let ok = extract(
+        &tar[..],
+        None,
+        &Expected {
+            digest: Some(cnb::digest::Digest::of(&tar)),
+            diff_id: None,
+        },
+        &sb.opts(),
+    );
     assert!(ok.is_ok());
 }
 
 #[test]
 fn hostile_archives_are_refused() {
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
-        ("dotdot", tar_of(&[(file("/layers/../outside/evil", b"x"), b"x")]), "'..'"),
-        ("outside prefix", tar_of(&[(file("/etc/evil", b"x"), b"x")]), "outside"),
-        ("relative dotdot", tar_of(&[(file("layers/bp/../../outside/evil", b"x"), b"x")]), "'..'"),
-        ("symlink out abs", tar_of(&[(link("/layers/bp/l", EntryKind::Symlink, "/etc"), b"")]), "points outside"),
-        ("symlink out rel", tar_of(&[(link("/layers/bp/l", EntryKind::Symlink, "../../outside"), b"")]), "outside"),
-        ("symlink dotdot after name", tar_of(&[(link("/layers/bp/l", EntryKind::Symlink, "x/../../.."), b"")]), "leaves"),
-        ("hardlink out", tar_of(&[(link("/layers/bp/h", EntryKind::HardLink, "/etc/passwd"), b"")]), "outside"),
-        ("hardlink dotdot", tar_of(&[(link("/layers/bp/h", EntryKind::HardLink, "/layers/../etc/passwd"), b"")]), "outside"),
-        ("device", tar_of(&[(TarHeader::new(b"/layers/bp/null".to_vec(), EntryKind::CharDevice, 0o666), b"")]), "device"),
-        ("whiteout", tar_of(&[(file("/layers/bp/.wh.gone", b""), b"")]), "whiteout"),
+        (
+            "dotdot",
+            tar_of(&[(file("/layers/../outside/evil", b"x"), b"x")]),
+            "'..'",
+        ),
+        (
+            "outside prefix",
+            tar_of(&[(file("/etc/evil", b"x"), b"x")]),
+            "outside",
+        ),
+        (
+            "relative dotdot",
+            tar_of(&[(file("layers/bp/../../outside/evil", b"x"), b"x")]),
+            "'..'",
+        ),
+        (
+            "symlink out abs",
+            tar_of(&[(link("/layers/bp/l", EntryKind::Symlink, "/etc"), b"")]),
+            "points outside",
+        ),
+        (
+            "symlink out rel",
+            tar_of(&[(
+                link("/layers/bp/l", EntryKind::Symlink, "../../outside"),
+                b"",
+            )]),
+            "outside",
+        ),
+        (
+            "symlink dotdot after name",
+            tar_of(&[(link("/layers/bp/l", EntryKind::Symlink, "x/../../.."), b"")]),
+            "leaves",
+        ),
+        (
+            "hardlink out",
+            tar_of(&[(
+                link("/layers/bp/h", EntryKind::HardLink, "/etc/passwd"),
+                b"",
+            )]),
+            "outside",
+        ),
+        (
+            "hardlink dotdot",
+            tar_of(&[(
+                link("/layers/bp/h", EntryKind::HardLink, "/layers/../etc/passwd"),
+                b"",
+            )]),
+            "outside",
+        ),
+        (
+            "device",
+            tar_of(&[(
+                TarHeader::new(b"/layers/bp/null".to_vec(), EntryKind::CharDevice, 0o666),
+                b"",
+            )]),
+            "device",
+        ),
+        (
+            "whiteout",
+            tar_of(&[(file("/layers/bp/.wh.gone", b""), b"")]),
+            "whiteout",
+        ),
     ];
     for (what, tar, reason) in cases {
         let sb = Sandbox::new();
         let err = sb.run(&tar, &sb.opts()).expect_err(what).to_string();
-        assert!(err.contains(reason) && err.contains("test:layer"), "{what}: {err}");
+        assert!(
+            err.contains(reason) && err.contains("test:layer"),
+            "{what}: {err}"
+        );
         sb.outside_untouched();
         sb.no_temp_files();
     }
@@ -187,31 +319,56 @@ fn never_writes_through_symlinks() {
     let sb = Sandbox::new();
     let outside = sb.tmp.path().join("outside");
     let tar = tar_of(&[
-        (link("/layers/bp", EntryKind::Symlink, outside.to_str().expect("utf8")), b""),
+        (
+            link(
+                "/layers/bp",
+                EntryKind::Symlink,
+                outside.to_str().expect("utf8"),
+            ),
+            b"",
+        ),
         (file("/layers/bp/evil", b"x"), b"x"),
     ]);
     let mut opts = sb.opts();
     opts.allow_symlinks_out = true;
-    let err = sb.run(&tar, &opts).expect_err("through symlink").to_string();
-    assert!(err.contains("refusing to follow") && err.contains("/layers/bp/evil"), "{err}");
+    let err = sb
+        .run(&tar, &opts)
+        .expect_err("through symlink")
+        .to_string();
+    assert!(
+        err.contains("refusing to follow") && err.contains("/layers/bp/evil"),
+        "{err}"
+    );
     sb.outside_untouched();
 
     // A symlink already on disk.
     let sb = Sandbox::new();
-    std::os::unix::fs::symlink(sb.tmp.path().join("outside"), sb.dest().join("bp")).expect("symlink");
+    std::os::unix::fs::symlink(sb.tmp.path().join("outside"), sb.dest().join("bp"))
+        .expect("symlink");
     let tar = tar_of(&[(file("/layers/bp/evil", b"x"), b"x")]);
-    let err = sb.run(&tar, &sb.opts()).expect_err("pre-existing symlink").to_string();
+    let err = sb
+        .run(&tar, &sb.opts())
+        .expect_err("pre-existing symlink")
+        .to_string();
     assert!(err.contains("refusing to follow"), "{err}");
     sb.outside_untouched();
 
     // A file entry replacing an existing symlink replaces the link, not its target.
     let sb = Sandbox::new();
     fs::create_dir(sb.dest().join("bp")).expect("bp");
-    std::os::unix::fs::symlink(sb.tmp.path().join("outside/keep"), sb.dest().join("bp/f")).expect("symlink");
+    std::os::unix::fs::symlink(sb.tmp.path().join("outside/keep"), sb.dest().join("bp/f"))
+        .expect("symlink");
     let tar = tar_of(&[(file("/layers/bp/f", b"new"), b"new")]);
     sb.run(&tar, &sb.opts()).expect("replace link");
     assert_eq!(fs::read(sb.dest().join("bp/f")).expect("f"), b"new");
-    assert!(!sb.dest().join("bp/f").symlink_metadata().expect("lstat").file_type().is_symlink());
+    assert!(
+        !sb.dest()
+            .join("bp/f")
+            .symlink_metadata()
+            .expect("lstat")
+            .file_type()
+            .is_symlink()
+    );
     sb.outside_untouched();
 }
 
@@ -222,7 +379,10 @@ fn truncated_archive_leaves_no_partial_file() {
     let mut tar = tar_of(&[(file("/layers/bp/big", &data), &data)]);
     tar.truncate(512 + 50_000);
     let err = sb.run(&tar, &sb.opts()).expect_err("truncated").to_string();
-    assert!(err.contains("test:layer") && err.contains("/layers/bp/big"), "{err}");
+    assert!(
+        err.contains("test:layer") && err.contains("/layers/bp/big"),
+        "{err}"
+    );
     assert!(!sb.dest().join("bp/big").exists());
     sb.no_temp_files();
 }
@@ -234,20 +394,42 @@ fn ancestors_of_the_prefix_are_skipped_and_hard_links_inside_work() {
     d.uid = 0;
     let tar = tar_of(&[
         (d, b""),
-        (TarHeader::new(b"/layers/bp".to_vec(), EntryKind::Directory, 0o750), b""),
+        (
+            TarHeader::new(b"/layers/bp".to_vec(), EntryKind::Directory, 0o750),
+            b"",
+        ),
         (file("/layers/bp/a", b"a"), b"a"),
-        (link("/layers/bp/b", EntryKind::HardLink, "/layers/bp/a"), b""),
+        (
+            link("/layers/bp/b", EntryKind::HardLink, "/layers/bp/a"),
+            b"",
+        ),
         (link("/layers/bp/s", EntryKind::Symlink, "a"), b""),
-        (TarHeader::new(b"/layers/bp/p".to_vec(), EntryKind::Fifo, 0o640), b""),
+        (
+            TarHeader::new(b"/layers/bp/p".to_vec(), EntryKind::Fifo, 0o640),
+            b"",
+        ),
     ]);
     let got = sb.run(&tar, &sb.opts()).expect("extract");
     assert_eq!(got.entries, 6);
     let a = sb.dest().join("bp/a").metadata().expect("a");
     let b = sb.dest().join("bp/b").metadata().expect("b");
     assert_eq!(a.ino(), b.ino());
-    assert_eq!(fs::read_link(sb.dest().join("bp/s")).expect("s"), Path::new("a"));
-    assert!(sb.dest().join("bp/p").symlink_metadata().expect("p").file_type().is_fifo());
-    assert_eq!(sb.dest().join("bp").metadata().expect("bp").mode() & 0o7777, 0o750);
+    assert_eq!(
+        fs::read_link(sb.dest().join("bp/s")).expect("s"),
+        Path::new("a")
+    );
+    assert!(
+        sb.dest()
+            .join("bp/p")
+            .symlink_metadata()
+            .expect("p")
+            .file_type()
+            .is_fifo()
+    );
+    assert_eq!(
+        sb.dest().join("bp").metadata().expect("bp").mode() & 0o7777,
+        0o750
+    );
     assert_eq!(a.mtime(), 315_532_801);
 }
 
@@ -255,19 +437,29 @@ fn ancestors_of_the_prefix_are_skipped_and_hard_links_inside_work() {
 /// outside the destination and no temporary file is left behind.
 #[test]
 fn random_hostile_archives_stay_inside() {
-    let parts = ["..", ".", "", "layers", "bp", "a", "b", "outside", "etc", ".wh.x", "dest"];
+    let parts = [
+        "..", ".", "", "layers", "bp", "a", "b", "outside", "etc", ".wh.x", "dest",
+    ];
     let mut rng = StdRng::seed_from_u64(0x5eed);
     for round in 0..300 {
         let sb = Sandbox::new();
         let mut entries: Vec<(TarHeader, Vec<u8>)> = Vec::new();
         for _ in 0..rng.random_range(1..6) {
-            let mut name = if rng.random_bool(0.8) { "/layers/".to_string() } else { String::new() };
+            let mut name = if rng.random_bool(0.8) {
+                "/layers/".to_string()
+            } else {
+                String::new()
+            };
             let n = rng.random_range(1..5);
-            let comps: Vec<&str> = (0..n).map(|_| parts[rng.random_range(0..parts.len())]).collect();
+            let comps: Vec<&str> = (0..n)
+                .map(|_| parts[rng.random_range(0..parts.len())])
+                .collect();
             name.push_str(&comps.join("/"));
             let target = {
                 let n = rng.random_range(1..5);
-                let t: Vec<&str> = (0..n).map(|_| parts[rng.random_range(0..parts.len())]).collect();
+                let t: Vec<&str> = (0..n)
+                    .map(|_| parts[rng.random_range(0..parts.len())])
+                    .collect();
                 let abs = rng.random_bool(0.5);
                 format!("{}{}", if abs { "/" } else { "" }, t.join("/"))
             };
@@ -277,10 +469,15 @@ fn random_hostile_archives_stay_inside() {
                 2 => link(&name, EntryKind::HardLink, &target),
                 _ => file(&name, b"data"),
             };
-            let data = if h.kind == EntryKind::Regular { b"data".to_vec() } else { Vec::new() };
+            let data = if h.kind == EntryKind::Regular {
+                b"data".to_vec()
+            } else {
+                Vec::new()
+            };
             entries.push((h, data));
         }
-        let refs: Vec<(TarHeader, &[u8])> = entries.iter().map(|(h, d)| (h.clone(), &d[..])).collect();
+        let refs: Vec<(TarHeader, &[u8])> =
+            entries.iter().map(|(h, d)| (h.clone(), &d[..])).collect();
         let tar = tar_of(&refs);
         let mut opts = sb.opts();
         opts.allow_symlinks_out = round % 2 == 0;
@@ -309,23 +506,46 @@ fn random_trees_round_trip() {
                     fs::create_dir(&p).expect("dir");
                     dirs.push(p);
                 }
-                1 => std::os::unix::fs::symlink(format!("n{}", rng.random_range(0..i + 1)), &p).expect("link"),
+                1 => std::os::unix::fs::symlink(format!("n{}", rng.random_range(0..i + 1)), &p)
+                    .expect("link"),
                 _ => {
                     let len = rng.random_range(0..3000);
                     fs::write(&p, testtree::pseudo_random(i as u64 + 1, len)).expect("file");
                 }
             }
         }
-        let owner = Owner::new(u64::from(unsafe { libc::geteuid() }), u64::from(unsafe { libc::getegid() }));
+        let owner = Owner::new(
+            u64::from(unsafe { libc::geteuid() }),
+            u64::from(unsafe { libc::getegid() }),
+        );
         let mut blob = Vec::new();
-        let info = layers::write_layer(&LayerSpec::dir(&layer, owner), Compression::Gzip(1), &mut blob).expect("write");
+        let info = layers::write_layer(
+            &LayerSpec::dir(&layer, owner),
+            Compression::Gzip(1),
+            &mut blob,
+        )
+        .expect("write");
         let out = tempfile::tempdir().expect("out");
         let opts = ExtractOptions::new(out.path(), &layers_dir, "bp:l");
-        let got = extract(&blob[..], None, &Expected { digest: Some(info.digest), diff_id: Some(info.diff_id) }, &opts).expect("extract");
+        let got = extract(
+            &blob[..],
+            None,
+            &Expected {
+                digest: Some(info.digest),
+                diff_id: Some(info.diff_id),
+            },
+            &opts,
+        )
+        .expect("extract");
         assert!(got.entries > 0);
         let strip = |m: BTreeMap<String, String>| -> BTreeMap<String, String> {
-            m.into_iter().map(|(k, v)| (k, v.split(" mtime=").next().unwrap_or_default().to_string())).collect()
+            m.into_iter()
+                .map(|(k, v)| (k, v.split(" mtime=").next().unwrap_or_default().to_string()))
+                .collect()
         };
-        assert_eq!(strip(describe(&out.path().join("bp/l"))), strip(describe(&layer)));
+        assert_eq!(
+            strip(describe(&out.path().join("bp/l"))),
+            strip(describe(&layer))
+        );
     }
 }

@@ -12,12 +12,19 @@ use std::path::{Path, PathBuf};
 const BASE: &str = "/tmp/cnb-layers-golden";
 
 fn goldens() -> BTreeMap<String, String> {
-    let text = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/layers/goldens.txt")).expect("goldens");
+    let text = fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/testdata/layers/goldens.txt"
+    ))
+    .expect("goldens");
     text.lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
         .map(|l| {
             let mut it = l.split_whitespace();
-            (it.next().expect("name").to_string(), it.next().expect("digest").to_string())
+            (
+                it.next().expect("name").to_string(),
+                it.next().expect("digest").to_string(),
+            )
         })
         .collect()
 }
@@ -53,7 +60,10 @@ fn every_case_tree() -> PathBuf {
     fs::set_permissions(layers_dir.join("bp"), fs::Permissions::from_mode(0o755)).expect("chmod");
     let layer = layers_dir.join("bp/layer");
     let dev = testtree::build_every_case(&layer).expect("fixture");
-    assert!(dev, "the golden fixture needs a character device (run as root with CAP_MKNOD)");
+    assert!(
+        dev,
+        "the golden fixture needs a character device (run as root with CAP_MKNOD)"
+    );
     testtree::lchown(&layers_dir, 3_000_000, 3_000_001).expect("chown");
     layer
 }
@@ -66,15 +76,20 @@ fn dir_layer_matches_go_lifecycle() {
     }
     let g = goldens();
     let layer = every_case_tree();
-    for (name, owner) in
-        [("dir-1000-1001", Owner::new(1000, 1001)), ("dir-3000000-4000000", Owner::new(3_000_000, 4_000_000))]
-    {
+    for (name, owner) in [
+        ("dir-1000-1001", Owner::new(1000, 1001)),
+        ("dir-3000000-4000000", Owner::new(3_000_000, 4_000_000)),
+    ] {
         let got = layers::diff_id(&LayerSpec::dir(&layer, owner)).expect("diff id");
         if keep() {
             let out = fs::File::create(format!("/tmp/cnb-layers-golden/{name}.tar")).expect("dump");
             layers::write_tar(&LayerSpec::dir(&layer, owner), out).expect("dump tar");
         }
-        assert_eq!(Some(got.as_str()), g.get(name).map(String::as_str), "{name}");
+        assert_eq!(
+            Some(got.as_str()),
+            g.get(name).map(String::as_str),
+            "{name}"
+        );
     }
     if !keep() {
         let _ = fs::remove_dir_all(Path::new(BASE).join("every"));
@@ -93,7 +108,9 @@ fn app_slices_match_go_lifecycle() {
     testtree::build_app(&app).expect("app");
     let slices: Vec<Slice> = testtree::app_slices()
         .into_iter()
-        .map(|ps| Slice { paths: ps.into_iter().map(String::from).collect() })
+        .map(|ps| Slice {
+            paths: ps.into_iter().map(String::from).collect(),
+        })
         .collect();
     let specs = layers::slice_layers(&app, &slices, Owner::new(1000, 1001)).expect("slices");
     assert_eq!(specs.len(), slices.len() + 1);
@@ -128,13 +145,21 @@ fn app_slices_match_go_lifecycle() {
 #[test]
 #[ignore]
 fn print_slice_diff_ids_for_env() {
-    let (Some(app), Some(slices)) = (std::env::var_os("CNB_DIFF_APP"), std::env::var("CNB_DIFF_SLICES").ok()) else {
+    let (Some(app), Some(slices)) = (
+        std::env::var_os("CNB_DIFF_APP"),
+        std::env::var("CNB_DIFF_SLICES").ok(),
+    ) else {
         return;
     };
     let paths: Vec<Vec<String>> = serde_json::from_str(&slices).expect("slices json");
     let slices: Vec<Slice> = paths.into_iter().map(|paths| Slice { paths }).collect();
-    let specs = layers::slice_layers(Path::new(&app), &slices, Owner::new(1000, 1001)).expect("slices");
+    let specs =
+        layers::slice_layers(Path::new(&app), &slices, Owner::new(1000, 1001)).expect("slices");
     for (i, s) in specs.iter().enumerate() {
-        println!("RESULT slice-{} {}", i + 1, layers::diff_id(s).expect("diff id"));
+        println!(
+            "RESULT slice-{} {}",
+            i + 1,
+            layers::diff_id(s).expect("diff id")
+        );
     }
 }

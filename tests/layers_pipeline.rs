@@ -42,7 +42,12 @@ fn one_pass_reports_both_digests_for_every_compression() {
     assert!(tar.ends_with(&[0u8; 1024]));
     assert_eq!(tar.len() % 512, 0);
 
-    for c in [Compression::None, Compression::Gzip(1), Compression::Gzip(6), Compression::Zstd(3)] {
+    for c in [
+        Compression::None,
+        Compression::Gzip(1),
+        Compression::Gzip(6),
+        Compression::Zstd(3),
+    ] {
         let mut blob = Vec::new();
         let info = layers::write_layer(&spec, c, &mut blob).expect("write layer");
         assert_eq!(info.diff_id, diff_id, "{c:?}");
@@ -63,9 +68,13 @@ fn one_pass_reports_both_digests_for_every_compression() {
 fn external_tar_reads_our_layer() {
     let (tmp, spec) = tree();
     let tar = layers::write_tar(&spec, Vec::new()).expect("tar");
-    let listing = String::from_utf8(run_filter("tar", &["-tvf", "-", "--numeric-owner"], &tar)).expect("utf8");
+    let listing = String::from_utf8(run_filter("tar", &["-tvf", "-", "--numeric-owner"], &tar))
+        .expect("utf8");
     let dir = tmp.path().join("layers/bp/layer").display().to_string();
-    assert!(listing.contains(&format!("{dir}/ünïcødé-名前.txt")), "{listing}");
+    assert!(
+        listing.contains(&format!("{dir}/ünïcødé-名前.txt")),
+        "{listing}"
+    );
     assert!(listing.contains(&format!("{dir}/{}", "x".repeat(150))));
     assert!(listing.contains("1000/1000"));
     assert!(!listing.contains("socket"), "sockets are skipped");
@@ -109,10 +118,15 @@ async fn async_stream_reports_errors() {
 fn parallel_map_matches_sequential() {
     let (_tmp, spec) = tree();
     let specs = vec![spec.clone(), LayerSpec::Files(Vec::new()), spec];
-    let seq: Vec<_> = specs.iter().map(|s| layers::diff_id(s).expect("diff")).collect();
+    let seq: Vec<_> = specs
+        .iter()
+        .map(|s| layers::diff_id(s).expect("diff"))
+        .collect();
     let par = layers::map_parallel(specs, 0, |s| {
         let mut sink = std::io::sink();
-        layers::write_layer(&s, Compression::Gzip(1), &mut sink).expect("write").diff_id
+        layers::write_layer(&s, Compression::Gzip(1), &mut sink)
+            .expect("write")
+            .diff_id
     });
     assert_eq!(par, seq);
     assert_eq!(

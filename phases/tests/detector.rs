@@ -122,8 +122,9 @@ fn initialization_errors_exit_1() {
     let r = sb.detect(&["-order", &order]);
     assert_eq!(r.code, 1, "{}", r.stdout);
     assert!(
-        r.stdout
-            .contains("ERROR: failed to initialize detector: failed to read analyzed file: toml: line 1: "),
+        r.stdout.contains(
+            "ERROR: failed to initialize detector: failed to read analyzed file: toml: line 1: "
+        ),
         "{}",
         r.stdout
     );

@@ -58,9 +58,10 @@ impl Compression {
     pub fn encoder<W: Write>(self, w: W) -> io::Result<Encoder<W>> {
         Ok(match self {
             Compression::None => Encoder::None(w),
-            Compression::Gzip(level) => {
-                Encoder::Gzip(flate2::write::GzEncoder::new(w, flate2::Compression::new(level.min(9))))
-            }
+            Compression::Gzip(level) => Encoder::Gzip(flate2::write::GzEncoder::new(
+                w,
+                flate2::Compression::new(level.min(9)),
+            )),
             Compression::Zstd(level) => {
                 let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
                 zstd_encoder(w, level, workers)?

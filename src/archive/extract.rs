@@ -44,7 +44,11 @@ pub struct ExtractOptions {
 }
 
 impl ExtractOptions {
-    pub fn new(dest: impl Into<PathBuf>, prefix: impl Into<PathBuf>, layer: impl Into<String>) -> ExtractOptions {
+    pub fn new(
+        dest: impl Into<PathBuf>,
+        prefix: impl Into<PathBuf>,
+        layer: impl Into<String>,
+    ) -> ExtractOptions {
         ExtractOptions {
             dest: dest.into(),
             prefix: prefix.into(),
@@ -76,11 +80,24 @@ pub struct Extracted {
 #[derive(Debug, thiserror::Error)]
 pub enum ExtractError {
     #[error("failed to extract layer '{layer}': entry '{entry}': {reason}")]
-    Entry { layer: String, entry: String, reason: String },
+    Entry {
+        layer: String,
+        entry: String,
+        reason: String,
+    },
     #[error("failed to read layer '{layer}' (after entry '{after}'): {source}")]
-    Read { layer: String, after: String, source: io::Error },
+    Read {
+        layer: String,
+        after: String,
+        source: io::Error,
+    },
     #[error("layer '{layer}': expected {what} '{expected}'; found '{found}'")]
-    Mismatch { layer: String, what: &'static str, expected: Digest, found: Digest },
+    Mismatch {
+        layer: String,
+        what: &'static str,
+        expected: Digest,
+        found: Digest,
+    },
 }
 
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -90,14 +107,22 @@ fn cstr(b: &[u8]) -> io::Result<CString> {
 }
 
 fn check(rc: libc::c_int) -> io::Result<()> {
-    if rc < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
 }
 
 fn open_dir_at(parent: RawFd, name: &[u8]) -> io::Result<OwnedFd> {
     let c = cstr(name)?;
     // SAFETY: valid fd and NUL-terminated name; the returned fd is owned below.
     let fd = unsafe {
-        libc::openat(parent, c.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        libc::openat(
+            parent,
+            c.as_ptr(),
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+        )
     };
     if fd < 0 {
         let e = io::Error::last_os_error();
@@ -121,7 +146,11 @@ fn lstat_at(parent: RawFd, name: &[u8]) -> io::Result<Option<libc::stat>> {
     let rc = unsafe { libc::fstatat(parent, c.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) };
     if rc < 0 {
         let e = io::Error::last_os_error();
-        return if e.raw_os_error() == Some(libc::ENOENT) { Ok(None) } else { Err(e) };
+        return if e.raw_os_error() == Some(libc::ENOENT) {
+            Ok(None)
+        } else {
+            Err(e)
+        };
     }
     Ok(Some(st))
 }
@@ -135,8 +164,14 @@ struct Meta {
 
 fn times(mtime: i64) -> [libc::timespec; 2] {
     [
-        libc::timespec { tv_sec: 0, tv_nsec: libc::UTIME_OMIT },
-        libc::timespec { tv_sec: mtime as libc::time_t, tv_nsec: 0 },
+        libc::timespec {
+            tv_sec: 0,
+            tv_nsec: libc::UTIME_OMIT,
+        },
+        libc::timespec {
+            tv_sec: mtime as libc::time_t,
+            tv_nsec: 0,
+        },
     ]
 }
 
@@ -165,11 +200,22 @@ impl<'o> Extractor<'o> {
         std::fs::create_dir_all(&opts.dest)?;
         let c = cstr(opts.dest.as_os_str().as_bytes())?;
         // SAFETY: NUL-terminated path; the fd is owned below.
-        let fd = unsafe { libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) };
+        let fd = unsafe {
+            libc::open(
+                c.as_ptr(),
+                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+            )
+        };
         check(fd)?;
         let prefix = components(opts.prefix.as_os_str().as_bytes()).map_err(io::Error::other)?;
         // SAFETY: fresh descriptor.
-        Ok(Extractor { opts, root: unsafe { OwnedFd::from_raw_fd(fd) }, prefix, cache: None, new_dirs: Vec::new() })
+        Ok(Extractor {
+            opts,
+            root: unsafe { OwnedFd::from_raw_fd(fd) },
+            prefix,
+            cache: None,
+            new_dirs: Vec::new(),
+        })
     }
 
     /// Opens (creating missing ones with mode 0777 & ~umask) the directories `dirs` below
@@ -182,7 +228,9 @@ impl<'o> Extractor<'o> {
         }
         let mut cur: Option<OwnedFd> = None;
         for d in dirs {
-            let parent = cur.as_ref().map_or(self.root.as_raw_fd(), |f| f.as_raw_fd());
+            let parent = cur
+                .as_ref()
+                .map_or(self.root.as_raw_fd(), |f| f.as_raw_fd());
             let next = match open_dir_at(parent, d) {
                 Ok(fd) => fd,
                 Err(e) if create && e.raw_os_error() == Some(libc::ENOENT) => {
@@ -201,7 +249,13 @@ impl<'o> Extractor<'o> {
         let fd = match cur {
             Some(fd) => fd,
             // SAFETY: dup of a valid fd.
-            None => unsafe { OwnedFd::from_raw_fd(check_fd(libc::fcntl(self.root.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0))?) },
+            None => unsafe {
+                OwnedFd::from_raw_fd(check_fd(libc::fcntl(
+                    self.root.as_raw_fd(),
+                    libc::F_DUPFD_CLOEXEC,
+                    0,
+                ))?)
+            },
         };
         let raw = fd.as_raw_fd();
         self.cache = Some((dirs.to_vec(), fd));
@@ -242,7 +296,10 @@ impl<'o> Extractor<'o> {
                 b"" | b"." => {}
                 b".." => {
                     if seen_normal || stack.pop().is_none() {
-                        return Err(format!("symlink target '{}' leaves the layer", String::from_utf8_lossy(target)));
+                        return Err(format!(
+                            "symlink target '{}' leaves the layer",
+                            String::from_utf8_lossy(target)
+                        ));
                     }
                 }
                 _ => {
@@ -252,7 +309,11 @@ impl<'o> Extractor<'o> {
             }
         }
         if !stack.starts_with(&self.prefix) {
-            return Err(format!("symlink target '{}' points outside of '{}'", String::from_utf8_lossy(target), self.opts.prefix.display()));
+            return Err(format!(
+                "symlink target '{}' points outside of '{}'",
+                String::from_utf8_lossy(target),
+                self.opts.prefix.display()
+            ));
         }
         Ok(())
     }
@@ -267,7 +328,15 @@ impl<'o> Extractor<'o> {
     fn set_meta_at(&self, dir: RawFd, name: &CString, meta: &Meta, chmod: bool) -> io::Result<()> {
         if self.opts.restore_owner {
             // SAFETY: valid fd and name.
-            check(unsafe { libc::fchownat(dir, name.as_ptr(), meta.uid as u32, meta.gid as u32, libc::AT_SYMLINK_NOFOLLOW) })?;
+            check(unsafe {
+                libc::fchownat(
+                    dir,
+                    name.as_ptr(),
+                    meta.uid as u32,
+                    meta.gid as u32,
+                    libc::AT_SYMLINK_NOFOLLOW,
+                )
+            })?;
         }
         if chmod {
             // SAFETY: valid fd and name (never a symlink here).
@@ -275,7 +344,9 @@ impl<'o> Extractor<'o> {
         }
         let ts = times(meta.mtime);
         // SAFETY: valid fd, name and times array.
-        check(unsafe { libc::utimensat(dir, name.as_ptr(), ts.as_ptr(), libc::AT_SYMLINK_NOFOLLOW) })
+        check(unsafe {
+            libc::utimensat(dir, name.as_ptr(), ts.as_ptr(), libc::AT_SYMLINK_NOFOLLOW)
+        })
     }
 
     fn set_meta_fd(&self, fd: RawFd, meta: &Meta) -> io::Result<()> {
@@ -292,7 +363,12 @@ impl<'o> Extractor<'o> {
 
     /// Creates something under a temporary name with `make`, sets metadata, renames it over
     /// `name`; removes the temporary on failure.
-    fn place(&self, dir: RawFd, name: &[u8], make: impl FnOnce(RawFd, &CString) -> io::Result<()>) -> io::Result<()> {
+    fn place(
+        &self,
+        dir: RawFd,
+        name: &[u8],
+        make: impl FnOnce(RawFd, &CString) -> io::Result<()>,
+    ) -> io::Result<()> {
         let tmp = cstr(&Self::tmp_name(name))?;
         let final_name = cstr(name)?;
         let res = make(dir, &tmp).and_then(|_| {
@@ -346,23 +422,40 @@ impl<'o> Extractor<'o> {
                 self.new_dirs.push((rel.clone(), meta));
                 Ok(())
             }
-            tar::EntryType::Regular | tar::EntryType::Continuous => io(self.place(dir, file, |d, tmp| {
-                // SAFETY: valid fd and name; the fd is owned by the File below.
-                let fd = unsafe {
-                    libc::openat(d, tmp.as_ptr(), libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC, 0o600)
-                };
-                check(fd)?;
-                // SAFETY: fresh descriptor we own.
-                let mut f = unsafe { std::fs::File::from_raw_fd(fd) };
-                let want = e.size();
-                let n = copy_buffered(e, &mut f, want)?;
-                if n != want {
-                    return Err(io::Error::new(io::ErrorKind::UnexpectedEof, format!("archive ended after {n} of {want} bytes")));
-                }
-                self.set_meta_fd(f.as_raw_fd(), &meta)
-            })),
+            tar::EntryType::Regular | tar::EntryType::Continuous => {
+                io(self.place(dir, file, |d, tmp| {
+                    // SAFETY: valid fd and name; the fd is owned by the File below.
+                    let fd = unsafe {
+                        libc::openat(
+                            d,
+                            tmp.as_ptr(),
+                            libc::O_WRONLY
+                                | libc::O_CREAT
+                                | libc::O_EXCL
+                                | libc::O_NOFOLLOW
+                                | libc::O_CLOEXEC,
+                            0o600,
+                        )
+                    };
+                    check(fd)?;
+                    // SAFETY: fresh descriptor we own.
+                    let mut f = unsafe { std::fs::File::from_raw_fd(fd) };
+                    let want = e.size();
+                    let n = copy_buffered(e, &mut f, want)?;
+                    if n != want {
+                        return Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            format!("archive ended after {n} of {want} bytes"),
+                        ));
+                    }
+                    self.set_meta_fd(f.as_raw_fd(), &meta)
+                }))
+            }
             tar::EntryType::Symlink => {
-                let target = e.link_name_bytes().ok_or("symlink without target")?.into_owned();
+                let target = e
+                    .link_name_bytes()
+                    .ok_or("symlink without target")?
+                    .into_owned();
                 self.check_symlink(&name, &target)?;
                 io(self.place(dir, file, |d, tmp| {
                     let t = cstr(&target)?;
@@ -372,16 +465,29 @@ impl<'o> Extractor<'o> {
                 }))
             }
             tar::EntryType::Link => {
-                let target = e.link_name_bytes().ok_or("hard link without target")?.into_owned();
+                let target = e
+                    .link_name_bytes()
+                    .ok_or("hard link without target")?
+                    .into_owned();
                 let trel = match self.map(&target) {
                     Ok(Some(t)) if !t.is_empty() => t,
-                    _ => return Err(format!("hard link target '{}' is outside of the layer", String::from_utf8_lossy(&target))),
+                    _ => {
+                        return Err(format!(
+                            "hard link target '{}' is outside of the layer",
+                            String::from_utf8_lossy(&target)
+                        ));
+                    }
                 };
                 let (tfile, tdirs) = trel.split_last().ok_or("empty hard link target")?;
                 let tdir = self.open_dirs(tdirs, false).map_err(|x| x.to_string())?;
                 // Keep the target directory open: open_dirs below may replace the cache.
                 // SAFETY: dup of a valid fd.
-                let tdir = unsafe { OwnedFd::from_raw_fd(check_fd(libc::fcntl(tdir, libc::F_DUPFD_CLOEXEC, 0)).map_err(|x| x.to_string())?) };
+                let tdir = unsafe {
+                    OwnedFd::from_raw_fd(
+                        check_fd(libc::fcntl(tdir, libc::F_DUPFD_CLOEXEC, 0))
+                            .map_err(|x| x.to_string())?,
+                    )
+                };
                 let dir = self.open_dirs(dirs, true).map_err(|x| x.to_string())?;
                 io(self.place(dir, file, |d, tmp| {
                     let t = cstr(tfile)?;
@@ -400,10 +506,16 @@ impl<'o> Extractor<'o> {
                 }
                 let major = h.device_major().ok().flatten().unwrap_or(0);
                 let minor = h.device_minor().ok().flatten().unwrap_or(0);
-                let ty = if kind == tar::EntryType::Char { libc::S_IFCHR } else { libc::S_IFBLK };
+                let ty = if kind == tar::EntryType::Char {
+                    libc::S_IFCHR
+                } else {
+                    libc::S_IFBLK
+                };
                 io(self.place(dir, file, |d, tmp| {
                     // SAFETY: valid fd and name.
-                    check(unsafe { libc::mknodat(d, tmp.as_ptr(), ty | 0o600, libc::makedev(major, minor)) })?;
+                    check(unsafe {
+                        libc::mknodat(d, tmp.as_ptr(), ty | 0o600, libc::makedev(major, minor))
+                    })?;
                     self.set_meta_at(d, tmp, &meta, true)
                 }))
             }
@@ -418,7 +530,9 @@ impl<'o> Extractor<'o> {
         let dirs = std::mem::take(&mut self.new_dirs);
         for (rel, meta) in dirs.iter().rev() {
             let name = String::from_utf8_lossy(&rel.concat()).into_owned();
-            let res = self.open_dirs(rel, false).and_then(|fd| self.set_meta_fd(fd, meta));
+            let res = self
+                .open_dirs(rel, false)
+                .and_then(|fd| self.set_meta_fd(fd, meta));
             self.cache = None;
             res.map_err(|e| (name, e.to_string()))?;
         }
@@ -444,14 +558,27 @@ fn copy_buffered(r: &mut dyn Read, w: &mut std::fs::File, size_hint: u64) -> io:
 }
 
 fn check_fd(fd: libc::c_int) -> io::Result<libc::c_int> {
-    if fd < 0 { Err(io::Error::last_os_error()) } else { Ok(fd) }
+    if fd < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(fd)
+    }
 }
 
 /// Decodes `blob` (gzip, zstd or plain tar: `media_type` if it says, else magic bytes),
 /// extracts it per `opts`, and verifies the digests in `expect` once the stream ends.
-pub fn extract<R: Read>(blob: R, media_type: Option<&str>, expect: &Expected, opts: &ExtractOptions) -> Result<Extracted, ExtractError> {
+pub fn extract<R: Read>(
+    blob: R,
+    media_type: Option<&str>,
+    expect: &Expected,
+    opts: &ExtractOptions,
+) -> Result<Extracted, ExtractError> {
     let layer = opts.layer.clone();
-    let read_err = |after: &str, source: io::Error| ExtractError::Read { layer: layer.clone(), after: after.to_string(), source };
+    let read_err = |after: &str, source: io::Error| ExtractError::Read {
+        layer: layer.clone(),
+        after: after.to_string(),
+        source,
+    };
     let raw = BufReader::with_capacity(256 * 1024, HashingReader::new(blob));
     let dec = Decoder::new(media_type, raw).map_err(|e| read_err("", e))?;
     let mut ar = tar::Archive::new(HashingReader::new(dec));
@@ -465,28 +592,61 @@ pub fn extract<R: Read>(blob: R, media_type: Option<&str>, expect: &Expected, op
     for entry in ar.entries().map_err(|e| read_err(&last, e))? {
         let mut entry = entry.map_err(|e| read_err(&last, e))?;
         last = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        ex.entry(&mut entry).map_err(|reason| ExtractError::Entry { layer: layer.clone(), entry: last.clone(), reason })?;
+        ex.entry(&mut entry).map_err(|reason| ExtractError::Entry {
+            layer: layer.clone(),
+            entry: last.clone(),
+            reason,
+        })?;
         count += 1;
     }
-    ex.finish_dirs().map_err(|(entry, reason)| ExtractError::Entry { layer: layer.clone(), entry, reason })?;
+    ex.finish_dirs()
+        .map_err(|(entry, reason)| ExtractError::Entry {
+            layer: layer.clone(),
+            entry,
+            reason,
+        })?;
     let mut tar_reader = ar.into_inner();
     io::copy(&mut tar_reader, &mut io::sink()).map_err(|e| read_err(&last, e))?;
     let (dec, diff_id, _) = tar_reader.finish();
     let mut raw = dec.into_inner();
     io::copy(&mut raw, &mut io::sink()).map_err(|e| read_err(&last, e))?;
     let (_, digest, size) = raw.into_inner().finish();
-    for (what, want, got) in [("digest", &expect.digest, &digest), ("diffID", &expect.diff_id, &diff_id)] {
+    for (what, want, got) in [
+        ("digest", &expect.digest, &digest),
+        ("diffID", &expect.diff_id, &diff_id),
+    ] {
         if let Some(want) = want
             && want != got
         {
-            return Err(ExtractError::Mismatch { layer, what, expected: want.clone(), found: got.clone() });
+            return Err(ExtractError::Mismatch {
+                layer,
+                what,
+                expected: want.clone(),
+                found: got.clone(),
+            });
         }
     }
-    Ok(Extracted { digest, size, diff_id, entries: count })
+    Ok(Extracted {
+        digest,
+        size,
+        diff_id,
+        entries: count,
+    })
 }
 
 /// Convenience: the archive path prefix and destination are the same directory (the Go
 /// restorer's case: entries `/layers/...` written to `/layers/...`).
-pub fn extract_in_place<R: Read>(blob: R, media_type: Option<&str>, expect: &Expected, layers_dir: &Path, layer: &str) -> Result<Extracted, ExtractError> {
-    extract(blob, media_type, expect, &ExtractOptions::new(layers_dir, layers_dir, layer))
+pub fn extract_in_place<R: Read>(
+    blob: R,
+    media_type: Option<&str>,
+    expect: &Expected,
+    layers_dir: &Path,
+    layer: &str,
+) -> Result<Extracted, ExtractError> {
+    extract(
+        blob,
+        media_type,
+        expect,
+        &ExtractOptions::new(layers_dir, layers_dir, layer),
+    )
 }

@@ -89,7 +89,11 @@ impl TarHeader {
     /// The bytes Go writes for this header: optional PAX entry (header + padded records),
     /// then the 512-byte main header. Data and its padding are the caller's.
     pub fn encode(&self) -> Vec<u8> {
-        let size = if self.kind.header_only() { 0 } else { self.size };
+        let size = if self.kind.header_only() {
+            0
+        } else {
+            self.size
+        };
         let mut pax: BTreeMap<&'static str, Vec<u8>> = BTreeMap::new();
         let mut ustar_ok = true;
 
@@ -104,7 +108,11 @@ impl TarHeader {
             ustar_ok = false;
             pax.insert("linkpath", self.link_name.clone());
         }
-        for (key, value, width) in [("uid", self.uid, 8), ("gid", self.gid, 8), ("size", size, 12)] {
+        for (key, value, width) in [
+            ("uid", self.uid, 8),
+            ("gid", self.gid, 8),
+            ("size", size, 12),
+        ] {
             if !fits_octal(width, value) {
                 ustar_ok = false;
                 pax.insert(key, value.to_string().into_bytes());
@@ -151,7 +159,12 @@ impl TarHeader {
         out.resize(out.len() + padding(records.len() as u64), 0);
 
         let mut blk = [0u8; BLOCK];
-        self.template(&mut blk, &to_ascii(&self.name), &to_ascii(&self.link_name), size);
+        self.template(
+            &mut blk,
+            &to_ascii(&self.name),
+            &to_ascii(&self.link_name),
+            size,
+        );
         finish_block(&mut blk);
         out.extend_from_slice(&blk);
         out
@@ -337,7 +350,10 @@ mod tests {
 
     #[test]
     fn pax_name_is_clean_join() {
-        assert_eq!(path_join3(b"/a/b/", b"PaxHeaders.0", b"c"), b"/a/b/PaxHeaders.0/c");
+        assert_eq!(
+            path_join3(b"/a/b/", b"PaxHeaders.0", b"c"),
+            b"/a/b/PaxHeaders.0/c"
+        );
         assert_eq!(path_join3(b"", b"PaxHeaders.0", b"c"), b"PaxHeaders.0/c");
     }
 

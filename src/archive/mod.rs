@@ -8,6 +8,6 @@ pub mod header;
 pub mod writer;
 
 pub use compress::{Compression, Decoder, Encoder};
-pub use extract::{ExtractError, ExtractOptions, Expected, Extracted, extract};
+pub use extract::{Expected, ExtractError, ExtractOptions, Extracted, extract};
 pub use header::{EntryKind, NORMALIZED_MTIME, TarHeader};
 pub use writer::{Owner, TarWriter, header_from_metadata};

@@ -53,10 +53,16 @@ pub fn header_from_metadata(
     } else if ft.is_socket() {
         return Ok(None);
     } else {
-        return Err(io::Error::other(format!("unknown file mode {:o}", meta.mode())));
+        return Err(io::Error::other(format!(
+            "unknown file mode {:o}",
+            meta.mode()
+        )));
     };
     let mut h = TarHeader::new(name.to_vec(), kind, meta.mode() & 0o7777);
-    let owner = owner.unwrap_or(Owner { uid: u64::from(meta.uid()), gid: u64::from(meta.gid()) });
+    let owner = owner.unwrap_or(Owner {
+        uid: u64::from(meta.uid()),
+        gid: u64::from(meta.gid()),
+    });
     h.uid = owner.uid;
     h.gid = owner.gid;
     h.mtime = NORMALIZED_MTIME;
@@ -66,8 +72,10 @@ pub fn header_from_metadata(
         EntryKind::CharDevice | EntryKind::BlockDevice => {
             // Go's Linux split of st_rdev (same as glibc's major()/minor()).
             let dev = meta.rdev();
-            h.dev_major = (((dev & 0x0000_0000_000f_ff00) >> 8) | ((dev & 0xffff_f000_0000_0000) >> 32)) as u32;
-            h.dev_minor = ((dev & 0x0000_0000_0000_00ff) | ((dev & 0x0000_0fff_fff0_0000) >> 12)) as u32;
+            h.dev_major = (((dev & 0x0000_0000_000f_ff00) >> 8)
+                | ((dev & 0xffff_f000_0000_0000) >> 32)) as u32;
+            h.dev_minor =
+                ((dev & 0x0000_0000_0000_00ff) | ((dev & 0x0000_0fff_fff0_0000) >> 12)) as u32;
         }
         _ => {}
     }
@@ -82,7 +90,10 @@ pub struct TarWriter<W: Write> {
 
 impl<W: Write> TarWriter<W> {
     pub fn new(inner: W) -> TarWriter<W> {
-        TarWriter { inner, buf: Vec::new() }
+        TarWriter {
+            inner,
+            buf: Vec::new(),
+        }
     }
 
     pub fn get_ref(&self) -> &W {
@@ -126,7 +137,12 @@ impl<W: Write> TarWriter<W> {
 
     /// Writes the entry for the file at `path`, named by its absolute path, with the given
     /// lstat/stat metadata. Sockets are skipped.
-    pub fn append_path(&mut self, path: &Path, meta: &Metadata, owner: Option<Owner>) -> io::Result<()> {
+    pub fn append_path(
+        &mut self,
+        path: &Path,
+        meta: &Metadata,
+        owner: Option<Owner>,
+    ) -> io::Result<()> {
         let name = path.as_os_str().as_bytes();
         let Some(header) = header_from_metadata(path, name, meta, owner)? else {
             return Ok(());

@@ -67,6 +67,8 @@ pub struct Metadata {
     /// Deprecated bill of materials (omitted when empty).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub bom: Vec<BomEntry>,
+    /// Go decodes an empty group as a nil slice, which BurntSushi omits.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub buildpacks: Vec<GroupElement>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub extensions: Vec<GroupElement>,

@@ -154,7 +154,11 @@ fn match_chunk<'a>(mut chunk: &[u8], mut s: &'a [u8]) -> (&'a [u8], bool, Option
             }
         }
     }
-    if failed { (&[], false, None) } else { (s, true, None) }
+    if failed {
+        (&[], false, None)
+    } else {
+        (s, true, None)
+    }
 }
 
 fn get_esc(chunk: &[u8]) -> Result<(u32, &[u8]), BadPattern> {

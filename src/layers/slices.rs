@@ -63,11 +63,21 @@ impl SliceableDir {
         let mut children: BTreeMap<Key, Vec<Key>> = BTreeMap::new();
         for k in &walk_order {
             if *k != root {
-                children.entry(parent_of(k).to_vec()).or_default().push(k.clone());
+                children
+                    .entry(parent_of(k).to_vec())
+                    .or_default()
+                    .push(k.clone());
             }
         }
         let sliced = walk_order.iter().map(|k| (k.clone(), false)).collect();
-        Ok(SliceableDir { parents: ancestors(app_dir)?, root, infos, walk_order, sliced, children })
+        Ok(SliceableDir {
+            parents: ancestors(app_dir)?,
+            root,
+            infos,
+            walk_order,
+            sliced,
+            children,
+        })
     }
 
     fn rel<'a>(&self, k: &'a [u8]) -> &'a [u8] {
@@ -173,11 +183,19 @@ impl SliceableDir {
         let mut entries: Vec<FileEntry> = self
             .parents
             .iter()
-            .map(|(p, m)| FileEntry { path: p.clone(), meta: m.clone(), owner: None })
+            .map(|(p, m)| FileEntry {
+                path: p.clone(),
+                meta: m.clone(),
+                owner: None,
+            })
             .collect();
         for k in files {
             if let Some(meta) = self.infos.get(&k) {
-                entries.push(FileEntry { path: to_path(&k), meta: meta.clone(), owner: Some(owner) });
+                entries.push(FileEntry {
+                    path: to_path(&k),
+                    meta: meta.clone(),
+                    owner: Some(owner),
+                });
             }
         }
         LayerSpec::Files(entries)
@@ -186,7 +204,11 @@ impl SliceableDir {
 
 /// Divides `app_dir` into `slices.len() + 1` layers: one per slice, then the remainder.
 /// Layer ids in the Go lifecycle are `slice-<n>` (1-based) for all of them.
-pub fn slice_layers(app_dir: &Path, slices: &[Slice], owner: Owner) -> Result<Vec<LayerSpec>, LayerError> {
+pub fn slice_layers(
+    app_dir: &Path,
+    slices: &[Slice],
+    owner: Owner,
+) -> Result<Vec<LayerSpec>, LayerError> {
     let app_dir = go_abs(app_dir)?;
     let mut sdir = SliceableDir::new(&app_dir)?;
     let mut out = Vec::with_capacity(slices.len() + 1);

@@ -38,7 +38,9 @@ impl LayerStream {
     /// Waits for the pipeline's result (after the stream has been consumed or dropped).
     pub async fn finish(self) -> Result<LayerInfo, LayerError> {
         drop(self.stream);
-        self.info.await.map_err(|e| LayerError::Task(e.to_string()))?
+        self.info
+            .await
+            .map_err(|e| LayerError::Task(e.to_string()))?
     }
 }
 
@@ -54,9 +56,9 @@ impl ChannelWriter {
             return Ok(());
         }
         let full = std::mem::replace(&mut self.buf, Vec::with_capacity(self.chunk));
-        self.tx
-            .blocking_send(Ok(Bytes::from(full)))
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "layer stream consumer went away"))
+        self.tx.blocking_send(Ok(Bytes::from(full))).map_err(|_| {
+            io::Error::new(io::ErrorKind::BrokenPipe, "layer stream consumer went away")
+        })
     }
 }
 
@@ -84,17 +86,29 @@ pub fn layer_stream(spec: LayerSpec, compression: Compression) -> LayerStream {
 }
 
 /// [`layer_stream`] with an explicit chunk size and channel depth.
-pub fn layer_stream_sized(spec: LayerSpec, compression: Compression, chunk: usize, depth: usize) -> LayerStream {
+pub fn layer_stream_sized(
+    spec: LayerSpec,
+    compression: Compression,
+    chunk: usize,
+    depth: usize,
+) -> LayerStream {
     let chunk = chunk.max(1);
     let (tx, rx) = mpsc::channel(depth.max(1));
     let info = tokio::task::spawn_blocking(move || {
         let err_tx = tx.clone();
-        let w = ChannelWriter { tx, buf: Vec::with_capacity(chunk), chunk };
+        let w = ChannelWriter {
+            tx,
+            buf: Vec::with_capacity(chunk),
+            chunk,
+        };
         let res = write_layer(&spec, compression, w);
         if let Err(e) = &res {
             let _ = err_tx.blocking_send(Err(io::Error::other(e.to_string())));
         }
         res
     });
-    LayerStream { stream: ByteStream { rx }, info }
+    LayerStream {
+        stream: ByteStream { rx },
+        info,
+    }
 }

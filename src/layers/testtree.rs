@@ -52,7 +52,14 @@ pub fn mkfifo(path: &Path, mode: u32) -> io::Result<()> {
 pub fn mkchardev(path: &Path, mode: u32, major: u32, minor: u32) -> io::Result<()> {
     let c = cpath(path)?;
     // SAFETY: c is a valid NUL-terminated path.
-    if unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR | mode as libc::mode_t, libc::makedev(major, minor)) } != 0 {
+    if unsafe {
+        libc::mknod(
+            c.as_ptr(),
+            libc::S_IFCHR | mode as libc::mode_t,
+            libc::makedev(major, minor),
+        )
+    } != 0
+    {
         return Err(io::Error::last_os_error());
     }
     Ok(())
@@ -108,7 +115,11 @@ pub fn build_every_case(dir: &Path) -> io::Result<bool> {
     write(&dir.join("目录/файл"), b"x", 0o644)?;
     let long_dir = dir.join("d".repeat(60));
     mkdir(&long_dir, 0o755)?;
-    write(&long_dir.join("f".repeat(60)), b"split into prefix and name\n", 0o644)?;
+    write(
+        &long_dir.join("f".repeat(60)),
+        b"split into prefix and name\n",
+        0o644,
+    )?;
     write(&dir.join("x".repeat(150)), b"unsplittable name\n", 0o644)?;
     let mut deep = dir.to_path_buf();
     for i in 0..5 {
@@ -183,7 +194,9 @@ pub fn build_bench_tree(dir: &Path, total: u64) -> io::Result<()> {
     let small = total - big;
     let file_size = 4096u64;
     let nsmall = (small / file_size).max(1);
-    let words = ["function", "return", "const", "import", "module", "export", "value", "=>", "{", "}", ";\n"];
+    let words = [
+        "function", "return", "const", "import", "module", "export", "value", "=>", "{", "}", ";\n",
+    ];
     for i in 0..nsmall {
         let sub = dir.join(format!("node_modules/pkg{:03}/lib", i / 100));
         if i % 100 == 0 {

@@ -14,9 +14,13 @@ pub fn go_abs(p: &Path) -> Result<PathBuf, LayerError> {
     let joined = if p.is_absolute() {
         p.to_path_buf()
     } else {
-        std::env::current_dir().map_err(|e| LayerError::io(p, e))?.join(p)
+        std::env::current_dir()
+            .map_err(|e| LayerError::io(p, e))?
+            .join(p)
     };
-    Ok(PathBuf::from(OsString::from_vec(go_clean(joined.as_os_str().as_bytes()))))
+    Ok(PathBuf::from(OsString::from_vec(go_clean(
+        joined.as_os_str().as_bytes(),
+    ))))
 }
 
 /// Go's `filepath.Clean` on Unix paths.
@@ -70,7 +74,10 @@ pub fn ancestors(path: &Path) -> Result<Vec<(PathBuf, Metadata)>, LayerError> {
 /// Go's `filepath.Walk(root, fn)`: calls `visit` for `root` and, if it is a directory (not
 /// a symlink to one), for every descendant in depth-first pre-order with each directory's
 /// entries sorted by name bytes. Stops at the first error.
-pub fn walk(root: &Path, visit: &mut dyn FnMut(&Path, &Metadata) -> Result<(), LayerError>) -> Result<(), LayerError> {
+pub fn walk(
+    root: &Path,
+    visit: &mut dyn FnMut(&Path, &Metadata) -> Result<(), LayerError>,
+) -> Result<(), LayerError> {
     let meta = fs::symlink_metadata(root).map_err(|e| LayerError::io(root, e))?;
     walk_inner(root, &meta, visit)
 }

@@ -40,11 +40,9 @@ fn go_message(e: &cnb::files::Error) -> String {
                 cnb::files::metadata::toml_error_text(&text, source)
             )
         }
-        cnb::files::Error::Read { path, source, .. } => format!(
-            "open {}: {}",
-            path.display(),
-            cnb::env::go_io_error(source)
-        ),
+        cnb::files::Error::Read { path, source, .. } => {
+            format!("open {}: {}", path.display(), cnb::env::go_io_error(source))
+        }
         other => return other.to_string(),
     };
     format!("failed to read analyzed file: {cause}")
