@@ -133,11 +133,15 @@ pub fn write_layer<W: Write>(spec: &LayerSpec, compression: Compression, sink: W
     write_layer_with(compression, sink, |tw| append_spec(spec, tw))
 }
 
-/// [`write_layer`] for entries produced by `add` instead of a [`LayerSpec`].
+/// The tar writer [`write_layer_with`] hands to its callback.
+pub type LayerTarWriter<W> = TarWriter<BufWriter<HashingWriter<crate::archive::Encoder<HashingWriter<W>>>>>;
+
+/// [`write_layer`] for entries produced by `add` instead of a [`LayerSpec`] (e.g. the
+/// launcher and process-types layers built from [`crate::archive::TarHeader`]s).
 pub fn write_layer_with<W: Write>(
     compression: Compression,
     sink: W,
-    add: impl FnOnce(&mut TarWriter<BufWriter<HashingWriter<crate::archive::Encoder<HashingWriter<W>>>>>) -> Result<(), LayerError>,
+    add: impl FnOnce(&mut LayerTarWriter<W>) -> Result<(), LayerError>,
 ) -> Result<LayerInfo, LayerError> {
     let blob = HashingWriter::new(sink);
     let enc = compression.encoder(blob).map_err(LayerError::Write)?;
