@@ -103,3 +103,15 @@ fn media_types_match_bytes() {
     assert!(encode(Compression::Zstd(3), &data).starts_with(&[0x28, 0xb5, 0x2f, 0xfd]));
     assert_eq!(compress::detect(None, b"abcd"), compress::Detected::Tar);
 }
+
+#[test]
+fn compression_parses_from_config_strings() {
+    assert_eq!("none".parse(), Ok(Compression::None));
+    assert_eq!("gzip".parse(), Ok(Compression::Gzip(1)));
+    assert_eq!("gzip:6".parse(), Ok(Compression::Gzip(6)));
+    assert_eq!("zstd".parse(), Ok(Compression::Zstd(3)));
+    assert_eq!("zstd:19".parse(), Ok(Compression::Zstd(19)));
+    assert!("gzip:10".parse::<Compression>().is_err());
+    assert!("zstd:0".parse::<Compression>().is_err());
+    assert!("brotli".parse::<Compression>().is_err());
+}

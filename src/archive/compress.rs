@@ -81,6 +81,33 @@ pub fn zstd_encoder<W: Write>(w: W, level: i32, workers: usize) -> io::Result<En
     Ok(Encoder::Zstd(enc))
 }
 
+impl std::str::FromStr for Compression {
+    type Err = String;
+
+    /// Parses `none`, `gzip`, `gzip:<0-9>`, `zstd`, `zstd:<1-22>`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (kind, level) = match s.split_once(':') {
+            Some((k, l)) => (k, Some(l)),
+            None => (s, None),
+        };
+        let bad = || format!("invalid compression '{s}': want none, gzip[:0-9] or zstd[:1-22]");
+        match (kind, level) {
+            ("none" | "uncompressed", None) => Ok(Compression::None),
+            ("gzip", None) => Ok(Compression::Gzip(DEFAULT_GZIP_LEVEL)),
+            ("gzip", Some(l)) => match l.parse::<u32>() {
+                Ok(n) if n <= 9 => Ok(Compression::Gzip(n)),
+                _ => Err(bad()),
+            },
+            ("zstd", None) => Ok(Compression::Zstd(DEFAULT_ZSTD_LEVEL)),
+            ("zstd", Some(l)) => match l.parse::<i32>() {
+                Ok(n) if (1..=22).contains(&n) => Ok(Compression::Zstd(n)),
+                _ => Err(bad()),
+            },
+            _ => Err(bad()),
+        }
+    }
+}
+
 /// A streaming encoder for one [`Compression`].
 pub enum Encoder<W: Write> {
     None(W),

@@ -371,12 +371,8 @@ impl<'o> Extractor<'o> {
     ) -> io::Result<()> {
         let tmp = cstr(&Self::tmp_name(name))?;
         let final_name = cstr(name)?;
+        // rename(2) itself refuses to replace a directory with a non-directory (EISDIR).
         let res = make(dir, &tmp).and_then(|_| {
-            if let Some(st) = lstat_at(dir, name)?
-                && (st.st_mode & libc::S_IFMT) == libc::S_IFDIR
-            {
-                return Err(io::Error::other("a directory is in the way"));
-            }
             // SAFETY: valid fds and names.
             check(unsafe { libc::renameat(dir, tmp.as_ptr(), dir, final_name.as_ptr()) })
         });
