@@ -373,8 +373,17 @@ fn never_writes_through_symlinks() {
 
     // A file never replaces a directory.
     let sb = Sandbox::new();
-    let tar = tar_of(&[(TarHeader::new(b"/layers/d".to_vec(), EntryKind::Directory, 0o755), b""), (file("/layers/d", b"x"), b"x")]);
-    let err = sb.run(&tar, &sb.opts()).expect_err("dir in the way").to_string();
+    let tar = tar_of(&[
+        (
+            TarHeader::new(b"/layers/d".to_vec(), EntryKind::Directory, 0o755),
+            b"",
+        ),
+        (file("/layers/d", b"x"), b"x"),
+    ]);
+    let err = sb
+        .run(&tar, &sb.opts())
+        .expect_err("dir in the way")
+        .to_string();
     assert!(err.contains("/layers/d"), "{err}");
     assert!(sb.dest().join("d").is_dir());
     sb.no_temp_files();

@@ -145,25 +145,42 @@ fn hand_built_entries_use_the_same_pipeline() {
     let mut blob = Vec::new();
     let info = layers::write_layer_with(Compression::Gzip(1), &mut blob, |tw| {
         for d in ["/cnb", "/cnb/lifecycle"] {
-            tw.append_header(&TarHeader::new(d.as_bytes().to_vec(), EntryKind::Directory, 0o755))
-                .map_err(layers::LayerError::Write)?;
+            tw.append_header(&TarHeader::new(
+                d.as_bytes().to_vec(),
+                EntryKind::Directory,
+                0o755,
+            ))
+            .map_err(layers::LayerError::Write)?;
         }
-        let mut h = TarHeader::new(b"/cnb/lifecycle/launcher".to_vec(), EntryKind::Regular, 0o755);
+        let mut h = TarHeader::new(
+            b"/cnb/lifecycle/launcher".to_vec(),
+            EntryKind::Regular,
+            0o755,
+        );
         h.size = launcher.len() as u64;
-        tw.append(&h, &mut &launcher[..]).map_err(layers::LayerError::Write)
+        tw.append(&h, &mut &launcher[..])
+            .map_err(layers::LayerError::Write)
     })
     .expect("launcher layer");
     let tar = run_filter("gzip", &["-dc"], &blob);
     assert_eq!(Digest::of(&tar), info.diff_id);
-    let listing = String::from_utf8(run_filter("tar", &["-tvf", "-", "--numeric-owner"], &tar)).expect("utf8");
+    let listing = String::from_utf8(run_filter("tar", &["-tvf", "-", "--numeric-owner"], &tar))
+        .expect("utf8");
     assert!(listing.contains("drwxr-xr-x 0/0"), "{listing}");
-    assert!(listing.contains("-rwxr-xr-x 0/0") && listing.contains("/cnb/lifecycle/launcher"), "{listing}");
+    assert!(
+        listing.contains("-rwxr-xr-x 0/0") && listing.contains("/cnb/lifecycle/launcher"),
+        "{listing}"
+    );
 }
 
 #[test]
 fn slices_deserialize_from_launch_toml() {
     let launch: std::collections::BTreeMap<String, Vec<layers::Slice>> =
-        toml::from_str("[[slices]]\npaths = [\"*.jar\", \"lib\"]\n[[slices]]\npaths = []\n").expect("toml");
-    assert_eq!(launch["slices"][0].paths, vec!["*.jar".to_string(), "lib".to_string()]);
+        toml::from_str("[[slices]]\npaths = [\"*.jar\", \"lib\"]\n[[slices]]\npaths = []\n")
+            .expect("toml");
+    assert_eq!(
+        launch["slices"][0].paths,
+        vec!["*.jar".to_string(), "lib".to_string()]
+    );
     assert!(launch["slices"][1].paths.is_empty());
 }

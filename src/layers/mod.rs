@@ -40,7 +40,10 @@ pub enum LayerError {
 
 impl LayerError {
     pub fn io(path: &Path, source: io::Error) -> LayerError {
-        LayerError::Io { path: path.to_path_buf(), source }
+        LayerError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
     }
 }
 
@@ -68,7 +71,10 @@ pub enum LayerSpec {
 
 impl LayerSpec {
     pub fn dir(dir: impl Into<PathBuf>, owner: Owner) -> LayerSpec {
-        LayerSpec::Dir { dir: dir.into(), owner }
+        LayerSpec::Dir {
+            dir: dir.into(),
+            owner,
+        }
     }
 }
 
@@ -93,13 +99,18 @@ pub fn append_spec<W: Write>(spec: &LayerSpec, tw: &mut TarWriter<W>) -> Result<
         LayerSpec::Dir { dir, owner } => {
             let dir = walk::go_abs(dir)?;
             for (p, meta) in walk::ancestors(&dir)? {
-                tw.append_path(&p, &meta, None).map_err(|e| LayerError::io(&p, e))?;
+                tw.append_path(&p, &meta, None)
+                    .map_err(|e| LayerError::io(&p, e))?;
             }
-            walk::walk(&dir, &mut |p, meta| tw.append_path(p, meta, Some(*owner)).map_err(|e| LayerError::io(p, e)))
+            walk::walk(&dir, &mut |p, meta| {
+                tw.append_path(p, meta, Some(*owner))
+                    .map_err(|e| LayerError::io(p, e))
+            })
         }
         LayerSpec::Files(entries) => {
             for e in entries {
-                tw.append_path(&e.path, &e.meta, e.owner).map_err(|err| LayerError::io(&e.path, err))?;
+                tw.append_path(&e.path, &e.meta, e.owner)
+                    .map_err(|err| LayerError::io(&e.path, err))?;
             }
             Ok(())
         }
@@ -119,7 +130,8 @@ pub fn write_tar_with<W: Write>(
     let mut tw = TarWriter::new(BufWriter::with_capacity(TAR_BUF, w));
     add(&mut tw)?;
     let buf = tw.finish().map_err(LayerError::Write)?;
-    buf.into_inner().map_err(|e| LayerError::Write(e.into_error()))
+    buf.into_inner()
+        .map_err(|e| LayerError::Write(e.into_error()))
 }
 
 /// The diffID of `spec` without compressing (for reuse decisions).
@@ -129,12 +141,17 @@ pub fn diff_id(spec: &LayerSpec) -> Result<Digest, LayerError> {
 }
 
 /// Writes the layer for `spec` to `sink` in one streaming pass and reports both digests.
-pub fn write_layer<W: Write>(spec: &LayerSpec, compression: Compression, sink: W) -> Result<LayerInfo, LayerError> {
+pub fn write_layer<W: Write>(
+    spec: &LayerSpec,
+    compression: Compression,
+    sink: W,
+) -> Result<LayerInfo, LayerError> {
     write_layer_with(compression, sink, |tw| append_spec(spec, tw))
 }
 
 /// The tar writer [`write_layer_with`] hands to its callback.
-pub type LayerTarWriter<W> = TarWriter<BufWriter<HashingWriter<crate::archive::Encoder<HashingWriter<W>>>>>;
+pub type LayerTarWriter<W> =
+    TarWriter<BufWriter<HashingWriter<crate::archive::Encoder<HashingWriter<W>>>>>;
 
 /// [`write_layer`] for entries produced by `add` instead of a [`LayerSpec`] (e.g. the
 /// launcher and process-types layers built from [`crate::archive::TarHeader`]s).
@@ -150,5 +167,11 @@ pub fn write_layer_with<W: Write>(
     let blob = enc.finish().map_err(LayerError::Write)?;
     let (mut sink, digest, size) = blob.finish();
     sink.flush().map_err(LayerError::Write)?;
-    Ok(LayerInfo { diff_id, digest, size, tar_size, media_type: compression.media_type() })
+    Ok(LayerInfo {
+        diff_id,
+        digest,
+        size,
+        tar_size,
+        media_type: compression.media_type(),
+    })
 }

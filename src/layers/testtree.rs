@@ -129,14 +129,22 @@ pub fn build_every_case(dir: &Path) -> io::Result<bool> {
     write(&deep.join("leaf"), b"path longer than 256 bytes\n", 0o644)?;
     symlink("ünïcødé-名前.txt", dir.join("symlink-non-ascii"))?;
     // A name that is not valid UTF-8 (Go treats the bytes as non-ASCII runes).
-    write(&dir.join(std::ffi::OsStr::from_bytes(b"invalid-\xff\xfe-utf8")), b"bytes", 0o644)?;
+    write(
+        &dir.join(std::ffi::OsStr::from_bytes(b"invalid-\xff\xfe-utf8")),
+        b"bytes",
+        0o644,
+    )?;
     // Entry name of exactly 100 bytes, and a path whose last component is exactly 100 bytes.
     let base_len = dir.as_os_str().len() + 1;
     if base_len < 100 {
         write(&dir.join("e".repeat(100 - base_len)), b"exactly 100", 0o644)?;
     }
     mkdir(&dir.join("c100"), 0o755)?;
-    write(&dir.join("c100").join("c".repeat(100)), b"component of 100", 0o644)?;
+    write(
+        &dir.join("c100").join("c".repeat(100)),
+        b"component of 100",
+        0o644,
+    )?;
     mkdir(&dir.join("a"), 0o755)?;
     write(&dir.join("a/x"), b"a/x", 0o644)?;
     write(&dir.join("a-b"), b"a-b", 0o644)?;
