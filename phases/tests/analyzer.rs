@@ -1,0 +1,364 @@
+//! Black-box tests of the analyzer phase: the built `lifecycle` binary is run as `analyzer`
+//! against a real registry (`cnb::testing`, 127.0.0.1 only) and OCI layouts, with fixture
+//! images built by umoci and pushed by skopeo (not by our code).
+//!
+//! Every scenario's `analyzed.toml` is compared byte for byte with a golden template in
+//! `testdata/analyzer/<scenario>/analyzed.toml` that was produced by the Go lifecycle v0.21.17
+//! analyzer on the same inputs (see `testdata/analyzer/README.md`). When `CNB_GO_LIFECYCLE`
+//! points to a Go `lifecycle` binary, each scenario also runs it live and compares; with
+//! `CNB_ANALYZER_UPDATE_GOLDENS=1` in addition, the Go output (templated) is written back as
+//! the golden.
+
+mod common;
+
+use cnb::digest::Digest;
+use cnb::testing::{Registry, RegistryOptions, shared_registry, skopeo, skopeo_inspect_raw};
+use common::{BIN, strip_ansi};
+use std::fs;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+// ---- fixtures ---------------------------------------------------------------------------
+
+/// A realistic lifecycle metadata label (what a previous build's exporter wrote).
+const APP_LABEL: &str = r#"{"app":[{"sha":"sha256:61f0c2e6bca4f3d0c1ff6e4a2a70e7c6a3d5b6c3e8f1a2b4c5d6e7f8091a2b3c"}],"buildpacks":[{"key":"samples/java-maven","version":"0.0.2","layers":{"jdk":{"sha":"sha256:3c5e0d6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d","data":{"version":"17.0.9"},"build":false,"launch":true,"cache":true},"maven":{"sha":"sha256:4d6f1e7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e","data":null,"build":true,"launch":true,"cache":false}},"store":{"metadata":{"last-run":"2026-08-01","runs":3}}}],"config":{"sha":"sha256:5d2e7f8a9b0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6f"},"launcher":{"sha":"sha256:a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9"},"process-types":{"sha":"sha256:c4d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1"},"runImage":{"topLayer":"sha256:e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3","reference":"registry.example.com/base/run@sha256:77aa00000000000000000000000000000000000000000000000000000000beef","image":"registry.example.com/base/run:jammy","mirrors":["mirror.example.org/base/run:jammy"]},"stack":{"runImage":{"image":"registry.example.com/base/run:jammy","mirrors":["mirror.example.org/base/run:jammy"]}}}"#;
+
+const RUN_LABELS: [&str; 3] = [
+    "io.buildpacks.base.id=io.example.jammy",
+    "io.buildpacks.base.distro.name=ubuntu",
+    "io.buildpacks.base.distro.version=22.04",
+];
+
+fn run_tool(cmd: &mut Command) {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// An OCI layout at `layout` with one image tagged `latest`: one small file layer, config
+/// `os`/`architecture` as given and the labels `k=v`. Built with umoci only (in a scratch
+/// directory: umoci refuses paths with `:`, which Go's layout paths have), then moved.
+fn umoci_image(layout: &Path, os: &str, labels: &[&str]) {
+    let scratch = tempfile::tempdir().expect("scratch");
+    let build = scratch.path().join("layout");
+    umoci_build(&build, os, labels);
+    fs::create_dir_all(layout.parent().expect("parent")).expect("mkdir");
+    fs::rename(&build, layout).expect("move layout");
+}
+
+fn umoci_build(layout: &Path, os: &str, labels: &[&str]) {
+    let l = layout.to_str().expect("utf-8 path");
+    let image = format!("{l}:latest");
+    run_tool(Command::new("umoci").args(["init", "--layout", l]));
+    run_tool(Command::new("umoci").args(["new", "--image", &image]));
+    let file = tempfile::NamedTempFile::new().expect("temp file");
+    fs::write(file.path(), "fixture\n").expect("write");
+    run_tool(Command::new("umoci").args([
+        "insert",
+        "--rootless",
+        "--image",
+        &image,
+        file.path().to_str().expect("utf-8"),
+        "/etc/fixture",
+    ]));
+    let mut cfg = Command::new("umoci");
+    cfg.args(["config", "--image", &image, "--os", os])
+        .args(["--architecture", "amd64"])
+        .args(["--created", "2026-01-01T00:00:00Z"])
+        .args(["--history.created", "2026-01-01T00:00:00Z"]);
+    for label in labels {
+        cfg.arg(format!("--config.label={label}"));
+    }
+    run_tool(&mut cfg);
+}
+
+/// Builds an image like [`umoci_image`] and pushes it to `reference`; returns its manifest
+/// digest as the registry has it (from `skopeo inspect --raw`).
+fn push_image(reference: &str, os: &str, labels: &[&str], creds: Option<&str>) -> Digest {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let layout = tmp.path().join("layout");
+    umoci_image(&layout, os, labels);
+    let mut c = skopeo();
+    c.args(["copy", "--dest-tls-verify=false"]);
+    if let Some(creds) = creds {
+        c.arg(format!("--dest-creds={creds}"));
+    }
+    run_tool(
+        c.arg(format!("oci:{}:latest", layout.display()))
+            .arg(format!("docker://{reference}")),
+    );
+    Digest::of(&skopeo_inspect_raw(reference, creds))
+}
+
+/// The standard run image of these tests, pushed once per registry and repository.
+fn run_image(reg: &Registry, repo_tag: &str) -> (String, Digest) {
+    let r = format!("{}/{repo_tag}", reg.host());
+    let d = push_image(&r, "linux", &RUN_LABELS, reg.creds().as_deref());
+    (r, d)
+}
+
+// ---- running a lifecycle ----------------------------------------------------------------
+
+struct Outcome {
+    code: i32,
+    output: String,
+    analyzed: Option<String>,
+    layers: PathBuf,
+}
+
+/// Runs `<binary>` as `analyzer` in a fresh work dir: `-layers <work>/layers -analyzed
+/// <work>/analyzed.toml -run <work>/run.toml`, our uid/gid, an empty environment plus `env`
+/// (`{work}` in arguments and env values is replaced by the work dir).
+fn analyzer(
+    binary: &Path,
+    api: &str,
+    env: &[(&str, &str)],
+    args: &[&str],
+    run_toml: Option<&str>,
+) -> Outcome {
+    let work = tempfile::tempdir().expect("work dir").keep();
+    let w = work.to_str().expect("utf-8");
+    let layers = work.join("layers");
+    fs::create_dir_all(&layers).expect("layers");
+    if let Some(t) = run_toml {
+        fs::write(work.join("run.toml"), t).expect("run.toml");
+    }
+    // SAFETY: getuid/getgid cannot fail.
+    let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+    let (uid, gid) = (uid.to_string(), gid.to_string());
+    let mut c = Command::new(binary);
+    c.arg0("analyzer").env_clear();
+    c.env("PATH", "/usr/bin:/bin")
+        .env("HOME", work.join("home"))
+        .env("CNB_PLATFORM_API", api)
+        .env("CNB_NO_COLOR", "true");
+    for (k, v) in env {
+        c.env(k, v.replace("{work}", w));
+    }
+    c.args(["-layers", &format!("{w}/layers")])
+        .args(["-analyzed", &format!("{w}/analyzed.toml")])
+        .args(["-run", &format!("{w}/run.toml")])
+        .args(["-uid", &uid, "-gid", &gid]);
+    c.args(args.iter().map(|a| a.replace("{work}", w)));
+    let out = c.output().expect("spawn analyzer");
+    let analyzed = fs::read_to_string(work.join("analyzed.toml")).ok();
+    let output = strip_ansi(&format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    ));
+    let analyzed = analyzed.map(|a| a.replace(w, "{work}"));
+    Outcome {
+        code: out.status.code().unwrap_or(-1),
+        output: output.replace(w, "{work}"),
+        analyzed,
+        layers,
+    }
+}
+
+fn ours(api: &str, env: &[(&str, &str)], args: &[&str], run_toml: Option<&str>) -> Outcome {
+    analyzer(Path::new(BIN), api, env, args, run_toml)
+}
+
+/// The Go reference `lifecycle` named by `CNB_GO_LIFECYCLE`, if any.
+fn go_lifecycle() -> Option<PathBuf> {
+    let p = PathBuf::from(std::env::var_os("CNB_GO_LIFECYCLE")?);
+    p.is_file().then_some(p)
+}
+
+// ---- goldens ----------------------------------------------------------------------------
+
+fn golden_path(scenario: &str) -> PathBuf {
+    common::testdata().join("analyzer").join(scenario).join("analyzed.toml")
+}
+
+/// Fills `{name}` placeholders of a golden template.
+fn fill(template: &str, vars: &[(&str, String)]) -> String {
+    let mut s = template.to_string();
+    for (k, v) in vars {
+        s = s.replace(&format!("{{{k}}}"), v);
+    }
+    s
+}
+
+/// The reverse of [`fill`] (longest values first), to store Go's output as a template.
+fn templatize(text: &str, vars: &[(&str, String)]) -> String {
+    let mut vars = vars.to_vec();
+    vars.sort_by_key(|(_, v)| std::cmp::Reverse(v.len()));
+    let mut s = text.to_string();
+    for (k, v) in vars {
+        s = s.replace(&v, &format!("{{{k}}}"));
+    }
+    s
+}
+
+/// Runs the scenario with our binary (and Go's when available) and checks `analyzed.toml`
+/// against the golden. Returns our outcome for further checks.
+fn golden_scenario(
+    scenario: &str,
+    api: &str,
+    env: &[(&str, &str)],
+    args: &[&str],
+    run_toml: Option<&str>,
+    vars: &[(&str, String)],
+) -> Outcome {
+    let golden = golden_path(scenario);
+    if let Some(go) = go_lifecycle() {
+        let g = analyzer(&go, api, env, args, run_toml);
+        assert_eq!(g.code, 0, "Go analyzer, {scenario}: {}", g.output);
+        let text = g.analyzed.expect("Go wrote analyzed.toml");
+        if std::env::var_os("CNB_ANALYZER_UPDATE_GOLDENS").is_some() {
+            fs::create_dir_all(golden.parent().expect("dir")).expect("mkdir");
+            fs::write(&golden, templatize(&text, vars)).expect("write golden");
+        }
+        let want = fill(&fs::read_to_string(&golden).expect("golden"), vars);
+        assert_eq!(text, want, "Go analyzer disagrees with golden {scenario}");
+    }
+    let o = ours(api, env, args, run_toml);
+    assert_eq!(o.code, 0, "{scenario}: {}", o.output);
+    let want = fill(
+        &fs::read_to_string(&golden)
+            .unwrap_or_else(|e| panic!("golden {}: {e}", golden.display())),
+        vars,
+    );
+    assert_eq!(
+        o.analyzed.as_deref(),
+        Some(want.as_str()),
+        "{scenario}: ours differs from the Go golden\n{}",
+        o.output
+    );
+    o
+}
+
+/// Runs a failing scenario with ours (and Go when available): same exit code, and both
+/// outputs contain `message`.
+fn failing_scenario(
+    api: &str,
+    env: &[(&str, &str)],
+    args: &[&str],
+    run_toml: Option<&str>,
+    code: i32,
+    message: &str,
+) -> Outcome {
+    if let Some(go) = go_lifecycle() {
+        let g = analyzer(&go, api, env, args, run_toml);
+        assert_eq!(g.code, code, "Go: {}", g.output);
+        assert!(g.output.contains(message), "Go: {}", g.output);
+    }
+    let o = ours(api, env, args, run_toml);
+    assert_eq!(o.code, code, "ours: {}", o.output);
+    assert!(o.output.contains(message), "ours: {}", o.output);
+    assert!(o.analyzed.is_none(), "no analyzed.toml on failure");
+    o
+}
+
+// ---- scenarios --------------------------------------------------------------------------
+
+#[test]
+#[ignore = "needs RemoteStore (branch remote), merged next"]
+fn first_build_with_run_image_flag_every_api() {
+    let reg = shared_registry();
+    let (run, digest) = run_image(reg, "first/run:jammy");
+    let app = format!("{}/first/app", reg.host());
+    let vars = [("registry", reg.host()), ("run_digest", digest.to_string())];
+    for api in ["0.12", "0.13", "0.14", "0.15"] {
+        let o = golden_scenario(
+            "first-build",
+            api,
+            &[],
+            &["-run-image", &run, &app],
+            None,
+            &vars,
+        );
+        assert!(
+            o.output
+                .contains(&format!("Image with name \"{app}\" not found")),
+            "{api}: {}",
+            o.output
+        );
+    }
+    // CNB_RUN_IMAGE instead of the flag gives the same file.
+    let o = ours("0.15", &[("CNB_RUN_IMAGE", &run)], &[&app], None);
+    let want = fill(
+        &fs::read_to_string(golden_path("first-build")).expect("golden"),
+        &vars,
+    );
+    assert_eq!(o.analyzed.as_deref(), Some(want.as_str()), "{}", o.output);
+}
+
+/// The manifest digest of the single image in an umoci layout.
+fn layout_digest(layout: &Path) -> String {
+    let index: serde_json::Value =
+        serde_json::from_slice(&fs::read(layout.join("index.json")).expect("index.json"))
+            .expect("index JSON");
+    index["manifests"][0]["digest"]
+        .as_str()
+        .expect("digest")
+        .to_string()
+}
+
+#[test]
+fn layout_run_image_and_missing_previous_image() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let layout = tmp.path().join("layout-repo");
+    // Go maps `127.0.0.1:9/run:jammy` to `<layout-dir>/127.0.0.1:9/run/jammy`. Port 9 has no
+    // listener: nothing may be fetched from a registry in layout mode.
+    let run_dir = layout.join("127.0.0.1:9/run/jammy");
+    umoci_image(&run_dir, "linux", &RUN_LABELS);
+    let l = layout.to_str().expect("utf-8").to_string();
+    let vars = [
+        ("layout", l.clone()),
+        ("run_digest", layout_digest(&run_dir)),
+    ];
+    let env = [("CNB_EXPERIMENTAL_MODE", "warn")];
+    let args = [
+        "-layout",
+        "-layout-dir",
+        &l,
+        "-run-image",
+        "127.0.0.1:9/run:jammy",
+        "127.0.0.1:9/app",
+    ];
+    let o = golden_scenario("layout", "0.15", &env, &args, None, &vars);
+    assert!(
+        o.output
+            .contains("Platform requested experimental feature 'export to OCI layout format'"),
+        "{}",
+        o.output
+    );
+    assert!(
+        o.output.contains(&format!(
+            "Image with name \"{l}/127.0.0.1:9/app/latest\" not found"
+        )),
+        "{}",
+        o.output
+    );
+    // CNB_USE_LAYOUT works like -layout; the run image may come from run.toml (no access
+    // check in layout mode: the first image on the output registry, else the first).
+    let run_toml = "[[images]]\nimage = \"127.0.0.1:8/run:jammy\"\nmirrors = [\"127.0.0.1:9/run:jammy\"]\n";
+    let env = [
+        ("CNB_EXPERIMENTAL_MODE", "warn"),
+        ("CNB_USE_LAYOUT", "true"),
+        ("CNB_LAYOUT_DIR", l.as_str()),
+    ];
+    golden_scenario("layout", "0.15", &env, &["127.0.0.1:9/app"], Some(run_toml), &vars);
+}
+
+#[test]
+fn layout_needs_experimental_mode() {
+    failing_scenario(
+        "0.15",
+        &[],
+        &["-layout", "-layout-dir", "/nonexistent", "-run-image", "127.0.0.1:9/run", "127.0.0.1:9/app"],
+        None,
+        1,
+        "experimental features are disabled by CNB_EXPERIMENTAL_MODE=error",
+    );
+}
