@@ -176,7 +176,10 @@ fn go_lifecycle() -> Option<PathBuf> {
 // ---- goldens ----------------------------------------------------------------------------
 
 fn golden_path(scenario: &str) -> PathBuf {
-    common::testdata().join("analyzer").join(scenario).join("analyzed.toml")
+    common::testdata()
+        .join("analyzer")
+        .join(scenario)
+        .join("analyzed.toml")
 }
 
 /// Fills `{name}` placeholders of a golden template.
@@ -224,8 +227,7 @@ fn golden_scenario(
     let o = ours(api, env, args, run_toml);
     assert_eq!(o.code, 0, "{scenario}: {}", o.output);
     let want = fill(
-        &fs::read_to_string(&golden)
-            .unwrap_or_else(|e| panic!("golden {}: {e}", golden.display())),
+        &fs::read_to_string(&golden).unwrap_or_else(|e| panic!("golden {}: {e}", golden.display())),
         vars,
     );
     assert_eq!(
@@ -247,14 +249,25 @@ fn failing_scenario(
     code: i32,
     message: &str,
 ) -> Outcome {
+    let o = ours(api, env, args, run_toml);
+    assert_eq!(o.code, code, "ours: {}", o.output);
+    assert!(o.output.contains(message), "ours: {}", o.output);
     if let Some(go) = go_lifecycle() {
         let g = analyzer(&go, api, env, args, run_toml);
         assert_eq!(g.code, code, "Go: {}", g.output);
         assert!(g.output.contains(message), "Go: {}", g.output);
+        let errors = |s: &str| -> Vec<String> {
+            s.lines()
+                .filter(|l| l.starts_with("ERROR: "))
+                .map(str::to_string)
+                .collect()
+        };
+        assert_eq!(
+            errors(&o.output),
+            errors(&g.output),
+            "error lines differ from Go's"
+        );
     }
-    let o = ours(api, env, args, run_toml);
-    assert_eq!(o.code, code, "ours: {}", o.output);
-    assert!(o.output.contains(message), "ours: {}", o.output);
     assert!(o.analyzed.is_none(), "no analyzed.toml on failure");
     o
 }
@@ -342,13 +355,21 @@ fn layout_run_image_and_missing_previous_image() {
     );
     // CNB_USE_LAYOUT works like -layout; the run image may come from run.toml (no access
     // check in layout mode: the first image on the output registry, else the first).
-    let run_toml = "[[images]]\nimage = \"127.0.0.1:8/run:jammy\"\nmirrors = [\"127.0.0.1:9/run:jammy\"]\n";
+    let run_toml =
+        "[[images]]\nimage = \"127.0.0.1:8/run:jammy\"\nmirrors = [\"127.0.0.1:9/run:jammy\"]\n";
     let env = [
         ("CNB_EXPERIMENTAL_MODE", "warn"),
         ("CNB_USE_LAYOUT", "true"),
         ("CNB_LAYOUT_DIR", l.as_str()),
     ];
-    golden_scenario("layout", "0.15", &env, &["127.0.0.1:9/app"], Some(run_toml), &vars);
+    golden_scenario(
+        "layout",
+        "0.15",
+        &env,
+        &["127.0.0.1:9/app"],
+        Some(run_toml),
+        &vars,
+    );
 }
 
 #[test]
@@ -356,9 +377,300 @@ fn layout_needs_experimental_mode() {
     failing_scenario(
         "0.15",
         &[],
-        &["-layout", "-layout-dir", "/nonexistent", "-run-image", "127.0.0.1:9/run", "127.0.0.1:9/app"],
+        &[
+            "-layout",
+            "-layout-dir",
+            "/nonexistent",
+            "-run-image",
+            "127.0.0.1:9/run",
+            "127.0.0.1:9/app",
+        ],
         None,
         1,
         "experimental features are disabled by CNB_EXPERIMENTAL_MODE=error",
+    );
+}
+
+/// A registry with basic auth (`user`/`pass`), shared by the tests of this binary.
+fn auth_registry() -> &'static Registry {
+    static R: std::sync::OnceLock<Registry> = std::sync::OnceLock::new();
+    R.get_or_init(|| {
+        Registry::start(RegistryOptions {
+            htpasswd: Some(("user".into(), "pass".into())),
+            ..RegistryOptions::default()
+        })
+    })
+}
+
+/// A second open registry (for mirror selection across registries).
+fn other_registry() -> &'static Registry {
+    static R: std::sync::OnceLock<Registry> = std::sync::OnceLock::new();
+    R.get_or_init(|| Registry::start(RegistryOptions::default()))
+}
+
+/// `CNB_REGISTRY_AUTH` for [`auth_registry`].
+fn auth_env(reg: &Registry) -> String {
+    // base64("user:pass")
+    format!("{{\"{}\":\"Basic dXNlcjpwYXNz\"}}", reg.host())
+}
+
+#[test]
+#[ignore = "needs RemoteStore (branch remote), merged next"]
+fn previous_image_label_becomes_metadata() {
+    let reg = shared_registry();
+    let (run, run_digest) = run_image(reg, "prev/run:jammy");
+    let prev = format!("{}/prev/app", reg.host());
+    let label = format!("io.buildpacks.lifecycle.metadata={APP_LABEL}");
+    let prev_digest = push_image(&prev, "linux", &[&label], None);
+    let vars = [
+        ("registry", reg.host()),
+        ("run_digest", run_digest.to_string()),
+        ("prev_digest", prev_digest.to_string()),
+    ];
+    let o = golden_scenario(
+        "previous-image",
+        "0.15",
+        &[],
+        &["-run-image", &run, &prev],
+        None,
+        &vars,
+    );
+    assert!(!o.output.contains("not found"), "{}", o.output);
+    // -previous-image with another output image (Go acceptance: "reads the previous image").
+    let other = format!("{}/prev/other-app", reg.host());
+    golden_scenario(
+        "previous-image",
+        "0.13",
+        &[],
+        &["-previous-image", &prev, "-run-image", &run, &other],
+        None,
+        &vars,
+    );
+    // Digest references for both images give the same identifiers.
+    let prev_by_digest = format!("{}/prev/app@{prev_digest}", reg.host());
+    let run_by_digest = format!("{}/prev/run@{run_digest}", reg.host());
+    golden_scenario(
+        "digest-references",
+        "0.14",
+        &[],
+        &[
+            "-previous-image",
+            &prev_by_digest,
+            "-run-image",
+            &run_by_digest,
+            &other,
+        ],
+        None,
+        &vars,
+    );
+}
+
+#[test]
+#[ignore = "needs RemoteStore (branch remote), merged next"]
+fn undecodable_label_means_no_previous_image() {
+    let reg = shared_registry();
+    let (run, run_digest) = run_image(reg, "bad/run:jammy");
+    let prev = format!("{}/bad/app", reg.host());
+    push_image(
+        &prev,
+        "linux",
+        &["io.buildpacks.lifecycle.metadata={not json"],
+        None,
+    );
+    let vars = [
+        ("registry", reg.host()),
+        ("run_digest", run_digest.to_string()),
+    ];
+    golden_scenario(
+        "undecodable-label",
+        "0.15",
+        &[],
+        &["-run-image", &run, &prev],
+        None,
+        &vars,
+    );
+}
+
+#[test]
+#[ignore = "needs RemoteStore (branch remote), merged next"]
+fn skip_layers_keeps_sbom_metadata_without_restoring() {
+    let reg = shared_registry();
+    let (run, run_digest) = run_image(reg, "sbom/run:jammy");
+    let prev = format!("{}/sbom/app", reg.host());
+    let md = r#"{"app":null,"sbom":{"sha":"sha256:07aa000000000000000000000000000000000000000000000000000000000001"},"buildpacks":null,"config":{"sha":""},"launcher":{"sha":""},"process-types":{"sha":""},"runImage":{"topLayer":"","reference":""}}"#;
+    let label = format!("io.buildpacks.lifecycle.metadata={md}");
+    let prev_digest = push_image(&prev, "linux", &[&label], None);
+    let vars = [
+        ("registry", reg.host()),
+        ("run_digest", run_digest.to_string()),
+        ("prev_digest", prev_digest.to_string()),
+    ];
+    let o = golden_scenario(
+        "skip-layers",
+        "0.15",
+        &[],
+        &["-skip-layers", "-run-image", &run, &prev],
+        None,
+        &vars,
+    );
+    assert!(
+        !o.output.contains("Restoring data for SBOM"),
+        "{}",
+        o.output
+    );
+    assert!(!o.layers.join("sbom").exists());
+}
+
+#[test]
+#[ignore = "needs RemoteStore (branch remote), merged next"]
+fn run_image_from_run_toml_mirrors() {
+    let (a, b, locked) = (shared_registry(), other_registry(), auth_registry());
+    let (run_b, digest_b) = run_image(b, "base/run:jammy");
+    let (mirror_a, digest_a) = run_image(a, "mirror/run:jammy");
+    let app = format!("{}/mirrors/app", a.host());
+    // The mirror on the output image's registry wins over the first image.
+    let run_toml = format!("[[images]]\nimage = \"{run_b}\"\nmirrors = [\"{mirror_a}\"]\n");
+    let vars = [
+        ("registry", a.host()),
+        ("other_registry", b.host()),
+        ("run_digest", digest_a.to_string()),
+    ];
+    golden_scenario(
+        "run-toml-same-registry",
+        "0.15",
+        &[],
+        &[&app],
+        Some(&run_toml),
+        &vars,
+    );
+    // Nothing on the output registry: the first readable one (the locked registry is not).
+    let locked_run = format!("{}/base/run:jammy", locked.host());
+    let run_toml = format!(
+        "[[images]]\nimage = \"{locked_run}\"\nmirrors = [\"127.0.0.1:1/base/run:jammy\", \"{run_b}\"]\n"
+    );
+    let vars = [
+        ("registry", a.host()),
+        ("other_registry", b.host()),
+        ("run_digest", digest_b.to_string()),
+    ];
+    golden_scenario(
+        "run-toml-first-readable",
+        "0.15",
+        &[],
+        &[&app],
+        Some(&run_toml),
+        &vars,
+    );
+}
+
+#[test]
+fn no_readable_run_image_in_run_toml() {
+    let (a, locked) = (shared_registry(), auth_registry());
+    let app = format!("{}/mirrors/app", a.host());
+    let locked_run = format!("{}/base/run:jammy", locked.host());
+    let run_toml = format!(
+        "[[images]]\nimage = \"{locked_run}\"\nmirrors = [\"127.0.0.1:1/base/run:jammy\"]\n"
+    );
+    failing_scenario(
+        "0.15",
+        &[],
+        &[&app],
+        Some(&run_toml),
+        3,
+        "ERROR: failed to resolve inputs: failed to find accessible run image",
+    );
+}
+
+#[test]
+fn registry_access_needs_credentials() {
+    let reg = auth_registry();
+    let (run, _) = run_image(reg, "private/run:jammy");
+    let app = format!("{}/private/app", reg.host());
+    let o = failing_scenario(
+        "0.15",
+        &[],
+        &["-run-image", &run, &app],
+        None,
+        32,
+        &format!(
+            "ERROR: failed to initialize analyzer: validating registry read access: failed to ensure registry read access to {app}: "
+        ),
+    );
+    assert!(o.output.contains("401 Unauthorized"), "{}", o.output);
+    let cache = format!("{}/private/cache", reg.host());
+    let open_run = run_image(shared_registry(), "open/run:jammy").0;
+    let open_app = format!("{}/open/app", shared_registry().host());
+    failing_scenario(
+        "0.15",
+        &[],
+        &["-cache-image", &cache, "-run-image", &open_run, &open_app],
+        None,
+        32,
+        &format!(
+            "ERROR: failed to initialize analyzer: validating registry write access: failed to ensure registry read/write access to {cache}: "
+        ),
+    );
+}
+
+#[test]
+#[ignore = "needs RemoteStore (branch remote), merged next"]
+fn registry_access_with_credentials() {
+    let reg = auth_registry();
+    let (run, run_digest) = run_image(reg, "private/run:jammy");
+    let app = format!("{}/private/app", reg.host());
+    let cache = format!("{}/private/cache", reg.host());
+    let auth = auth_env(reg);
+    let vars = [
+        ("registry", reg.host()),
+        ("run_digest", run_digest.to_string()),
+    ];
+    golden_scenario(
+        "registry-auth",
+        "0.15",
+        &[("CNB_REGISTRY_AUTH", &auth)],
+        &[
+            "-cache-image",
+            &cache,
+            "-tag",
+            &format!("{app}:v1"),
+            "-run-image",
+            &run,
+            &app,
+        ],
+        None,
+        &vars,
+    );
+}
+
+#[test]
+#[ignore = "needs RemoteStore (branch remote), merged next"]
+fn missing_run_image_and_run_image_without_os() {
+    let reg = shared_registry();
+    let app = format!("{}/missing/app", reg.host());
+    let run = format!("{}/missing/run:jammy", reg.host());
+    let vars = [("registry", reg.host())];
+    let o = golden_scenario(
+        "missing-run-image",
+        "0.15",
+        &[],
+        &["-run-image", &run, &app],
+        None,
+        &vars,
+    );
+    assert!(
+        o.output
+            .contains(&format!("Image with name \"{run}\" not found")),
+        "{}",
+        o.output
+    );
+    let no_os = format!("{}/noos/run:jammy", reg.host());
+    push_image(&no_os, "", &[], None);
+    failing_scenario(
+        "0.15",
+        &[],
+        &["-run-image", &no_os, &app],
+        None,
+        32,
+        "ERROR: failed to analyze: failed to find OS in run image config",
     );
 }

@@ -6,8 +6,7 @@
 use super::sbom;
 use cnb::api::Version;
 use cnb::files::{
-    Analyzed, ImageIdentifier, LIFECYCLE_METADATA_LABEL, LayersMetadata, RunImage,
-    TargetMetadata,
+    Analyzed, ImageIdentifier, LIFECYCLE_METADATA_LABEL, LayersMetadata, RunImage, TargetMetadata,
 };
 use cnb::image::store::read_image;
 use cnb::image::{ImageConfig, ImageStore, Manifest, Platform, RawManifest};

@@ -18,10 +18,7 @@ pub async fn ensure_read_access<S: AsRef<str>>(client: &Client, refs: &[S]) -> R
 
 /// Every non-empty ref must be readable and writable; the first failure is
 /// "failed to ensure registry read/write access to <ref>: <cause>".
-pub async fn ensure_write_access<S: AsRef<str>>(
-    client: &Client,
-    refs: &[S],
-) -> Result<(), String> {
+pub async fn ensure_write_access<S: AsRef<str>>(client: &Client, refs: &[S]) -> Result<(), String> {
     for r in refs.iter().map(AsRef::as_ref).filter(|r| !r.is_empty()) {
         check(client, r, true)
             .await

@@ -73,7 +73,10 @@ mod tests {
     fn registry_images_like_go() {
         let imgs = registry_images(Some("r/cache"), false, ["r/app", "", "r/app", "r/run"]);
         assert_eq!(imgs, ["r/cache", "r/app", "r/run"]);
-        assert_eq!(registry_images(Some("r/cache"), true, ["r/app"]), ["r/cache"]);
+        assert_eq!(
+            registry_images(Some("r/cache"), true, ["r/app"]),
+            ["r/cache"]
+        );
         assert!(registry_images(None, true, ["r/app"]).is_empty());
     }
 
