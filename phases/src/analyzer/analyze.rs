@@ -80,7 +80,7 @@ fn identifier<S: ImageStore>(
 }
 
 pub async fn analyze<S: ImageStore>(store: &S, req: &Request) -> Result<Analyzed, Failure> {
-    // Go opens both images while constructing the analyzer.
+    // Go opens both images while constructing the analyzer, then starts its timer.
     let previous = match &req.previous_image {
         Some(name) => Some((
             name.as_str(),
@@ -100,6 +100,7 @@ pub async fn analyze<S: ImageStore>(store: &S, req: &Request) -> Result<Analyzed
         None => None,
     };
 
+    let _timer = crate::common::timer::Measurement::start("Analyzer");
     let (metadata, previous_ref) = match &previous {
         None => (LayersMetadata::default(), String::new()),
         Some((name, image)) => app_metadata(store, name, image.as_ref())

@@ -7,6 +7,7 @@ pub mod access;
 pub mod keychain;
 pub mod runtime;
 pub mod store;
+pub mod timer;
 
 pub use access::{ensure_read_access, ensure_write_access};
 pub use keychain::KeychainSlot;
