@@ -5,9 +5,10 @@ mod common;
 
 use bytes::Bytes;
 use cnb::digest::Digest;
+use cnb::image::{MediaType, Platform, RawManifest};
 use cnb::registry::{
-    BlobSource, ClientOptions, Credential, DockerConfig, Keychain, OCI_INDEX, OCI_MANIFEST,
-    Platform, PushOptions, PushOutcome, RegistryError, into_registry_error,
+    BlobSource, ClientOptions, Credential, DockerConfig, Keychain, PushOptions, PushOutcome,
+    RegistryError, into_registry_error,
 };
 use cnb::testing::{
     FixtureOptions, Registry, RegistryOptions, push_busybox_fixture, push_busybox_fixture_with,
@@ -25,16 +26,16 @@ async fn reads_image_built_by_umoci() {
     let r = reference(&fx.reference);
 
     let m = c.get_manifest(&r).await.unwrap();
-    assert_eq!(&m.bytes[..], &fx.manifest[..], "bytes kept verbatim");
-    assert_eq!(m.digest, fx.manifest_digest);
-    assert_eq!(m.media_type, OCI_MANIFEST);
+    assert_eq!(&m.bytes()[..], &fx.manifest[..], "bytes kept verbatim");
+    assert_eq!(m.digest(), &fx.manifest_digest);
+    assert_eq!(m.media_type(), &MediaType::OCI_MANIFEST);
     let head = c.head_manifest(&r).await.unwrap().expect("exists");
     assert_eq!(head.digest.as_ref(), Some(&fx.manifest_digest));
     let by_digest = c
         .get_manifest(&r.with_digest(fx.manifest_digest.clone()))
         .await
         .unwrap();
-    assert_eq!(by_digest.bytes, m.bytes);
+    assert_eq!(by_digest.bytes(), m.bytes());
 
     let config = c
         .get_blob_bytes(r.context(), &fx.config_digest)
@@ -88,8 +89,8 @@ async fn reads_docker_schema2_image() {
         .get_manifest(&reference(&fx.reference))
         .await
         .unwrap();
-    assert_eq!(m.media_type, cnb::registry::DOCKER_MANIFEST);
-    assert_eq!(m.digest, fx.manifest_digest);
+    assert_eq!(m.media_type(), &MediaType::DOCKER_MANIFEST);
+    assert_eq!(m.digest(), &fx.manifest_digest);
 }
 
 #[tokio::test]
@@ -142,7 +143,10 @@ async fn pushes_image_that_skopeo_reads() {
     assert_eq!(again.outcome, PushOutcome::Existed);
 
     let digest = c
-        .put_manifest(&r, Bytes::from(manifest.clone()), OCI_MANIFEST)
+        .put_manifest(
+            &r,
+            &RawManifest::new(manifest.clone(), Some(MediaType::OCI_MANIFEST)),
+        )
         .await
         .unwrap();
     assert_eq!(digest, Digest::of(&manifest));
@@ -301,7 +305,7 @@ async fn index_platform_selection() {
     );
     assert_ne!(amd.manifest_digest, arm.manifest_digest);
     let index = format!(
-        r#"{{"schemaVersion":2,"mediaType":"{OCI_INDEX}","manifests":[{{"mediaType":"{}","digest":"{}","size":{},"platform":{{"architecture":"arm64","os":"linux","variant":"v8"}}}},{{"mediaType":"{}","digest":"{}","size":{},"platform":{{"architecture":"amd64","os":"linux"}}}}]}}"#,
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{{"mediaType":"{}","digest":"{}","size":{},"platform":{{"architecture":"arm64","os":"linux","variant":"v8"}}}},{{"mediaType":"{}","digest":"{}","size":{},"platform":{{"architecture":"amd64","os":"linux"}}}}]}}"#,
         arm.media_type,
         arm.manifest_digest,
         arm.manifest.len(),
@@ -311,41 +315,55 @@ async fn index_platform_selection() {
     );
     let c = anon();
     let r = reference(&format!("{host}/multi/app:latest"));
-    c.put_manifest(&r, Bytes::from(index.clone()), OCI_INDEX)
-        .await
-        .unwrap();
+    c.put_manifest(
+        &r,
+        &RawManifest::new(index.clone(), Some(MediaType::OCI_INDEX)),
+    )
+    .await
+    .unwrap();
     assert_eq!(skopeo_inspect_raw(&r.to_string(), None), index.as_bytes());
 
     let (m, idx) = c
         .get_image_manifest(&r, &Platform::new("linux", "arm64"))
         .await
         .unwrap();
-    assert_eq!(m.digest, arm.manifest_digest);
-    assert_eq!(idx.expect("was an index").media_type, OCI_INDEX);
+    assert_eq!(m.digest(), &arm.manifest_digest);
+    assert_eq!(
+        idx.expect("was an index").media_type(),
+        &MediaType::OCI_INDEX
+    );
     let (m, _) = c
         .get_image_manifest(&r, &Platform::new("linux", "amd64"))
         .await
         .unwrap();
-    assert_eq!(m.digest, amd.manifest_digest);
-    let want_v8 = Platform {
-        variant: Some("v8".into()),
-        ..Platform::new("linux", "arm64")
-    };
+    assert_eq!(m.digest(), &amd.manifest_digest);
+    let want_v8 = Platform::new("linux", "arm64").with_variant("v8");
     assert_eq!(
-        c.get_image_manifest(&r, &want_v8).await.unwrap().0.digest,
+        c.get_image_manifest(&r, &want_v8)
+            .await
+            .unwrap()
+            .0
+            .digest()
+            .clone(),
         arm.manifest_digest
     );
     let e = c
         .get_image_manifest(&r, &Platform::new("linux", "s390x"))
         .await
         .unwrap_err();
-    assert!(matches!(e, RegistryError::NoMatchingPlatform { .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            RegistryError::Image(cnb::image::ImageError::NoMatchingPlatform { .. })
+        ),
+        "{e}"
+    );
     // A plain image manifest is returned as is.
     let (m, idx) = c
         .get_image_manifest(&reference(&amd.reference), &Platform::new("linux", "s390x"))
         .await
         .unwrap();
-    assert_eq!((m.digest, idx), (amd.manifest_digest.clone(), None));
+    assert_eq!((m.digest(), idx), (&amd.manifest_digest, None));
 }
 
 #[tokio::test]
@@ -523,7 +541,7 @@ async fn basic_auth_from_env_value_and_docker_config() {
     .get_manifest(&r)
     .await
     .unwrap();
-    assert_eq!(m.digest, fx.manifest_digest);
+    assert_eq!(m.digest(), &fx.manifest_digest);
 
     // docker config.json in a temp DOCKER_CONFIG dir, username/password form.
     let dir = tempfile::tempdir().unwrap();
@@ -549,7 +567,10 @@ async fn basic_auth_from_env_value_and_docker_config() {
         keychain: kc,
         ..Default::default()
     });
-    assert_eq!(c.get_manifest(&r).await.unwrap().digest, fx.manifest_digest);
+    assert_eq!(
+        c.get_manifest(&r).await.unwrap().digest(),
+        &fx.manifest_digest
+    );
     let pushed = c
         .push_blob(
             r.context(),
@@ -679,7 +700,10 @@ async fn tampered_manifest_is_detected() {
             .unwrap()
             .replacen('{', r#"{"annotations":{"note":"aaaa"},"#, 1);
     let digest = c
-        .put_manifest(&r, Bytes::from(manifest.clone()), OCI_MANIFEST)
+        .put_manifest(
+            &r,
+            &RawManifest::new(manifest.clone(), Some(MediaType::OCI_MANIFEST)),
+        )
         .await
         .unwrap();
     std::fs::write(

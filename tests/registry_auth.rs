@@ -33,7 +33,7 @@ async fn bearer_token_flow() {
     let src = reference(&fx.reference);
 
     let m = c.get_manifest(&src).await.unwrap();
-    assert_eq!(m.digest, fx.manifest_digest);
+    assert_eq!(m.digest(), &fx.manifest_digest);
     assert!(
         proxy
             .token_scopes()
@@ -69,9 +69,7 @@ async fn bearer_token_flow() {
         proxy.token_scopes()
     );
 
-    let pushed = c
-        .put_manifest(&target, m.bytes.clone(), &m.media_type)
-        .await;
+    let pushed = c.put_manifest(&target, &m).await;
     // The config blob was not copied: the registry refuses the manifest, with its own words.
     let e = pushed.unwrap_err();
     assert!(
@@ -89,12 +87,10 @@ async fn bearer_token_flow() {
     )
     .await
     .unwrap();
-    c.put_manifest(&target, m.bytes.clone(), &m.media_type)
-        .await
-        .unwrap();
+    c.put_manifest(&target, &m).await.unwrap();
     assert_eq!(
         skopeo_inspect_raw(&target.to_string(), Some("alice:s3cret")),
-        m.bytes
+        m.bytes().to_vec()
     );
 
     // Tokens are reused: a second read asks for no new token.
@@ -140,7 +136,7 @@ async fn identity_token_oauth_exchange() {
         ..Default::default()
     });
     let m = c.get_manifest(&reference(&fx.reference)).await.unwrap();
-    assert_eq!(m.digest, fx.manifest_digest);
+    assert_eq!(m.digest(), &fx.manifest_digest);
     assert!(
         proxy
             .seen()

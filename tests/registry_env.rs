@@ -86,7 +86,7 @@ async fn keychain_from_process_environment() {
     .get_manifest(&reference(&fx.reference))
     .await
     .unwrap();
-    assert_eq!(m.digest, fx.manifest_digest);
+    assert_eq!(m.digest(), &fx.manifest_digest);
 
     // CNB_REGISTRY_AUTH wins over the docker config, and bad JSON is the Go error.
     unsafe {

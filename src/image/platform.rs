@@ -172,4 +172,43 @@ mod tests {
         assert_eq!(go_arch("aarch64"), "arm64");
         assert_eq!(go_os("linux"), "linux");
     }
+
+    fn d(c: char) -> String {
+        format!("sha256:{}", c.to_string().repeat(64))
+    }
+
+    #[test]
+    fn selects_like_ggcr() {
+        let json = format!(
+            r#"{{"schemaVersion":2,"manifests":[
+              {{"mediaType":"m","digest":"{}","size":1,"platform":{{"os":"linux","architecture":"arm","variant":"v6"}}}},
+              {{"mediaType":"m","digest":"{}","size":2,"platform":{{"os":"linux","architecture":"arm","variant":"v7"}}}},
+              {{"mediaType":"m","digest":"{}","size":3,"platform":{{"os":"windows","architecture":"amd64","os.version":"10.0.17763.1"}}}},
+              {{"mediaType":"m","digest":"{}","size":4}},
+              {{"mediaType":"m","digest":"{}","size":5,"platform":{{"os":"linux","architecture":"amd64"}}}}]}}"#,
+            d('1'),
+            d('2'),
+            d('3'),
+            d('4'),
+            d('5')
+        );
+        let index: Index = serde_json::from_str(&json).unwrap();
+        let pick = |p: Platform| select_manifest(&index, &p).map(|c| c.size);
+        assert_eq!(pick(Platform::new("linux", "arm")), Some(1), "first match");
+        assert_eq!(
+            pick(Platform::new("linux", "arm").with_variant("v7")),
+            Some(2)
+        );
+        assert_eq!(
+            pick(Platform::new("windows", "amd64").with_os_version("10.0.17763.1")),
+            Some(3)
+        );
+        assert_eq!(
+            pick(Platform::new("windows", "amd64").with_os_version("10.0.1")),
+            None
+        );
+        // A child without platform counts as linux/amd64 and comes first here.
+        assert_eq!(pick(Platform::new("linux", "amd64")), Some(4));
+        assert_eq!(pick(Platform::new("linux", "s390x")), None);
+    }
 }

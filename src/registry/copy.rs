@@ -20,41 +20,12 @@ impl Client {
         digest: &Digest,
         size: Option<u64>,
     ) -> Result<PushedBlob, RegistryError> {
-        if let Some(info) = self
-            .head_blob_scoped(to, digest, Client::push_scope(to))
+        let session = match self
+            .existing_or_mounted(to, digest, size, std::slice::from_ref(from))
             .await?
         {
-            return Ok(PushedBlob {
-                digest: digest.clone(),
-                size: info.size.or(size),
-                outcome: PushOutcome::Existed,
-            });
-        }
-        let session = if from.registry() == to.registry() && from != to {
-            let mut scopes = Client::push_scope(to);
-            scopes.push(from.scope("pull"));
-            match self
-                .start_upload_scoped(to, Some((digest, from)), scopes)
-                .await?
-            {
-                None => {
-                    return Ok(PushedBlob {
-                        digest: digest.clone(),
-                        size,
-                        outcome: PushOutcome::Mounted,
-                    });
-                }
-                Some(s) => s,
-            }
-        } else {
-            self.start_upload_scoped(to, None, Client::push_scope(to))
-                .await?
-                .ok_or_else(|| {
-                    RegistryError::protocol(
-                        format!("starting upload to {to}"),
-                        "registry answered 201 without a mount",
-                    )
-                })?
+            Ok(done) => return Ok(done),
+            Err(session) => session,
         };
         // Keep the source's own error (e.g. its digest mismatch) to report it instead of the
         // upload failure it causes.

@@ -42,15 +42,15 @@ pub enum RegistryError {
     /// The registry broke the protocol (missing Location header, bad JSON…).
     #[error("{context}: {message}")]
     Protocol { context: String, message: String },
-    /// An index has no manifest for the wanted platform.
-    #[error("no child with platform {platform} in index {reference}")]
-    NoMatchingPlatform { platform: String, reference: String },
     /// A local file or stream failed.
     #[error("{context}: {source}")]
     Io {
         context: String,
         source: std::io::Error,
     },
+    /// A manifest or config the registry returned could not be used (bad JSON, wrong type).
+    #[error(transparent)]
+    Image(#[from] crate::image::ImageError),
     /// The HTTPS client could not be built (e.g. no CA certificates; see SSL_CERT_FILE).
     #[error("creating HTTPS client: {0}")]
     Tls(String),

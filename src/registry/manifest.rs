@@ -4,45 +4,33 @@
 
 use super::client::{Client, Req, ReqBody, content_length};
 use super::error::RegistryError;
-use super::platform::{Platform, select_platform};
 use crate::digest::Digest;
 use crate::image::reference::{Reference, Repository};
-use bytes::Bytes;
+use crate::image::{ImageError, MediaType, Platform, RawManifest, select_manifest};
 use reqwest::Method;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
 
-pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
-
-const ACCEPT_ALL: &str = "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, \
-application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json";
+/// What `GET`/`HEAD` accept: OCI and Docker v2 manifests and indexes.
+static ACCEPT_ALL: [MediaType; 4] = [
+    MediaType::OCI_MANIFEST,
+    MediaType::OCI_INDEX,
+    MediaType::DOCKER_MANIFEST,
+    MediaType::DOCKER_MANIFEST_LIST,
+];
 const DIGEST_HEADER: &str = "docker-content-digest";
-
-/// Whether `media_type` is an index / manifest list.
-pub fn is_index(media_type: &str) -> bool {
-    media_type == OCI_INDEX || media_type == DOCKER_MANIFEST_LIST
-}
-
-/// A manifest or index exactly as the registry stores it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RawManifest {
-    pub bytes: Bytes,
-    pub media_type: String,
-    pub digest: Digest,
-}
 
 /// What a manifest HEAD tells.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ManifestInfo {
-    pub media_type: String,
+    /// The `Content-Type` without parameters (empty when the registry sent none).
+    pub media_type: MediaType,
     pub digest: Option<Digest>,
     pub size: Option<u64>,
 }
 
 fn accept() -> HeaderValue {
-    HeaderValue::from_static(ACCEPT_ALL)
+    let all: Vec<&str> = ACCEPT_ALL.iter().map(MediaType::as_str).collect();
+    HeaderValue::from_str(&all.join(", ")).unwrap_or_else(|_| HeaderValue::from_static("*/*"))
 }
 
 fn manifest_path(r: &Reference) -> String {
@@ -56,16 +44,19 @@ fn header_digest(resp: &reqwest::Response) -> Option<Digest> {
         .and_then(|s| Digest::parse(s.trim()).ok())
 }
 
-fn media_type_of(resp: &reqwest::Response) -> String {
+/// The `Content-Type` without parameters (`; charset=…`).
+fn media_type_of(resp: &reqwest::Response) -> MediaType {
     resp.headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|s| s.split(';').next().unwrap_or(s).trim().to_string())
+        .map(|s| MediaType::new(s.split(';').next().unwrap_or(s).trim()))
         .unwrap_or_default()
 }
 
 impl Client {
-    /// `GET` a manifest or index by tag or digest.
+    /// `GET` a manifest or index by tag or digest, verified against the digest asked for and
+    /// `Docker-Content-Digest`. The media type is the `Content-Type` when it names a manifest
+    /// or index, else the document's own (see [`RawManifest::new`]).
     pub async fn get_manifest(&self, r: &Reference) -> Result<RawManifest, RegistryError> {
         let repo = r.context();
         let mut req = Req::new(Method::GET, manifest_path(r), Client::pull_scope(repo));
@@ -73,35 +64,28 @@ impl Client {
         let resp = self.send(repo, req).await?;
         let resp = self.check(resp, "GET", &[200]).await?;
         let announced = header_digest(&resp);
-        let mut media_type = media_type_of(&resp);
+        let media_type = media_type_of(&resp);
         let bytes = resp
             .bytes()
             .await
             .map_err(|e| RegistryError::transport("GET", &r.name(), &e))?;
-        let digest = Digest::of(&bytes);
+        let raw = RawManifest::new(bytes, Some(media_type).filter(|m| !m.is_empty()));
         let what = format!("manifest {}", r.name());
-        if let Some(want) = r.digest().filter(|w| **w != digest) {
+        if let Some(want) = r.digest().filter(|w| *w != raw.digest()) {
             return Err(RegistryError::DigestMismatch {
                 what,
                 expected: want.clone(),
-                actual: digest,
+                actual: raw.digest().clone(),
             });
         }
-        if let Some(want) = announced.filter(|w| *w != digest) {
+        if let Some(want) = announced.filter(|w| w != raw.digest()) {
             return Err(RegistryError::DigestMismatch {
                 what: format!("{what} (Docker-Content-Digest)"),
                 expected: want,
-                actual: digest,
+                actual: raw.digest().clone(),
             });
         }
-        if media_type.is_empty() || media_type == "application/json" || media_type == "text/plain" {
-            media_type = sniff_media_type(&bytes);
-        }
-        Ok(RawManifest {
-            bytes,
-            media_type,
-            digest,
-        })
+        Ok(raw)
     }
 
     /// `HEAD` a manifest: `None` on 404.
@@ -124,14 +108,14 @@ impl Client {
         }))
     }
 
-    /// `PUT` manifest bytes under `r`'s tag or digest; returns their digest.
+    /// `PUT` a manifest or index under `r`'s tag or digest (with its media type as
+    /// `Content-Type`); returns its digest.
     pub async fn put_manifest(
         &self,
         r: &Reference,
-        bytes: Bytes,
-        media_type: &str,
+        manifest: &RawManifest,
     ) -> Result<Digest, RegistryError> {
-        let digest = Digest::of(&bytes);
+        let digest = manifest.digest().clone();
         if let Some(want) = r.digest().filter(|w| **w != digest) {
             return Err(RegistryError::DigestMismatch {
                 what: format!("manifest to push to {}", r.name()),
@@ -141,10 +125,10 @@ impl Client {
         }
         let repo = r.context();
         let mut req = Req::new(Method::PUT, manifest_path(r), Client::push_scope(repo));
-        let ct = HeaderValue::from_str(media_type)
+        let ct = HeaderValue::from_str(manifest.media_type().as_str())
             .map_err(|e| RegistryError::protocol("manifest media type", e.to_string()))?;
         req.headers.insert(CONTENT_TYPE, ct);
-        req.body = ReqBody::Bytes(bytes);
+        req.body = ReqBody::Bytes(manifest.bytes().clone());
         let resp = self.send(repo, req).await?;
         let resp = self.check(resp, "PUT", &[200, 201, 202]).await?;
         if let Some(got) = header_digest(&resp).filter(|g| *g != digest) {
@@ -179,33 +163,27 @@ impl Client {
     }
 
     /// The image manifest for `platform`: the manifest itself, or — for an index — the child
-    /// for `platform`, fetched by digest. Returns the index too when there was one.
+    /// for `platform` (chosen by [`select_manifest`]), fetched by digest. Returns the index too
+    /// when there was one.
     pub async fn get_image_manifest(
         &self,
         r: &Reference,
         platform: &Platform,
     ) -> Result<(RawManifest, Option<RawManifest>), RegistryError> {
         let top = self.get_manifest(r).await?;
-        if !is_index(&top.media_type) {
+        if !top.is_index() {
             return Ok((top, None));
         }
-        let child = select_platform(&top.bytes, platform, &r.name())?;
-        let m = self.get_manifest(&r.with_digest(child.digest)).await?;
+        let index = top.index()?;
+        let Some(child) = select_manifest(&index, platform) else {
+            return Err(RegistryError::Image(ImageError::NoMatchingPlatform {
+                index: top.digest().clone(),
+                platform: platform.to_string(),
+            }));
+        };
+        let m = self
+            .get_manifest(&r.with_digest(child.digest.clone()))
+            .await?;
         Ok((m, Some(top)))
-    }
-}
-
-/// `mediaType` from the JSON when the server did not say (or said `application/json`).
-fn sniff_media_type(bytes: &[u8]) -> String {
-    #[derive(serde::Deserialize)]
-    struct M {
-        #[serde(rename = "mediaType", default)]
-        media_type: String,
-        manifests: Option<serde_json::Value>,
-    }
-    match serde_json::from_slice::<M>(bytes) {
-        Ok(m) if !m.media_type.is_empty() => m.media_type,
-        Ok(m) if m.manifests.is_some() => OCI_INDEX.into(),
-        _ => OCI_MANIFEST.into(),
     }
 }

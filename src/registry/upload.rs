@@ -120,48 +120,14 @@ impl Client {
             BlobSource::Stream(s) => (Body::Stream(s), opts.digest.clone(), None),
         };
 
-        let mut session = None;
-        if let Some(d) = &digest {
-            if let Some(info) = self
-                .head_blob_scoped(repo, d, Client::push_scope(repo))
+        let session = match &digest {
+            Some(d) => match self
+                .existing_or_mounted(repo, d, size, &opts.mount_from)
                 .await?
             {
-                return Ok(PushedBlob {
-                    digest: d.clone(),
-                    size: info.size.or(size),
-                    outcome: PushOutcome::Existed,
-                });
-            }
-            let candidates: Vec<&Repository> = opts
-                .mount_from
-                .iter()
-                .filter(|f| f.registry() == repo.registry() && *f != repo)
-                .collect();
-            for (i, from) in candidates.iter().enumerate() {
-                match self.mount(repo, from, d).await? {
-                    None => {
-                        return Ok(PushedBlob {
-                            digest: d.clone(),
-                            size,
-                            outcome: PushOutcome::Mounted,
-                        });
-                    }
-                    // Not there: keep the session the registry opened for the last candidate,
-                    // drop it (best effort) when another candidate remains.
-                    Some(s) if i + 1 == candidates.len() => session = Some(s),
-                    Some(s) => {
-                        let _ = self
-                            .send(
-                                repo,
-                                Req::new(Method::DELETE, s.location, Client::push_scope(repo)),
-                            )
-                            .await;
-                    }
-                }
-            }
-        }
-        let session = match session {
-            Some(s) => s,
+                Ok(done) => return Ok(done),
+                Err(session) => session,
+            },
             None => self.start_upload(repo, None).await?,
         };
 
@@ -208,6 +174,56 @@ impl Client {
             size,
             outcome: PushOutcome::Uploaded,
         })
+    }
+
+    /// The steps before an upload of a blob with a known digest: `Ok` when `repo` has it
+    /// already or it could be mounted from one of `mount_from` (those on the same registry,
+    /// in order), else `Err` with the upload session to send it in (the one the registry
+    /// opened for the last mount attempt, or a new one).
+    pub(crate) async fn existing_or_mounted(
+        &self,
+        repo: &Repository,
+        digest: &Digest,
+        size: Option<u64>,
+        mount_from: &[Repository],
+    ) -> Result<Result<PushedBlob, Session>, RegistryError> {
+        if let Some(info) = self
+            .head_blob_scoped(repo, digest, Client::push_scope(repo))
+            .await?
+        {
+            return Ok(Ok(PushedBlob {
+                digest: digest.clone(),
+                size: info.size.or(size),
+                outcome: PushOutcome::Existed,
+            }));
+        }
+        let candidates: Vec<&Repository> = mount_from
+            .iter()
+            .filter(|f| f.registry() == repo.registry() && *f != repo)
+            .collect();
+        for (i, from) in candidates.iter().enumerate() {
+            match self.mount(repo, from, digest).await? {
+                None => {
+                    return Ok(Ok(PushedBlob {
+                        digest: digest.clone(),
+                        size,
+                        outcome: PushOutcome::Mounted,
+                    }));
+                }
+                // Not there: keep the session the registry opened for the last candidate,
+                // drop it (best effort) when another candidate remains.
+                Some(s) if i + 1 == candidates.len() => return Ok(Err(s)),
+                Some(s) => {
+                    let _ = self
+                        .send(
+                            repo,
+                            Req::new(Method::DELETE, s.location, Client::push_scope(repo)),
+                        )
+                        .await;
+                }
+            }
+        }
+        Ok(Err(self.start_upload(repo, None).await?))
     }
 
     /// `POST ?mount=<digest>&from=<repo>`: `None` when mounted (201), else the upload session the

@@ -225,7 +225,9 @@ fn validate_realm(realm: &str, registry: &str, insecure: bool) -> Result<(), Str
         "https" => {}
         "http" if insecure => {}
         "http" => {
-            return Err("realm scheme \"http\" not allowed for a secure registry; use https".into());
+            return Err(
+                "realm scheme \"http\" not allowed for a secure registry; use https".into(),
+            );
         }
         s => {
             return Err(format!(
