@@ -207,10 +207,9 @@ pub fn run(inputs: &Inputs) -> Result<(), LifecycleError> {
                 req.run_image = path(&req.run_image)?;
                 analyze(store, &req).await
             }
-            StoreKind::Remote => Err(Failure::Init(
-                "reading images from a registry needs RemoteStore (branch `remote`, not merged yet)"
-                    .into(),
-            )),
+            StoreKind::Remote => {
+                analyze(&cnb::registry::RemoteStore::new(client.clone()), &req).await
+            }
         };
         result.map_err(|f| match f {
             Failure::Init(e) => analyze_error("initialize analyzer", e),

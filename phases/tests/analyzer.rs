@@ -275,7 +275,6 @@ fn failing_scenario(
 // ---- scenarios --------------------------------------------------------------------------
 
 #[test]
-#[ignore = "needs RemoteStore (branch remote), merged next"]
 fn first_build_with_run_image_flag_every_api() {
     let reg = shared_registry();
     let (run, digest) = run_image(reg, "first/run:jammy");
@@ -415,7 +414,6 @@ fn auth_env(reg: &Registry) -> String {
 }
 
 #[test]
-#[ignore = "needs RemoteStore (branch remote), merged next"]
 fn previous_image_label_becomes_metadata() {
     let reg = shared_registry();
     let (run, run_digest) = run_image(reg, "prev/run:jammy");
@@ -466,7 +464,6 @@ fn previous_image_label_becomes_metadata() {
 }
 
 #[test]
-#[ignore = "needs RemoteStore (branch remote), merged next"]
 fn undecodable_label_means_no_previous_image() {
     let reg = shared_registry();
     let (run, run_digest) = run_image(reg, "bad/run:jammy");
@@ -492,7 +489,6 @@ fn undecodable_label_means_no_previous_image() {
 }
 
 #[test]
-#[ignore = "needs RemoteStore (branch remote), merged next"]
 fn skip_layers_keeps_sbom_metadata_without_restoring() {
     let reg = shared_registry();
     let (run, run_digest) = run_image(reg, "sbom/run:jammy");
@@ -522,7 +518,6 @@ fn skip_layers_keeps_sbom_metadata_without_restoring() {
 }
 
 #[test]
-#[ignore = "needs RemoteStore (branch remote), merged next"]
 fn run_image_from_run_toml_mirrors() {
     let (a, b, locked) = (shared_registry(), other_registry(), auth_registry());
     let (run_b, digest_b) = run_image(b, "base/run:jammy");
@@ -613,7 +608,6 @@ fn registry_access_needs_credentials() {
 }
 
 #[test]
-#[ignore = "needs RemoteStore (branch remote), merged next"]
 fn registry_access_with_credentials() {
     let reg = auth_registry();
     let (run, run_digest) = run_image(reg, "private/run:jammy");
@@ -643,7 +637,6 @@ fn registry_access_with_credentials() {
 }
 
 #[test]
-#[ignore = "needs RemoteStore (branch remote), merged next"]
 fn missing_run_image_and_run_image_without_os() {
     let reg = shared_registry();
     let app = format!("{}/missing/app", reg.host());
