@@ -213,8 +213,10 @@ fn golden_scenario(
     vars: &[(&str, String)],
 ) -> Outcome {
     let golden = golden_path(scenario);
+    let mut go_output = None;
     if let Some(go) = go_lifecycle() {
         let g = analyzer(&go, api, env, args, run_toml);
+        go_output = Some(g.output.clone());
         assert_eq!(g.code, 0, "Go analyzer, {scenario}: {}", g.output);
         let text = g.analyzed.expect("Go wrote analyzed.toml");
         if std::env::var_os("CNB_ANALYZER_UPDATE_GOLDENS").is_some() {
@@ -236,6 +238,9 @@ fn golden_scenario(
         "{scenario}: ours differs from the Go golden\n{}",
         o.output
     );
+    if let Some(g) = go_output {
+        assert_eq!(o.output, g, "{scenario}: log output differs from Go's");
+    }
     o
 }
 
