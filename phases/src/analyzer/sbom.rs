@@ -20,7 +20,7 @@ pub async fn restore_from_previous<S: ImageStore>(
         .unwrap_or_default()
         .iter()
         .position(|d| d.as_str() == diff_id)
-        .ok_or_else(|| format!("image does not have a layer with diff ID {diff_id}"))?;
+        .ok_or_else(|| format!("failed to find layer with diff ID {diff_id:?}"))?;
     let _layer = manifest
         .layers
         .get(index)
