@@ -257,8 +257,8 @@ fn failing_scenario(
     failing_scenario_with(api, env, args, run_toml, code, message, true)
 }
 
-/// [`failing_scenario`]; `exact_errors: false` when the cause comes from a TLS library whose
-/// wording differs (Go crypto/tls vs rustls).
+/// [`failing_scenario`]; `exact_errors: false` when the cause comes from a library whose
+/// wording differs (Go crypto/tls vs rustls, encoding/json vs serde_json).
 fn failing_scenario_with(
     api: &str,
     env: &[(&str, &str)],
@@ -731,5 +731,19 @@ fn insecure_registry_skips_tls_verification() {
         &["-run-image", &run, &app],
         None,
         &vars,
+    );
+}
+
+#[test]
+fn invalid_registry_auth_fails_before_the_drop() {
+    // The JSON parser's own words differ (serde_json vs encoding/json), the rest is Go's.
+    failing_scenario_with(
+        "0.15",
+        &[("CNB_REGISTRY_AUTH", "{not json")],
+        &["-run-image", "127.0.0.1:9/run", "127.0.0.1:9/app"],
+        None,
+        1,
+        "ERROR: failed to resolve keychain: reading auth env var: failed to parse CNB_REGISTRY_AUTH value: ",
+        false,
     );
 }
