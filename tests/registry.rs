@@ -286,33 +286,7 @@ async fn chunked_upload_honours_chunks() {
 async fn index_platform_selection() {
     let reg = shared_registry();
     let host = reg.host();
-    let amd = push_busybox_fixture_with(
-        &host,
-        "multi/app:amd64",
-        &FixtureOptions {
-            architecture: Some("amd64".into()),
-            ..Default::default()
-        },
-    );
-    let arm = push_busybox_fixture_with(
-        &host,
-        "multi/app:arm64",
-        &FixtureOptions {
-            architecture: Some("arm64".into()),
-            label: Some("arm".into()),
-            ..Default::default()
-        },
-    );
-    assert_ne!(amd.manifest_digest, arm.manifest_digest);
-    let index = format!(
-        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{{"mediaType":"{}","digest":"{}","size":{},"platform":{{"architecture":"arm64","os":"linux","variant":"v8"}}}},{{"mediaType":"{}","digest":"{}","size":{},"platform":{{"architecture":"amd64","os":"linux"}}}}]}}"#,
-        arm.media_type,
-        arm.manifest_digest,
-        arm.manifest.len(),
-        amd.media_type,
-        amd.manifest_digest,
-        amd.manifest.len()
-    );
+    let (amd, arm, index) = common::two_arch_fixtures(&host, "multi/app");
     let c = anon();
     let r = reference(&format!("{host}/multi/app:latest"));
     c.put_manifest(

@@ -16,6 +16,18 @@ use cnb::testing::{
 };
 use common::{anon, tar_layer};
 use std::io::Read;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// A reader that records being read.
+struct Touch(Arc<AtomicBool>);
+
+impl Read for Touch {
+    fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+        self.0.store(true, Ordering::SeqCst);
+        Ok(0)
+    }
+}
 
 fn store() -> RemoteStore {
     RemoteStore::new(anon())
@@ -121,32 +133,7 @@ async fn reads_umoci_fixture() {
 async fn index_resolved_for_platform() {
     let reg = shared_registry();
     let host = reg.host();
-    let amd = push_busybox_fixture_with(
-        &host,
-        "remote/multi:amd64",
-        &FixtureOptions {
-            architecture: Some("amd64".into()),
-            ..Default::default()
-        },
-    );
-    let arm = push_busybox_fixture_with(
-        &host,
-        "remote/multi:arm64",
-        &FixtureOptions {
-            architecture: Some("arm64".into()),
-            label: Some("arm".into()),
-            ..Default::default()
-        },
-    );
-    let index = format!(
-        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{{"mediaType":"{}","digest":"{}","size":{},"platform":{{"architecture":"arm64","os":"linux"}}}},{{"mediaType":"{}","digest":"{}","size":{},"platform":{{"architecture":"amd64","os":"linux"}}}}]}}"#,
-        arm.media_type,
-        arm.manifest_digest,
-        arm.manifest.len(),
-        amd.media_type,
-        amd.manifest_digest,
-        amd.manifest.len()
-    );
+    let (amd, arm, index) = common::two_arch_fixtures(&host, "remote/multi");
     let s = store();
     let name = format!("{host}/remote/multi:latest");
     s.put_manifest(&name, &RawManifest::new(index.clone(), None))
@@ -164,6 +151,28 @@ async fn index_resolved_for_platform() {
         .unwrap()
         .unwrap();
     assert_eq!(cfg.digest(), &amd.config_digest);
+    // Tagging the index into another repository brings its images along (mounted).
+    let copy = format!("{host}/remote/multi-copy:v1");
+    let raw_index = RawManifest::new(index.clone(), None);
+    let results = s
+        .put_manifest_tagged(&name, &raw_index, std::slice::from_ref(&copy))
+        .await
+        .unwrap();
+    assert!(results.iter().all(|(_, r)| r.is_ok()), "{results:?}");
+    assert_eq!(skopeo_inspect_raw(&copy, None), index.as_bytes());
+    let dir = tempfile::tempdir().unwrap();
+    skopeo_copy(
+        &format!("docker://{copy}"),
+        &format!("oci:{}:all", dir.path().join("oci").display()),
+        None,
+    );
+    for d in [
+        &amd.manifest_digest,
+        &arm.manifest_digest,
+        &arm.config_digest,
+    ] {
+        assert!(dir.path().join("oci/blobs/sha256").join(d.hex()).exists());
+    }
     let e = s
         .manifest(&name, &Platform::new("linux", "s390x"))
         .await
@@ -276,7 +285,17 @@ async fn writes_image_skopeo_reads() {
     s.put_blob(&name, BlobSource::Bytes(layer.clone()), None)
         .await
         .unwrap();
+    // A streamed source of a blob the repository has is not even read.
+    let touched = Arc::new(AtomicBool::new(false));
+    s.put_blob(
+        &name,
+        BlobSource::Reader(Box::new(Touch(touched.clone()))),
+        Some(&desc),
+    )
+    .await
+    .unwrap();
     assert!(uploads(&requests_since(&reg, before)).is_empty());
+    assert!(!touched.load(Ordering::SeqCst), "source read for nothing");
 
     // A manifest by digest reference.
     let by_digest = format!("{host}/remote/own@{}", built.manifest.digest());

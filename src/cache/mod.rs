@@ -13,6 +13,7 @@ mod compression;
 mod error;
 mod image;
 mod image_cache;
+pub mod registry_backend;
 mod staging;
 mod verify;
 mod volume;

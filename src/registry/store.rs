@@ -329,11 +329,37 @@ impl Read for SyncBlob {
     }
 }
 
-/// A blocking reader as a byte stream (read on a blocking thread). A reader that stops without
-/// EOF (its thread died) makes the stream fail instead of ending.
+/// A blocking reader as a byte stream, read on a blocking thread started at the first poll (so
+/// a source that is never needed, e.g. when the blob turns out to exist, is never read). A
+/// reader that stops without EOF (its thread died) makes the stream fail instead of ending.
 fn reader_stream(
-    mut rd: BlobReader,
+    rd: BlobReader,
 ) -> impl futures_util::Stream<Item = io::Result<Bytes>> + Send + 'static {
+    enum State {
+        Idle(BlobReader),
+        Running(tokio::sync::mpsc::Receiver<io::Result<Option<Bytes>>>),
+        Done,
+    }
+    futures_util::stream::unfold(State::Idle(rd), |state| async move {
+        let mut rx = match state {
+            State::Idle(rd) => spawn_reader(rd),
+            State::Running(rx) => rx,
+            State::Done => return None,
+        };
+        match rx.recv().await {
+            Some(Ok(Some(b))) => Some((Ok(b), State::Running(rx))),
+            Some(Ok(None)) => None,
+            Some(Err(e)) => Some((Err(e), State::Done)),
+            None => Some((
+                Err(io::Error::other("blob source stopped before its end")),
+                State::Done,
+            )),
+        }
+    })
+}
+
+/// Reads `rd` to its end on a blocking thread; `Ok(None)` marks the end.
+fn spawn_reader(mut rd: BlobReader) -> tokio::sync::mpsc::Receiver<io::Result<Option<Bytes>>> {
     let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Option<Bytes>>>(BRIDGE_DEPTH);
     tokio::task::spawn_blocking(move || {
         loop {
@@ -353,18 +379,5 @@ fn reader_stream(
             }
         }
     });
-    futures_util::stream::unfold((rx, false), |(mut rx, done)| async move {
-        if done {
-            return None;
-        }
-        match rx.recv().await {
-            Some(Ok(Some(b))) => Some((Ok(b), (rx, false))),
-            Some(Ok(None)) => None,
-            Some(Err(e)) => Some((Err(e), (rx, true))),
-            None => Some((
-                Err(io::Error::other("blob source stopped before its end")),
-                (rx, true),
-            )),
-        }
-    })
+    rx
 }

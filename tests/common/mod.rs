@@ -56,6 +56,47 @@ pub fn image_for_layer(layer: &[u8], arch: &str) -> (Vec<u8>, Vec<u8>) {
     (config, manifest)
 }
 
+/// Pushes a linux/amd64 and a linux/arm64 (labelled `arm`) busybox fixture as `<repo>:amd64`
+/// and `<repo>:arm64` and returns them with an OCI index listing arm64 (variant v8) first.
+pub fn two_arch_fixtures(
+    host: &str,
+    repo: &str,
+) -> (
+    cnb::testing::BusyboxFixture,
+    cnb::testing::BusyboxFixture,
+    String,
+) {
+    use cnb::testing::{FixtureOptions, push_busybox_fixture_with};
+    let amd = push_busybox_fixture_with(
+        host,
+        &format!("{repo}:amd64"),
+        &FixtureOptions {
+            architecture: Some("amd64".into()),
+            ..Default::default()
+        },
+    );
+    let arm = push_busybox_fixture_with(
+        host,
+        &format!("{repo}:arm64"),
+        &FixtureOptions {
+            architecture: Some("arm64".into()),
+            label: Some("arm".into()),
+            ..Default::default()
+        },
+    );
+    assert_ne!(amd.manifest_digest, arm.manifest_digest);
+    let index = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{{"mediaType":"{}","digest":"{}","size":{},"platform":{{"architecture":"arm64","os":"linux","variant":"v8"}}}},{{"mediaType":"{}","digest":"{}","size":{},"platform":{{"architecture":"amd64","os":"linux"}}}}]}}"#,
+        arm.media_type,
+        arm.manifest_digest,
+        arm.manifest.len(),
+        amd.media_type,
+        amd.manifest_digest,
+        amd.manifest.len()
+    );
+    (amd, arm, index)
+}
+
 pub mod jwt;
 pub mod proxy;
 
