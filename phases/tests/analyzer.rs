@@ -747,3 +747,102 @@ fn invalid_registry_auth_fails_before_the_drop() {
         false,
     );
 }
+
+/// The diffIDs of the `latest` image of an umoci layout (read from its config blob).
+fn layout_diff_ids(layout: &Path) -> Vec<String> {
+    let blob = |d: &str| -> serde_json::Value {
+        let hex = d.strip_prefix("sha256:").expect("sha256 digest");
+        serde_json::from_slice(&fs::read(layout.join("blobs/sha256").join(hex)).expect("blob"))
+            .expect("JSON blob")
+    };
+    let manifest = blob(&layout_digest(layout));
+    let config = blob(
+        manifest["config"]["digest"]
+            .as_str()
+            .expect("config digest"),
+    );
+    config["rootfs"]["diff_ids"]
+        .as_array()
+        .expect("diff_ids")
+        .iter()
+        .map(|d| d.as_str().expect("diff id").to_string())
+        .collect()
+}
+
+#[test]
+fn sbom_layer_of_previous_image_is_restored() {
+    let reg = shared_registry();
+    let (run, run_digest) = run_image(reg, "sbomr/run:jammy");
+    // The SBOM layer's entries are absolute paths of the layers dir the previous build used;
+    // Go extracts them at `/`, so both binaries write to this (fixed) directory.
+    let old = tempfile::tempdir().expect("old layers root");
+    let old_layers = old.path().join("layers");
+    let sbom_file = old_layers.join("sbom/launch/samples_hello/hello/sbom.cdx.json");
+    fs::create_dir_all(sbom_file.parent().expect("dir")).expect("mkdir");
+    fs::write(&sbom_file, "{\"bomFormat\":\"CycloneDX\"}\n").expect("write sbom");
+    // A well-formed tar with absolute entry names like the exporter's (GNU tar -P), added
+    // verbatim (umoci insert writes tars without the end-of-archive blocks).
+    let scratch = tempfile::tempdir().expect("scratch");
+    let layer_tar = scratch.path().join("sbom.tar");
+    run_tool(
+        Command::new("tar")
+            .args(["--create", "-P", "--owner=0", "--group=0", "--file"])
+            .arg(&layer_tar)
+            .arg(old_layers.join("sbom")),
+    );
+    fs::remove_dir_all(&old_layers).expect("clean old layers");
+    let layout = scratch.path().join("layout");
+    let l = layout.to_str().expect("utf-8");
+    let image = format!("{l}:latest");
+    run_tool(Command::new("umoci").args(["init", "--layout", l]));
+    run_tool(Command::new("umoci").args(["new", "--image", &image]));
+    run_tool(
+        Command::new("umoci")
+            .args(["raw", "add-layer", "--image", &image])
+            .arg(&layer_tar),
+    );
+    let sbom_sha = layout_diff_ids(&layout)
+        .pop()
+        .expect("the SBOM layer's diffID");
+    let md = format!(
+        r#"{{"app":null,"sbom":{{"sha":"{sbom_sha}"}},"buildpacks":null,"config":{{"sha":""}},"launcher":{{"sha":""}},"process-types":{{"sha":""}},"runImage":{{"topLayer":"","reference":""}}}}"#
+    );
+    run_tool(
+        Command::new("umoci")
+            .args(["config", "--image", &image, "--os", "linux"])
+            .args(["--architecture", "amd64"])
+            .arg(format!(
+                "--config.label=io.buildpacks.lifecycle.metadata={md}"
+            )),
+    );
+    let prev = format!("{}/sbomr/app", reg.host());
+    run_tool(
+        skopeo()
+            .args(["copy", "--dest-tls-verify=false"])
+            .arg(format!("oci:{image}"))
+            .arg(format!("docker://{prev}")),
+    );
+    let prev_digest = Digest::of(&skopeo_inspect_raw(&prev, None));
+    let vars = [
+        ("registry", reg.host()),
+        ("run_digest", run_digest.to_string()),
+        ("prev_digest", prev_digest.to_string()),
+        ("sbom_sha", sbom_sha.clone()),
+    ];
+    let args = ["-run-image", run.as_str(), prev.as_str()];
+    golden_scenario("sbom-restore", "0.15", &[], &args, None, &vars);
+    // Ours alone, on a clean slate.
+    let _ = fs::remove_dir_all(&old_layers);
+    let o = ours("0.15", &[], &args, None);
+    assert_eq!(o.code, 0, "{}", o.output);
+    assert!(
+        o.output
+            .contains("Restoring data for SBOM from previous image"),
+        "{}",
+        o.output
+    );
+    assert_eq!(
+        fs::read_to_string(&sbom_file).expect("restored SBOM file"),
+        "{\"bomFormat\":\"CycloneDX\"}\n"
+    );
+}

@@ -1,12 +1,15 @@
 //! Restoring the previous image's launch SBOM layer (Go `DefaultSBOMRestorer.RestoreFromPrevious`):
-//! the layer with the label's `sbom.sha` diffID is extracted at `/`, recreating
-//! `<layers>/sbom/launch/…` for the restorer to copy into the buildpack layers.
+//! the layer with the label's `sbom.sha` diffID is extracted at `/` like Go does (its entries
+//! are absolute, `<layers>/sbom/launch/…`), for the restorer to copy into the buildpack layers.
+//! Digest and diffID are verified while streaming; ownership is not restored (as Go).
 
+use cnb::archive::{Expected, ExtractOptions, extract};
+use cnb::digest::Digest;
 use cnb::image::{ImageConfig, ImageStore, Manifest};
 
 pub async fn restore_from_previous<S: ImageStore>(
-    _store: &S,
-    _name: &str,
+    store: &S,
+    name: &str,
     manifest: &Manifest,
     config: &ImageConfig,
     diff_id: &str,
@@ -21,16 +24,25 @@ pub async fn restore_from_previous<S: ImageStore>(
         .iter()
         .position(|d| d.as_str() == diff_id)
         .ok_or_else(|| format!("failed to find layer with diff ID {diff_id:?}"))?;
-    let _layer = manifest
+    let layer = manifest
         .layers
         .get(index)
-        .ok_or_else(|| format!("image manifest has no layer {index} for diff ID {diff_id}"))?;
-    // TODO(archive): stream `_store.open_blob(_name, _layer)` through the decoder for its media
-    // type and extract it at "/" with `cnb::archive::extract` once the `layers` branch (safe
-    // extraction) is merged. Until then the SBOM files are not restored; the build continues
-    // as Go's would without a previous SBOM.
-    cnb::warn!(
-        "Restoring the SBOM layer {diff_id} is not implemented yet in cnb-lifecycle-rs; continuing without it"
-    );
+        .ok_or_else(|| format!("image manifest has no layer {index} for diff ID {diff_id}"))?
+        .clone();
+    let expected = Expected {
+        digest: Some(layer.digest.clone()),
+        diff_id: Some(Digest::parse(diff_id).map_err(|e| e.to_string())?),
+    };
+    let reader = store
+        .open_blob(name, &layer)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut opts = ExtractOptions::new("/", "/", "sbom");
+    opts.restore_owner = false;
+    let media_type = layer.media_type.as_str().to_string();
+    tokio::task::spawn_blocking(move || extract(reader, Some(&media_type), &expected, &opts))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
     Ok(())
 }
