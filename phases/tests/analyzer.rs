@@ -114,7 +114,7 @@ struct Outcome {
 }
 
 /// Runs `<binary>` as `analyzer` in a fresh work dir: `-layers <work>/layers -analyzed
-/// <work>/analyzed.toml -run <work>/run.toml`, our uid/gid, an empty environment plus `env`
+/// <work>/layers/analyzed.toml -run <work>/run.toml`, our uid/gid, an empty environment plus `env`
 /// (`{work}` in arguments and env values is replaced by the work dir).
 fn analyzer(
     binary: &Path,
@@ -127,6 +127,9 @@ fn analyzer(
     let w = work.to_str().expect("utf-8");
     let layers = work.join("layers");
     fs::create_dir_all(&layers).expect("layers");
+    // Traversable after a privilege drop (tempdirs are 0700).
+    fs::set_permissions(&work, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod work dir");
     if let Some(t) = run_toml {
         fs::write(work.join("run.toml"), t).expect("run.toml");
     }
@@ -143,12 +146,12 @@ fn analyzer(
         c.env(k, v.replace("{work}", w));
     }
     c.args(["-layers", &format!("{w}/layers")])
-        .args(["-analyzed", &format!("{w}/analyzed.toml")])
+        .args(["-analyzed", &format!("{w}/layers/analyzed.toml")])
         .args(["-run", &format!("{w}/run.toml")])
         .args(["-uid", &uid, "-gid", &gid]);
     c.args(args.iter().map(|a| a.replace("{work}", w)));
     let out = c.output().expect("spawn analyzer");
-    let analyzed = fs::read_to_string(work.join("analyzed.toml")).ok();
+    let analyzed = fs::read_to_string(layers.join("analyzed.toml")).ok();
     let output = strip_ansi(&format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -844,5 +847,52 @@ fn sbom_layer_of_previous_image_is_restored() {
     assert_eq!(
         fs::read_to_string(&sbom_file).expect("restored SBOM file"),
         "{\"bomFormat\":\"CycloneDX\"}\n"
+    );
+}
+
+#[test]
+fn docker_config_is_read_before_dropping_privileges() {
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipping docker_config_is_read_before_dropping_privileges: needs root");
+        return;
+    }
+    let reg = auth_registry();
+    let (run, run_digest) = run_image(reg, "private/run:jammy");
+    let app = format!("{}/private/dropped-app", reg.host());
+    // Root's docker config, unreadable for the build user (0700 home, 0600 file).
+    let home = tempfile::tempdir().expect("home");
+    let docker = home.path().join(".docker");
+    fs::create_dir_all(&docker).expect("mkdir .docker");
+    let config = docker.join("config.json");
+    fs::write(
+        &config,
+        format!(
+            "{{\"auths\":{{\"{}\":{{\"auth\":\"dXNlcjpwYXNz\"}}}}}}",
+            reg.host()
+        ),
+    )
+    .expect("config.json");
+    fs::set_permissions(&config, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .expect("chmod");
+    let h = home.path().to_str().expect("utf-8");
+    let vars = [
+        ("registry", reg.host()),
+        ("run_digest", run_digest.to_string()),
+    ];
+    let o = golden_scenario(
+        "registry-auth",
+        "0.15",
+        &[("HOME", h)],
+        &["-uid", "1234", "-gid", "5678", "-run-image", &run, &app],
+        None,
+        &vars,
+    );
+    let meta = fs::metadata(o.layers.join("analyzed.toml")).expect("analyzed.toml");
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        (meta.uid(), meta.gid()),
+        (1234, 5678),
+        "written after the drop"
     );
 }
