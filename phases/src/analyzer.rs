@@ -182,31 +182,21 @@ pub fn run(inputs: &Inputs) -> Result<(), LifecycleError> {
         ensure_registry_access(inputs, &client, &kind, &run_image)
             .await
             .map_err(|e| analyze_error("initialize analyzer", e))?;
-        let mut req = Request {
+        let name = |r: &str| -> Result<Option<String>, LifecycleError> {
+            opt(r)
+                .map(|n| kind.store_name(&n))
+                .transpose()
+                .map_err(|e| analyze_error("initialize analyzer", e))
+        };
+        let req = Request {
             platform_api: inputs.platform_api,
-            previous_image: opt(&inputs.previous_image),
-            run_image: opt(&run_image),
-            platform: cnb::image::Platform::current(),
+            previous_image: name(&inputs.previous_image)?,
+            run_image: name(&run_image)?,
+            platform: kind.platform(),
             restore_sbom: inputs.platform_api.at_least("0.8") && !inputs.skip_layers,
-            layers_dir: inputs.layers_dir.clone(),
         };
         let result = match &kind {
-            StoreKind::Layout(store) => {
-                req.platform = cnb::image::Platform::layout_default();
-                let path = |name: &Option<String>| -> Result<Option<String>, LifecycleError> {
-                    name.as_deref()
-                        .map(|n| {
-                            store
-                                .path_for(n)
-                                .map(|p| p.to_string_lossy().into_owned())
-                                .map_err(|e| analyze_error("initialize analyzer", e))
-                        })
-                        .transpose()
-                };
-                req.previous_image = path(&req.previous_image)?;
-                req.run_image = path(&req.run_image)?;
-                analyze(store, &req).await
-            }
+            StoreKind::Layout(store) => analyze(store, &req).await,
             StoreKind::Remote => {
                 analyze(&cnb::registry::RemoteStore::new(client.clone()), &req).await
             }

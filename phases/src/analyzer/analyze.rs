@@ -10,7 +10,6 @@ use cnb::files::{
 };
 use cnb::image::store::read_image;
 use cnb::image::{ImageConfig, ImageStore, Manifest, Platform, RawManifest};
-use std::path::PathBuf;
 
 /// What to analyze.
 #[derive(Clone, Debug)]
@@ -25,7 +24,6 @@ pub struct Request {
     pub platform: Platform,
     /// Platform API ≥ 0.8 and no `-skip-layers`: restore the previous image's SBOM layer.
     pub restore_sbom: bool,
-    pub layers_dir: PathBuf,
 }
 
 /// Failures, already in Go's wording; `init` ones are reported as "failed to initialize
