@@ -4,7 +4,7 @@ pub mod metadata;
 
 use crate::cli::flags::{self as f, Flag, Gated, all, since};
 use crate::cli::{CommandLine, bad_args, is_root, resolve_paths};
-use crate::detector::timer::Timer;
+use crate::common::timer::Measurement;
 use cnb::api::Version;
 use cnb::buildpack::BuildpackStore;
 use cnb::buildpack::build::{build_group, verify_group};
@@ -99,7 +99,7 @@ pub fn run(inputs: &Inputs) -> Result<(), LifecycleError> {
     let analyzed = crate::detector::analyzed::read(&inputs.analyzed_path)
         .map_err(|e| LifecycleError::failed(ExitCode::Failed, "reading analyzed.toml", e))?;
     let result = {
-        let _timer = Timer::start("Builder");
+        let _timer = Measurement::start("Builder");
         let build_inputs = BuildInputs {
             app_dir: inputs.app_dir.clone(),
             layers_dir: inputs.layers_dir.clone(),

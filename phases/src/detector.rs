@@ -1,9 +1,8 @@
 //! The detector (`detector [flags]`): flags, input resolution, and the phase body.
 
 pub mod analyzed;
-pub mod timer;
 
-use timer::Timer;
+use crate::common::timer::Measurement;
 
 use crate::cli::flags::{self as f, Flag, Gated, all, since};
 use crate::cli::{CommandLine, bad_args, is_root, resolve_paths};
@@ -137,7 +136,7 @@ pub fn run(inputs: &Inputs) -> Result<(), LifecycleError> {
     )
     .into_provider();
     let outcome = {
-        let _timer = Timer::start("Detector");
+        let _timer = Measurement::start("Detector");
         Detector::new(cfg, env.as_ref()).detect(&order)
     };
     let outcome = outcome.map_err(|e| e.into_lifecycle_error())?;

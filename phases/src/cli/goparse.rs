@@ -123,38 +123,6 @@ pub fn parse_duration(s: &str) -> Result<Duration, &'static str> {
     Ok(Duration::from_nanos(total.round() as u64))
 }
 
-/// `time.Duration.String` for whole seconds and above (`336h0m0s`, `1m30s`, `0s`), and Go's
-/// shorter forms below a second.
-pub fn format_duration(d: Duration) -> String {
-    let nanos = d.as_nanos();
-    if nanos == 0 {
-        return "0s".into();
-    }
-    if nanos < 1_000_000_000 {
-        let (v, unit) = if nanos < 1_000 {
-            (nanos as f64, "ns")
-        } else if nanos < 1_000_000 {
-            (nanos as f64 / 1e3, "µs")
-        } else {
-            (nanos as f64 / 1e6, "ms")
-        };
-        return format!("{v}{unit}");
-    }
-    let secs = d.as_secs();
-    let frac = d.subsec_nanos();
-    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
-    let sec = if frac == 0 {
-        format!("{s}")
-    } else {
-        format!("{s}.{}", format!("{frac:09}").trim_end_matches('0'))
-    };
-    match (h, m) {
-        (0, 0) => format!("{sec}s"),
-        (0, _) => format!("{m}m{sec}s"),
-        _ => format!("{h}h{m}m{sec}s"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,9 +195,18 @@ mod tests {
         assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
         assert_eq!(parse_duration("10"), Err(PARSE_ERROR));
         assert_eq!(parse_duration("x"), Err(PARSE_ERROR));
-        assert_eq!(format_duration(Duration::from_secs(336 * 3600)), "336h0m0s");
-        assert_eq!(format_duration(Duration::from_secs(90)), "1m30s");
-        assert_eq!(format_duration(Duration::from_millis(1500)), "1.5s");
-        assert_eq!(format_duration(Duration::ZERO), "0s");
+        assert_eq!(
+            crate::common::timer::go_duration(Duration::from_secs(336 * 3600)),
+            "336h0m0s"
+        );
+        assert_eq!(
+            crate::common::timer::go_duration(Duration::from_secs(90)),
+            "1m30s"
+        );
+        assert_eq!(
+            crate::common::timer::go_duration(Duration::from_millis(1500)),
+            "1.5s"
+        );
+        assert_eq!(crate::common::timer::go_duration(Duration::ZERO), "0s");
     }
 }

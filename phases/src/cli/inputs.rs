@@ -5,7 +5,7 @@
 
 use super::env::Env;
 use super::flags::Kind;
-use super::goparse::format_duration;
+use crate::common::timer::go_duration;
 use cnb::api::{Mode, Version};
 use std::time::Duration;
 
@@ -293,7 +293,7 @@ impl LifecycleInputs {
             Field::InsecureRegistries => go_slice(&self.insecure_registries),
             Field::Uid => self.uid.to_string(),
             Field::Gid => self.gid.to_string(),
-            Field::KanikoCacheTtl => format_duration(self.kaniko_cache_ttl),
+            Field::KanikoCacheTtl => go_duration(self.kaniko_cache_ttl),
             Field::PrintVersion => "false".into(),
             Field::DeprecatedRunImageRef => String::new(), // Go registers `-image` with default ""
             f => match (self.bool_ref(f), self.string_ref(f)) {
