@@ -1,0 +1,103 @@
+//! Registry plumbing private to the rebaser (to be folded into the shared phase plumbing):
+//! one tokio runtime, the keychain resolved before the privilege drop, and reading an image
+//! (manifest + config) by name.
+
+use super::rebase::{LABEL_LIFECYCLE_METADATA, Read};
+use cnb::files::LayersMetadata;
+use cnb::files::run_image::{best_run_image_mirror, run_image_from_metadata};
+use cnb::image::reference::Reference;
+use cnb::image::{ImageStore, Platform};
+use cnb::registry::{Client, ClientOptions, Keychain, RemoteStore};
+use std::sync::OnceLock;
+use tokio::runtime::Runtime;
+
+pub fn runtime() -> Result<&'static Runtime, String> {
+    static RT: OnceLock<Runtime> = OnceLock::new();
+    if let Some(rt) = RT.get() {
+        return Ok(rt);
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("start async runtime: {e}"))?;
+    Ok(RT.get_or_init(|| rt))
+}
+
+pub fn store(keychain: Keychain, insecure: &[String]) -> RemoteStore {
+    RemoteStore::new(Client::new(ClientOptions {
+        keychain,
+        insecure_registries: insecure.to_vec(),
+        ..ClientOptions::default()
+    }))
+}
+
+/// The platform images are read for (imgutil's default: linux and this machine's GOARCH).
+pub fn platform() -> Platform {
+    Platform::new("linux", cnb::files::target::go_arch())
+}
+
+/// Reads `name`; `Ok(None)` when it does not exist (or is not readable, as imgutil treats 401).
+pub async fn read(store: &RemoteStore, name: &str) -> Result<Option<Read>, String> {
+    let Some((raw, manifest, config)) = cnb::image::store::read_image(store, name, &platform())
+        .await
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok(None);
+    };
+    let config = config.parse().map_err(|e| e.to_string())?;
+    let identifier = store
+        .identifier(name, raw.digest())
+        .map_err(|e| e.to_string())?;
+    Ok(Some(Read {
+        name: name.to_owned(),
+        manifest,
+        config,
+        identifier,
+    }))
+}
+
+/// The lifecycle label as Go `setAppImage` decodes it (`files.LayersMetadata`).
+pub fn app_metadata(app: &Read) -> Result<LayersMetadata, String> {
+    match app.config.config.labels.get(LABEL_LIFECYCLE_METADATA) {
+        None => Ok(LayersMetadata::default()),
+        Some(v) if v.is_empty() => Ok(LayersMetadata::default()),
+        Some(v) => LayersMetadata::from_label(v).map_err(|e| {
+            format!("failed to unmarshal context of label '{LABEL_LIFECYCLE_METADATA}': {e}")
+        }),
+    }
+}
+
+pub enum RunImageChoice {
+    Chosen(String),
+    /// No run image metadata: Go's "-run-image is required …" (wrapped, exit 72).
+    NoMetadata,
+    Failed(String),
+}
+
+/// Go `BestRunImageMirrorFor(<app image registry>, GetRunImageFromMetadata(md))`.
+pub async fn run_image_from_label(
+    store: &RemoteStore,
+    app_registry: &str,
+    md: &LayersMetadata,
+) -> RunImageChoice {
+    let Ok(candidates) = run_image_from_metadata(true, md) else {
+        return RunImageChoice::NoMetadata;
+    };
+    let mut readable = std::collections::BTreeMap::new();
+    for c in candidates.candidates() {
+        let ok = match Reference::parse(c) {
+            Ok(r) => store.client().check_read_access(&r).await.is_ok(),
+            Err(_) => false,
+        };
+        readable.insert(c.to_owned(), ok);
+    }
+    match best_run_image_mirror(
+        app_registry,
+        &candidates,
+        |r| Reference::parse(r).ok().map(|r| r.registry().to_owned()),
+        |c| readable.get(c).copied().unwrap_or(false),
+    ) {
+        Ok(c) => RunImageChoice::Chosen(c),
+        Err(e) => RunImageChoice::Failed(e.to_string()),
+    }
+}
