@@ -1,0 +1,673 @@
+//! The rebaser phase end to end through the binary (argv0 `rebaser`) against a real
+//! `docker-registry`: run images built with umoci and pushed with skopeo, an app image built on
+//! one of them with `cnb::image::Image`, rebased onto another, the result inspected with skopeo.
+
+mod common;
+
+use cnb::digest::Digest;
+use cnb::image::reference::Reference;
+use cnb::image::{Descriptor, History, Image, MediaType, RawConfig};
+use cnb::registry::{BlobSource, Client, ClientOptions, PushOptions};
+use cnb::testing::{Registry, shared_registry, skopeo, skopeo_inspect_raw};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+fn sh(cmd: &mut Command) -> Vec<u8> {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// A unique repository-name suffix per call (tests share one registry).
+fn uniq(prefix: &str) -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    format!("{prefix}{}", N.fetch_add(1, Ordering::SeqCst))
+}
+
+/// Builds a run image with umoci (one layer per file, the given labels) and pushes it with
+/// skopeo to `<host>/<repo_tag>`. Returns the manifest bytes the registry serves.
+pub fn push_run_image(
+    host: &str,
+    repo_tag: &str,
+    files: &[(&str, &str)],
+    labels: &[(&str, &str)],
+) -> Vec<u8> {
+    let work = tempfile::tempdir().unwrap();
+    let layout = work.path().join("layout");
+    let l = layout.to_str().unwrap();
+    let image = format!("{l}:run");
+    sh(Command::new("umoci").args(["init", "--layout", l]));
+    sh(Command::new("umoci").args(["new", "--image", &image]));
+    for (path, content) in files {
+        let src = work.path().join("src");
+        std::fs::write(&src, content).unwrap();
+        sh(Command::new("umoci").args([
+            "insert",
+            "--rootless",
+            "--image",
+            &image,
+            src.to_str().unwrap(),
+            path,
+        ]));
+    }
+    let mut cfg = Command::new("umoci");
+    cfg.args(["config", "--image", &image, "--os", "linux"]);
+    cfg.args(["--architecture", cnb::files::target::go_arch()]);
+    cfg.args(["--created", "2026-01-01T00:00:00Z", "--history.created", "2026-01-01T00:00:00Z"]);
+    cfg.args(["--config.env", "PATH=/usr/bin:/bin", "--config.user", "1000:1000"]);
+    for (k, v) in labels {
+        cfg.arg(format!("--config.label={k}={v}"));
+    }
+    sh(&mut cfg);
+    let reference = format!("{host}/{repo_tag}");
+    sh(skopeo().args([
+        "copy",
+        "--dest-tls-verify=false",
+        &format!("oci:{image}"),
+        &format!("docker://{reference}"),
+    ]));
+    skopeo_inspect_raw(&reference, None)
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// What the test knows about an app image it pushed.
+struct App {
+    reference: String,
+    app_layers: Vec<Digest>,
+    manifest_digest: Digest,
+}
+
+/// The lifecycle label the exporter would have written for an app on `run` (its top layer
+/// and digest reference), with `run_image` / `mirrors` as the label's run image.
+fn lifecycle_label(
+    top_layer: &Digest,
+    run_reference: &str,
+    run_image: &str,
+    mirrors: &[&str],
+    app_shas: &[Digest],
+) -> String {
+    let app: Vec<Value> = app_shas.iter().map(|d| json!({"sha": d.to_string()})).collect();
+    let mut ri = json!({"topLayer": top_layer.to_string(), "reference": run_reference});
+    let mut st = json!({});
+    if !run_image.is_empty() {
+        ri["image"] = json!(run_image);
+        st["image"] = json!(run_image);
+        if !mirrors.is_empty() {
+            ri["mirrors"] = json!(mirrors);
+            st["mirrors"] = json!(mirrors);
+        }
+    }
+    // Field order as the Go exporter writes it (serde_json keeps insertion order? no: use a
+    // string template so the label is byte-for-byte Go's).
+    format!(
+        r#"{{"app":{},"config":{{"sha":""}},"launcher":{{"sha":""}},"process-types":{{"sha":""}},"runImage":{},"stack":{{"runImage":{}}}}}"#,
+        serde_json::to_string(&app).unwrap(),
+        ri_string(&ri),
+        st_string(&st)
+    )
+}
+
+fn ri_string(ri: &Value) -> String {
+    let mut s = format!(
+        r#"{{"topLayer":"{}","reference":"{}""#,
+        ri["topLayer"].as_str().unwrap(),
+        ri["reference"].as_str().unwrap()
+    );
+    if let Some(i) = ri["image"].as_str() {
+        s.push_str(&format!(r#","image":"{i}""#));
+    }
+    if ri["mirrors"].is_array() {
+        s.push_str(&format!(r#","mirrors":{}"#, ri["mirrors"]));
+    }
+    s.push('}');
+    s
+}
+
+fn st_string(st: &Value) -> String {
+    let mut parts = Vec::new();
+    if let Some(i) = st["image"].as_str() {
+        parts.push(format!(r#""image":"{i}""#));
+    }
+    if st["mirrors"].is_array() {
+        parts.push(format!(r#""mirrors":{}"#, st["mirrors"]));
+    }
+    format!("{{{}}}", parts.join(","))
+}
+
+/// Options for [`push_app`].
+struct AppSpec<'a> {
+    run: &'a str,
+    /// The label's run image and mirrors (`""` = no run image metadata).
+    label_image: &'a str,
+    label_mirrors: &'a [&'a str],
+    extra_labels: &'a [(&'a str, &'a str)],
+    platform_api: &'a str,
+}
+
+/// Builds an app image on `spec.run` (read with our client) with two uncompressed app layers
+/// made by GNU tar, the lifecycle label and `CNB_PLATFORM_API`, and pushes it to `reference`.
+fn push_app(reference: &str, spec: &AppSpec) -> App {
+    let work = tempfile::tempdir().unwrap();
+    let mut blobs = Vec::new();
+    for (i, content) in [format!("app {reference}"), format!("more {reference}")]
+        .iter()
+        .enumerate()
+    {
+        let dir = work.path().join(format!("l{i}"));
+        std::fs::create_dir_all(dir.join("workspace")).unwrap();
+        std::fs::write(dir.join("workspace").join(format!("f{i}")), content).unwrap();
+        let tar = work.path().join(format!("l{i}.tar"));
+        sh(Command::new("tar").args([
+            "--sort=name",
+            "--mtime=@315532801",
+            "--owner=0",
+            "--group=0",
+            "--numeric-owner",
+            "-C",
+            dir.to_str().unwrap(),
+            "-cf",
+            tar.to_str().unwrap(),
+            "workspace",
+        ]));
+        blobs.push(std::fs::read(tar).unwrap());
+    }
+    let client = Client::new(ClientOptions::default());
+    let run_ref = Reference::parse(spec.run).unwrap();
+    let app_ref = Reference::parse(reference).unwrap();
+    rt().block_on(async {
+        let platform = cnb::image::Platform::new("linux", cnb::files::target::go_arch());
+        let (raw, _) = client.get_image_manifest(&run_ref, &platform).await.unwrap();
+        let m = raw.manifest().unwrap();
+        let cfg = client
+            .get_blob(run_ref.context(), &m.config.digest, Some(m.config.size))
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let cfg = RawConfig::verified(cfg, &m.config.digest).unwrap();
+        let run_top = cfg.parse().unwrap().rootfs.diff_ids.unwrap().last().unwrap().clone();
+        for d in &m.layers {
+            client
+                .copy_blob(run_ref.context(), app_ref.context(), &d.digest, Some(d.size))
+                .await
+                .unwrap();
+        }
+        let mut img = Image::from_raw(&raw, &cfg).unwrap();
+        let mut shas = Vec::new();
+        for b in &blobs {
+            let d = Digest::of(b);
+            client
+                .push_blob(
+                    app_ref.context(),
+                    BlobSource::Bytes(b.clone().into()),
+                    PushOptions {
+                        digest: Some(d.clone()),
+                        mount_from: Vec::new(),
+                    },
+                )
+                .await
+                .unwrap();
+            img.append_layer(
+                Descriptor::new(MediaType::OCI_LAYER_TAR, d.clone(), b.len() as u64),
+                d.clone(),
+                History {
+                    created_by: "app layer".into(),
+                    ..Default::default()
+                },
+            );
+            shas.push(d);
+        }
+        let run_identifier = format!("{}@{}", run_ref.context(), raw.digest());
+        img.set_label(
+            "io.buildpacks.lifecycle.metadata",
+            &lifecycle_label(
+                &run_top,
+                &run_identifier,
+                spec.label_image,
+                spec.label_mirrors,
+                &shas,
+            ),
+        );
+        for (k, v) in spec.extra_labels {
+            img.set_label(k, v);
+        }
+        img.set_env("CNB_PLATFORM_API", spec.platform_api);
+        img.set_created_at_and_history(cnb::image::config::DEFAULT_CREATED, true);
+        let built = img.build().unwrap();
+        client
+            .push_blob(
+                app_ref.context(),
+                BlobSource::Bytes(built.config.bytes().clone()),
+                PushOptions {
+                    digest: Some(built.config.digest().clone()),
+                    mount_from: Vec::new(),
+                },
+            )
+            .await
+            .unwrap();
+        client.put_manifest(&app_ref, &built.manifest).await.unwrap();
+        App {
+            reference: reference.to_owned(),
+            app_layers: shas,
+            manifest_digest: built.manifest.digest().clone(),
+        }
+    })
+}
+
+/// `rebaser` (a symlink to the binary) with Platform API 0.14.
+fn rebaser(dir: &Path, args: &[&str]) -> common::Run {
+    let link = dir.join("rebaser");
+    if !link.exists() {
+        std::os::unix::fs::symlink(common::BIN, &link).unwrap();
+    }
+    common::finish(
+        common::command(&link, &[("CNB_PLATFORM_API", "0.14")])
+            .args(args)
+            .output()
+            .unwrap(),
+    )
+}
+
+fn manifest(reference: &str) -> (Vec<u8>, Value) {
+    let raw = skopeo_inspect_raw(reference, None);
+    let v = serde_json::from_slice(&raw).unwrap();
+    (raw, v)
+}
+
+/// The config blob as the registry serves it. (skopeo refuses to parse what ggcr's rebase
+/// writes, a Docker schema 2 manifest listing OCI layers, so it is fetched with curl.)
+fn config_bytes(reference: &str) -> Vec<u8> {
+    let (_, m) = manifest(reference);
+    let r = Reference::parse(reference).unwrap();
+    let url = format!(
+        "http://{}/v2/{}/blobs/{}",
+        r.registry(),
+        r.repository(),
+        m["config"]["digest"].as_str().unwrap()
+    );
+    sh(Command::new("curl").args(["-fsS", &url]))
+}
+
+fn config(reference: &str) -> Value {
+    serde_json::from_slice(&config_bytes(reference)).unwrap()
+}
+
+fn layer_digests(m: &Value) -> Vec<String> {
+    m["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["digest"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+const BASE_LABELS_1: &[(&str, &str)] = &[
+    ("io.buildpacks.base.distro.name", "ubuntu"),
+    ("io.buildpacks.base.distro.version", "22.04"),
+    ("io.buildpacks.base.maintainer", "one"),
+    ("io.buildpacks.base.released", "2026-01-01"),
+    ("io.buildpacks.stack.id", "io.test.stack"),
+];
+
+const BASE_LABELS_2: &[(&str, &str)] = &[
+    ("io.buildpacks.base.distro.name", "ubuntu"),
+    ("io.buildpacks.base.distro.version", "22.04"),
+    ("io.buildpacks.base.maintainer", "two"),
+    ("io.buildpacks.base.homepage", "https://example.test"),
+    ("io.buildpacks.stack.id", "io.test.stack"),
+];
+
+struct Scenario {
+    reg: &'static Registry,
+    host: String,
+    run_repo: String,
+    run1_manifest: Vec<u8>,
+    run2_manifest: Vec<u8>,
+    app: App,
+    dir: tempfile::TempDir,
+}
+
+/// run:latest = run image 1; app built on it (label image = run:latest); then run:latest is
+/// moved to run image 2 (what a base image update looks like).
+fn scenario(extra_labels: &[(&str, &str)]) -> Scenario {
+    let reg = shared_registry();
+    let host = reg.host();
+    let run_repo = uniq("run");
+    let run_latest = format!("{host}/{run_repo}:latest");
+    let run1_manifest = push_run_image(
+        &host,
+        &format!("{run_repo}:latest"),
+        &[("/etc/base-a", "base one a"), ("/etc/base-b", "base one b")],
+        BASE_LABELS_1,
+    );
+    let app = push_app(
+        &format!("{host}/{}:latest", uniq("app")),
+        &AppSpec {
+            run: &run_latest,
+            label_image: &run_latest,
+            label_mirrors: &[],
+            extra_labels,
+            platform_api: "0.14",
+        },
+    );
+    let run2_manifest = push_run_image(
+        &host,
+        &format!("{run_repo}:latest"),
+        &[
+            ("/etc/base-a", "base two a"),
+            ("/etc/base-b", "base two b"),
+            ("/etc/base-c", "base two c"),
+        ],
+        BASE_LABELS_2,
+    );
+    Scenario {
+        reg,
+        host,
+        run_repo,
+        run1_manifest,
+        run2_manifest,
+        app,
+        dir: tempfile::tempdir().unwrap(),
+    }
+}
+
+#[test]
+fn rebases_onto_the_updated_run_image_keeping_app_layers() {
+    let s = scenario(&[("io.test.app", "kept")]);
+    let (_, app_before) = manifest(&s.app.reference);
+    let run1: Value = serde_json::from_slice(&s.run1_manifest).unwrap();
+    let run2: Value = serde_json::from_slice(&s.run2_manifest).unwrap();
+    let report = s.dir.path().join("report.toml");
+    let extra = format!("{}-extra", s.app.reference.replace(":latest", ":v2").trim_end_matches("-extra"));
+    let log_before = s.reg.requests().len();
+    let r = rebaser(
+        s.dir.path(),
+        &["-report", report.to_str().unwrap(), &s.app.reference, &extra],
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+
+    let (raw, after) = manifest(&s.app.reference);
+    let digest = Digest::of(&raw);
+    // base layers swapped, app layers kept byte for byte (same blobs)
+    let mut want = layer_digests(&run2);
+    want.extend(layer_digests(&app_before)[layer_digests(&run1).len()..].iter().cloned());
+    assert_eq!(layer_digests(&after), want);
+    assert_eq!(
+        layer_digests(&after)[3..],
+        s.app.app_layers.iter().map(|d| d.to_string()).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        after["mediaType"],
+        "application/vnd.docker.distribution.manifest.v2+json",
+        "ggcr's mutate.Rebase starts from empty.Image (Docker schema 2)"
+    );
+
+    let cfg = config(&s.app.reference);
+    let run2_cfg = config(&format!("{}/{}:latest", s.host, s.run_repo));
+    let labels = &cfg["config"]["Labels"];
+    assert_eq!(labels["io.buildpacks.base.maintainer"], "two");
+    assert_eq!(labels["io.buildpacks.base.homepage"], "https://example.test");
+    assert!(labels.get("io.buildpacks.base.released").is_none(), "old base label removed");
+    assert_eq!(labels["io.test.app"], "kept");
+    let md: Value =
+        serde_json::from_str(labels["io.buildpacks.lifecycle.metadata"].as_str().unwrap()).unwrap();
+    let run2_ids = run2_cfg["rootfs"]["diff_ids"].as_array().unwrap();
+    assert_eq!(md["runImage"]["topLayer"], *run2_ids.last().unwrap());
+    assert_eq!(
+        md["runImage"]["reference"],
+        format!("{}/{}@{}", s.host, s.run_repo, Digest::of(&s.run2_manifest))
+    );
+    assert_eq!(md["runImage"]["image"], format!("{}/{}:latest", s.host, s.run_repo));
+    assert_eq!(cfg["rootfs"]["diff_ids"].as_array().unwrap()[..3], run2_ids[..]);
+    assert_eq!(cfg["created"], "1980-01-01T00:00:01Z");
+    let history = cfg["history"].as_array().unwrap();
+    assert_eq!(history.len(), 5);
+    assert!(history.iter().all(|h| *h == json!({"created": "1980-01-01T00:00:01Z"})));
+    assert_eq!(cfg["config"]["Env"][1], "CNB_PLATFORM_API=0.14");
+
+    // report.toml names both tags and the registry's digest of the manifest
+    let rep: toml::Value = toml::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(rep["image"]["digest"].as_str().unwrap(), digest.as_str());
+    assert_eq!(rep["image"]["manifest-size"].as_integer().unwrap(), raw.len() as i64);
+    let tags: Vec<&str> = rep["image"]["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    assert_eq!(tags, [s.app.reference.as_str(), extra.as_str()]);
+    assert_eq!(Digest::of(&manifest(&extra).0), digest);
+    assert!(r.stdout.contains(&format!("*** Images ({digest}):")), "{}", r.stdout);
+    assert_ne!(digest, s.app.manifest_digest);
+
+    // no app layer was uploaded again: only HEADs (or mounts) name their digests
+    let after_log = &s.reg.requests()[log_before..];
+    for d in &s.app.app_layers {
+        let uploads: Vec<_> = after_log
+            .iter()
+            .filter(|q| q.method != "HEAD" && q.method != "GET" && q.path.contains(d.as_str()))
+            .filter(|q| !q.path.contains("mount="))
+            .collect();
+        assert!(uploads.is_empty(), "app layer {d} re-uploaded: {uploads:?}");
+    }
+    assert!(
+        !after_log.iter().any(|q| q.method == "PATCH"),
+        "no streamed upload expected (blobs present or mounted; config is a monolithic PUT)"
+    );
+}
+
+fn short_app(s: &Scenario) -> &str {
+    &s.app.reference
+}
+
+#[test]
+fn refuses_not_rebasable_unless_forced() {
+    let s = scenario(&[("io.buildpacks.rebasable", "false")]);
+    let report = s.dir.path().join("report.toml");
+    let r = rebaser(s.dir.path(), &["-report", report.to_str().unwrap(), short_app(&s)]);
+    assert_eq!(r.code, 72, "{}", r.stdout);
+    assert!(
+        r.stdout.contains(
+            "ERROR: failed to rebase: app image is not marked as rebasable; please provide -force to override"
+        ),
+        "{}",
+        r.stdout
+    );
+    assert!(!report.exists());
+    let r = rebaser(
+        s.dir.path(),
+        &["-force", "-report", report.to_str().unwrap(), short_app(&s)],
+    );
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(r.stdout.contains("app image is not marked as rebasable"), "{}", r.stdout);
+    assert!(report.exists());
+}
+
+#[test]
+fn refuses_a_target_mismatch_and_an_unlisted_base_unless_forced() {
+    let s = scenario(&[]);
+    let host = &s.host;
+    let other = format!("{host}/{}:alpine", uniq("other"));
+    push_run_image(
+        host,
+        other.trim_start_matches(&format!("{host}/")),
+        &[("/etc/x", "alpine")],
+        &[
+            ("io.buildpacks.base.distro.name", "alpine"),
+            ("io.buildpacks.base.distro.version", "3.20"),
+        ],
+    );
+    let arch = cnb::files::target::go_arch();
+    let r = rebaser(s.dir.path(), &["-run-image", &other, short_app(&s)]);
+    assert_eq!(r.code, 72, "{}", r.stdout);
+    let want = format!(
+        r#"ERROR: failed to rebase: unable to satisfy target os/arch constraints; new run image: {{"os":"linux","arch":"{arch}","distro":{{"name":"alpine","version":"3.20"}}}}, old run image: {{"os":"linux","arch":"{arch}","distro":{{"name":"ubuntu","version":"22.04"}}}}; please provide -force to override"#
+    );
+    assert!(r.stdout.contains(&want), "{}", r.stdout);
+
+    // a compatible image that the label does not list
+    let unlisted = format!("{host}/{}:u", uniq("unlisted"));
+    push_run_image(
+        host,
+        unlisted.trim_start_matches(&format!("{host}/")),
+        &[("/etc/u", "u")],
+        BASE_LABELS_2,
+    );
+    let r = rebaser(s.dir.path(), &["-run-image", &unlisted, short_app(&s)]);
+    assert_eq!(r.code, 72, "{}", r.stdout);
+    let listed = format!("{host}/{}:latest", s.run_repo);
+    assert!(
+        r.stdout.contains(&format!(
+            "ERROR: failed to rebase: rebase app image: new base image '{unlisted}' not found in existing run image metadata: {{\"topLayer\":\""
+        )) && r.stdout.contains(&format!(
+            "\"image\":\"{listed}\"}}; please provide -force to override"
+        )),
+        "{}",
+        r.stdout
+    );
+    let r = rebaser(s.dir.path(), &["-force", "-run-image", &unlisted, short_app(&s)]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(r.stdout.contains("Warning: new base image"), "{}", r.stdout);
+    let cfg = config(short_app(&s));
+    let md: Value = serde_json::from_str(
+        cfg["config"]["Labels"]["io.buildpacks.lifecycle.metadata"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(md["runImage"]["image"], unlisted.as_str());
+    assert!(md["runImage"].get("mirrors").is_none());
+    assert_eq!(md["stack"], json!({"runImage": {"image": unlisted}}));
+}
+
+#[test]
+fn prefers_the_mirror_on_the_app_registry_and_errors_like_go() {
+    let reg = shared_registry();
+    let host = reg.host();
+    let run_repo = uniq("mrun");
+    let mirror = format!("{host}/{run_repo}:latest");
+    push_run_image(&host, &format!("{run_repo}:latest"), &[("/etc/m", "m1")], BASE_LABELS_1);
+    // the label's primary image is on "another registry" (localhost:PORT names the same
+    // server, but is a different registry string); the mirror shares the app's registry
+    let primary = format!("localhost:{}/{run_repo}:latest", reg.port());
+    let app = push_app(
+        &format!("{host}/{}:latest", uniq("mapp")),
+        &AppSpec {
+            run: &mirror,
+            label_image: &primary,
+            label_mirrors: &[&mirror],
+            extra_labels: &[],
+            platform_api: "0.13",
+        },
+    );
+    push_run_image(&host, &format!("{run_repo}:latest"), &[("/etc/m", "m2")], BASE_LABELS_2);
+    let dir = tempfile::tempdir().unwrap();
+    let r = rebaser(dir.path(), &["-report", "/dev/null", &app.reference]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let md: Value = serde_json::from_str(
+        config(&app.reference)["config"]["Labels"]["io.buildpacks.lifecycle.metadata"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        md["runImage"]["reference"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{host}/{run_repo}@sha256:")),
+        "{md}"
+    );
+    assert_eq!(md["runImage"]["image"], primary.as_str());
+
+    // no run image metadata, no -run-image
+    let bare = push_app(
+        &format!("{host}/{}:latest", uniq("bare")),
+        &AppSpec {
+            run: &mirror,
+            label_image: "",
+            label_mirrors: &[],
+            extra_labels: &[],
+            platform_api: "0.14",
+        },
+    );
+    let r = rebaser(dir.path(), &[&bare.reference]);
+    assert_eq!(r.code, 72, "{}", r.stdout);
+    assert!(r.stdout.contains("ERROR: failed to set app image: failed to parse arguments: -run-image is required when there is no run image metadata available"), "{}", r.stdout);
+
+    let missing = format!("{host}/{}:nope", uniq("missing"));
+    let r = rebaser(dir.path(), &[&missing]);
+    assert_eq!(r.code, 72, "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("ERROR: failed to set app image: failed to access image to rebase\n"),
+        "{}",
+        r.stdout
+    );
+}
+
+/// With `CNB_GO_LIFECYCLE` (a Go lifecycle binary built by hand, never by this repository):
+/// the same app image is rebased by the Go rebaser and by ours onto the same run image; the
+/// results must be byte-identical (same manifest and config digests). Skipped otherwise.
+#[test]
+fn same_bytes_as_the_go_rebaser() {
+    let Some(go) = std::env::var_os("CNB_GO_LIFECYCLE") else {
+        eprintln!("CNB_GO_LIFECYCLE not set: skipping the comparison with the Go rebaser");
+        return;
+    };
+    let s = scenario(&[("io.test.app", "kept")]);
+    let go_app = s.app.reference.replace(":latest", ":go");
+    let rs_app = s.app.reference.replace(":latest", ":rs");
+    for to in [&go_app, &rs_app] {
+        sh(skopeo().args([
+            "copy",
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            "--preserve-digests",
+            &format!("docker://{}", s.app.reference),
+            &format!("docker://{to}"),
+        ]));
+    }
+    let go_dir = tempfile::tempdir().unwrap();
+    let go_link = go_dir.path().join("rebaser");
+    std::os::unix::fs::symlink(PathBuf::from(go), &go_link).unwrap();
+    let go_report = go_dir.path().join("report.toml");
+    let g = common::finish(
+        common::command(&go_link, &[("CNB_PLATFORM_API", "0.14")])
+            .args(["-report", go_report.to_str().unwrap(), &go_app])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(g.code, 0, "go: {}\n{}", g.stdout, g.stderr);
+    let rs_report = s.dir.path().join("report.toml");
+    let r = rebaser(s.dir.path(), &["-report", rs_report.to_str().unwrap(), &rs_app]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let (go_m, _) = manifest(&go_app);
+    let (rs_m, _) = manifest(&rs_app);
+    assert_eq!(
+        String::from_utf8_lossy(&config_bytes(&rs_app)),
+        String::from_utf8_lossy(&config_bytes(&go_app))
+    );
+    assert_eq!(String::from_utf8_lossy(&rs_m), String::from_utf8_lossy(&go_m));
+    let digest = |p: &Path| {
+        let v: toml::Value = toml::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+        v["image"]["digest"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(digest(&rs_report), digest(&go_report));
+    eprintln!("go and rs rebased to the same digest {}", digest(&rs_report));
+}
