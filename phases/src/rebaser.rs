@@ -109,8 +109,8 @@ fn set_app_image(inputs: &Inputs) -> Result<(rebase::Read, String), LifecycleErr
         .unwrap_or_else(|| inputs.output_image.clone());
     let reference =
         cnb::image::reference::Reference::parse(&target).map_err(|e| fail(e.to_string()))?;
-    let keychain = cnb::registry::Keychain::from_environment(&[&target])
-        .map_err(|e| fail(e.to_string()))?;
+    let keychain =
+        cnb::registry::Keychain::from_environment(&[&target]).map_err(|e| fail(e.to_string()))?;
     let store = session::store(keychain, &inputs.insecure_registries);
     let rt = session::runtime().map_err(fail)?;
     let app = match rt.block_on(session::read(&store, &target)) {
@@ -209,10 +209,7 @@ pub fn run(inputs: &Inputs) -> Result<(), LifecycleError> {
     for w in &rebased.warnings {
         cnb::warn!("{w}");
     }
-    let built = rebased
-        .image
-        .build()
-        .map_err(|e| failed(e.to_string()))?;
+    let built = rebased.image.build().map_err(|e| failed(e.to_string()))?;
     let sources = blob_sources(&app, &new_base, rebased.image.layers()).map_err(failed)?;
 
     let mut names = vec![inputs.output_image.clone()];
@@ -231,9 +228,10 @@ pub fn run(inputs: &Inputs) -> Result<(), LifecycleError> {
     if !saved.all_saved() {
         return Err(failed(saved.error()));
     }
-    saved.report().write(&inputs.report_path).map_err(|e| {
-        rebase_error(format!("failed to write rebase report: {e}"))
-    })?;
+    saved
+        .report()
+        .write(&inputs.report_path)
+        .map_err(|e| rebase_error(format!("failed to write rebase report: {e}")))?;
     Ok(())
 }
 

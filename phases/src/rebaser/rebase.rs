@@ -141,7 +141,7 @@ pub fn rebase(
         if !force {
             return Err(format!("{msg}; {PROVIDE_FORCE}"));
         }
-        warnings.push(msg.trim_start_matches("rebase app image: ").to_owned());
+        warnings.push(msg);
         let run = &mut md.metadata.run_image;
         run.image = new_base.name.clone();
         run.mirrors = Vec::new();
@@ -158,11 +158,7 @@ pub fn rebase(
         k.starts_with("io.buildpacks.stack.")
             || (platform_api >= Version::new(0, 12) && k.starts_with("io.buildpacks.base."))
     };
-    image
-        .config_mut()
-        .config
-        .labels
-        .retain(|k, _| !synced(k));
+    image.config_mut().config.labels.retain(|k, _| !synced(k));
     for (k, v) in &new_base.config.config.labels {
         if synced(k) {
             image.set_label(k, v);
@@ -187,7 +183,12 @@ fn swap_base(app: &Read, new_base: &Read, top_layer: &str) -> Result<Image, Stri
             app_ids.len()
         ));
     }
-    let base_ids = new_base.config.rootfs.diff_ids.as_deref().unwrap_or_default();
+    let base_ids = new_base
+        .config
+        .rootfs
+        .diff_ids
+        .as_deref()
+        .unwrap_or_default();
     if new_base.manifest.layers.len() != base_ids.len() {
         return Err(format!(
             "image {:?} has {} layers but {} diff IDs",
@@ -217,8 +218,7 @@ fn swap_base(app: &Read, new_base: &Read, top_layer: &str) -> Result<Image, Stri
 fn contains_name(md: &LayersMetadataCompat, name: &str) -> bool {
     let m = &md.metadata;
     m.run_image.for_export().contains(name, normalize_name)
-        || m
-            .stack
+        || m.stack
             .as_ref()
             .is_some_and(|s| s.run_image.contains(name, normalize_name))
 }
