@@ -27,6 +27,76 @@ fn sh(cmd: &mut Command) -> Vec<u8> {
     out.stdout
 }
 
+/// How this test thread talks to its registry: basic-auth credentials and whether images are
+/// pushed as Docker schema 2 (default OCI).
+#[derive(Clone, Default)]
+struct Ctx {
+    /// The registry host needing `creds`.
+    host: String,
+    creds: Option<(String, String)>,
+    docker: bool,
+}
+
+thread_local! {
+    static CTX: std::cell::RefCell<Ctx> = std::cell::RefCell::new(Ctx::default());
+}
+
+fn ctx() -> Ctx {
+    CTX.with(|c| c.borrow().clone())
+}
+
+fn set_ctx(c: Ctx) {
+    CTX.with(|x| *x.borrow_mut() = c);
+}
+
+fn creds() -> Option<String> {
+    ctx().creds.map(|(u, p)| format!("{u}:{p}"))
+}
+
+/// `CNB_REGISTRY_AUTH` when the registry needs credentials.
+fn auth_env() -> Option<String> {
+    let c = creds()?;
+    Some(format!(
+        r#"{{"{}":"Basic {}"}}"#,
+        ctx().host,
+        base64(c.as_bytes())
+    ))
+}
+
+fn base64(data: &[u8]) -> String {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// The environment of a rebaser run: Platform API and, with credentials, `CNB_REGISTRY_AUTH`.
+fn rebaser_env(api: &str) -> Vec<(&'static str, String)> {
+    let mut env = vec![("CNB_PLATFORM_API", api.to_owned())];
+    if let Some(a) = auth_env() {
+        env.push(("CNB_REGISTRY_AUTH", a));
+    }
+    env
+}
+
+fn env_refs<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    env.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
 /// A unique repository-name suffix per call (tests share one registry).
 fn uniq(prefix: &str) -> String {
     static N: AtomicUsize = AtomicUsize::new(0);
@@ -79,13 +149,18 @@ pub fn push_run_image(
     }
     sh(&mut cfg);
     let reference = format!("{host}/{repo_tag}");
-    sh(skopeo().args([
-        "copy",
-        "--dest-tls-verify=false",
-        &format!("oci:{image}"),
-        &format!("docker://{reference}"),
-    ]));
-    skopeo_inspect_raw(&reference, None)
+    let mut copy = skopeo();
+    copy.args(["copy", "--dest-tls-verify=false"]);
+    if ctx().docker {
+        copy.args(["--format", "v2s2"]);
+    }
+    if let Some(c) = creds() {
+        copy.arg(format!("--dest-creds={c}"));
+    }
+    sh(copy
+        .arg(format!("oci:{image}"))
+        .arg(format!("docker://{reference}")));
+    skopeo_inspect_raw(&reference, creds().as_deref())
 }
 
 fn rt() -> tokio::runtime::Runtime {
@@ -199,9 +274,23 @@ fn push_app(reference: &str, spec: &AppSpec) -> App {
         ]));
         blobs.push(std::fs::read(tar).unwrap());
     }
-    let client = Client::new(ClientOptions::default());
     let run_ref = Reference::parse(spec.run).unwrap();
     let app_ref = Reference::parse(reference).unwrap();
+    let mut keychain = cnb::registry::Keychain::anonymous();
+    if let Some((u, p)) = ctx().creds {
+        for r in [&run_ref, &app_ref] {
+            keychain = keychain.with(r.registry(), cnb::registry::Credential::basic(&u, &p));
+        }
+    }
+    let client = Client::new(ClientOptions {
+        keychain,
+        ..ClientOptions::default()
+    });
+    let layer_type = if ctx().docker {
+        MediaType::DOCKER_LAYER_TAR
+    } else {
+        MediaType::OCI_LAYER_TAR
+    };
     rt().block_on(async {
         let platform = cnb::image::Platform::new("linux", cnb::files::target::go_arch());
         let (raw, _) = client
@@ -253,7 +342,7 @@ fn push_app(reference: &str, spec: &AppSpec) -> App {
                 .await
                 .unwrap();
             img.append_layer(
-                Descriptor::new(MediaType::OCI_LAYER_TAR, d.clone(), b.len() as u64),
+                Descriptor::new(layer_type.clone(), d.clone(), b.len() as u64),
                 d.clone(),
                 History {
                     created_by: "app layer".into(),
@@ -309,7 +398,7 @@ fn rebaser(dir: &Path, args: &[&str]) -> common::Run {
         std::os::unix::fs::symlink(common::BIN, &link).unwrap();
     }
     common::finish(
-        common::command(&link, &[("CNB_PLATFORM_API", "0.14")])
+        common::command(&link, &env_refs(&rebaser_env("0.14")))
             .args(args)
             .output()
             .unwrap(),
@@ -317,7 +406,7 @@ fn rebaser(dir: &Path, args: &[&str]) -> common::Run {
 }
 
 fn manifest(reference: &str) -> (Vec<u8>, Value) {
-    let raw = skopeo_inspect_raw(reference, None);
+    let raw = skopeo_inspect_raw(reference, creds().as_deref());
     let v = serde_json::from_slice(&raw).unwrap();
     (raw, v)
 }
@@ -333,7 +422,12 @@ fn config_bytes(reference: &str) -> Vec<u8> {
         r.repository(),
         m["config"]["digest"].as_str().unwrap()
     );
-    sh(Command::new("curl").args(["-fsS", &url]))
+    let mut curl = Command::new("curl");
+    curl.arg("-fsS");
+    if let Some(c) = creds() {
+        curl.args(["-u", &c]);
+    }
+    sh(curl.arg(url))
 }
 
 fn config(reference: &str) -> Value {
@@ -378,7 +472,10 @@ struct Scenario {
 /// run:latest = run image 1; app built on it (label image = run:latest); then run:latest is
 /// moved to run image 2 (what a base image update looks like).
 fn scenario(extra_labels: &[(&str, &str)]) -> Scenario {
-    let reg = shared_registry();
+    scenario_on(shared_registry(), extra_labels)
+}
+
+fn scenario_on(reg: &'static Registry, extra_labels: &[(&str, &str)]) -> Scenario {
     let host = reg.host();
     let run_repo = uniq("run");
     let run_latest = format!("{host}/{run_repo}:latest");
@@ -529,19 +626,36 @@ fn rebases_onto_the_updated_run_image_keeping_app_layers() {
     );
     assert_ne!(digest, s.app.manifest_digest);
 
-    // no app layer was uploaded again: only HEADs (or mounts) name their digests
-    let after_log = &s.reg.requests()[log_before..];
+    // no app layer was uploaded again (only HEADs name them), the new base layers were
+    // mounted from the run image repository, nothing was streamed into the app repository
+    let app_repo = format!(
+        "/v2/{}/",
+        Reference::parse(&s.app.reference).unwrap().repository()
+    );
+    let after_log: Vec<_> = s.reg.requests()[log_before..]
+        .iter()
+        .filter(|q| q.path.starts_with(&app_repo))
+        .cloned()
+        .collect();
     for d in &s.app.app_layers {
-        let uploads: Vec<_> = after_log
+        let touched: Vec<_> = after_log
             .iter()
-            .filter(|q| q.method != "HEAD" && q.method != "GET" && q.path.contains(d.as_str()))
-            .filter(|q| !q.path.contains("mount="))
+            .filter(|q| q.method != "HEAD" && q.path.contains(d.as_str()))
             .collect();
-        assert!(uploads.is_empty(), "app layer {d} re-uploaded: {uploads:?}");
+        assert!(touched.is_empty(), "app layer {d} re-uploaded: {touched:?}");
+    }
+    for d in layer_digests(&run2) {
+        assert!(
+            after_log.iter().any(|q| q.method == "POST"
+                && q.path.contains(&format!("mount={d}"))
+                && q.path.contains(&format!("from={}", s.run_repo))
+                && q.status == 201),
+            "{d} not mounted: {after_log:?}"
+        );
     }
     assert!(
         !after_log.iter().any(|q| q.method == "PATCH"),
-        "no streamed upload expected (blobs present or mounted; config is a monolithic PUT)"
+        "no streamed upload expected: {after_log:?}"
     );
 }
 
@@ -734,20 +848,26 @@ fn go_rebaser(go: &Path, dir: &Path, env: &[(&str, &str)], args: &[&str]) -> com
         std::fs::create_dir_all(link.parent().unwrap()).unwrap();
         std::os::unix::fs::symlink(go, &link).unwrap();
     }
-    let mut all = vec![("CNB_PLATFORM_API", "0.14")];
+    let base = rebaser_env("0.14");
+    let mut all = env_refs(&base);
     all.extend_from_slice(env);
     common::finish(common::command(&link, &all).args(args).output().unwrap())
 }
 
 fn copy_image(from: &str, to: &str) {
-    sh(skopeo().args([
+    let mut c = skopeo();
+    c.args([
         "copy",
         "--src-tls-verify=false",
         "--dest-tls-verify=false",
         "--preserve-digests",
-        &format!("docker://{from}"),
-        &format!("docker://{to}"),
-    ]));
+    ]);
+    if let Some(cr) = creds() {
+        c.arg(format!("--src-creds={cr}"));
+        c.arg(format!("--dest-creds={cr}"));
+    }
+    sh(c.arg(format!("docker://{from}"))
+        .arg(format!("docker://{to}")));
 }
 
 /// Rebases copies of `app` (`:go`, `:rs`, plus an extra tag each) with both rebasers and the
@@ -765,7 +885,8 @@ fn compare_with_go(go: &Path, app: &str, args: &[&str], api: &str) -> (common::R
         all.extend_from_slice(args);
         all.push(&name);
         all.push(&extra);
-        let env = [("CNB_PLATFORM_API", api)];
+        let env = rebaser_env(api);
+        let env = env_refs(&env);
         let r = if side == "go" {
             go_rebaser(go, dir.path(), &env, &all)
         } else {
@@ -948,4 +1069,111 @@ fn same_results_as_the_go_rebaser() {
     let g = go_rebaser(&go, dir.path(), &[], &[&missing]);
     let r = rebaser(dir.path(), &[&missing]);
     assert_eq!((r.code, r.stdout), (g.code, g.stdout));
+}
+
+/// Docker schema 2 images (skopeo `--format v2s2`), and a new run image on another registry:
+/// its layers are streamed across (no mount is possible), the app layers stay as they are.
+#[test]
+fn docker_schema2_images_and_a_run_image_on_another_registry() {
+    set_ctx(Ctx {
+        docker: true,
+        ..Ctx::default()
+    });
+    let s = scenario(&[]);
+    let (_, before) = manifest(&s.app.reference);
+    assert_eq!(
+        before["mediaType"],
+        "application/vnd.docker.distribution.manifest.v2+json"
+    );
+    let other: &'static Registry = Box::leak(Box::new(Registry::start(Default::default())));
+    let far = format!("{}/{}:latest", other.host(), s.run_repo);
+    let far_manifest = push_run_image(
+        &other.host(),
+        &format!("{}:latest", s.run_repo),
+        &[("/etc/far", "far away")],
+        BASE_LABELS_2,
+    );
+    let far_m: Value = serde_json::from_slice(&far_manifest).unwrap();
+    if let Some(go) = go_lifecycle() {
+        let (r, out) = compare_with_go(
+            &go,
+            &s.app.reference,
+            &["-force", "-run-image", &far],
+            "0.14",
+        );
+        assert_eq!(r.code, 0, "{out}");
+        let (r, out) = compare_with_go(&go, &s.app.reference, &[], "0.14");
+        assert_eq!(r.code, 0, "{out}");
+    }
+    let r = rebaser(
+        s.dir.path(),
+        &["-force", "-run-image", &far, &s.app.reference],
+    );
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let (_, after) = manifest(&s.app.reference);
+    let mut want = layer_digests(&far_m);
+    want.extend(s.app.app_layers.iter().map(|d| d.to_string()));
+    assert_eq!(layer_digests(&after), want);
+    assert!(
+        after["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l["mediaType"]
+                .as_str()
+                .unwrap()
+                .starts_with("application/vnd.docker.")),
+        "{after}"
+    );
+    // the far layer is now stored in the app's registry
+    let far_layer = &layer_digests(&far_m)[0];
+    assert!(s.reg.blob_data_path(far_layer).exists());
+}
+
+/// A registry with basic auth: credentials come from `CNB_REGISTRY_AUTH`; without them the
+/// app image cannot be read.
+#[test]
+fn reads_and_writes_with_registry_credentials() {
+    let reg: &'static Registry =
+        Box::leak(Box::new(Registry::start(cnb::testing::RegistryOptions {
+            htpasswd: Some(("cnb".into(), "s3cret".into())),
+            ..Default::default()
+        })));
+    set_ctx(Ctx {
+        host: reg.host(),
+        creds: Some(("cnb".into(), "s3cret".into())),
+        docker: false,
+    });
+    let s = scenario_on(reg, &[]);
+    if let Some(go) = go_lifecycle() {
+        let (r, out) = compare_with_go(&go, &s.app.reference, &[], "0.15");
+        assert_eq!(r.code, 0, "{out}");
+    }
+    let report = s.dir.path().join("report.toml");
+    let r = rebaser(
+        s.dir.path(),
+        &["-report", report.to_str().unwrap(), &s.app.reference],
+    );
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let (raw, _) = manifest(&s.app.reference);
+    let rep = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        rep.contains(&format!("digest = \"{}\"", Digest::of(&raw))),
+        "{rep}"
+    );
+
+    set_ctx(Ctx::default());
+    let r = rebaser(s.dir.path(), &[&s.app.reference]);
+    assert_eq!(r.code, 72, "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("ERROR: failed to set app image: failed to access image to rebase"),
+        "{}",
+        r.stdout
+    );
+    if let Some(go) = go_lifecycle() {
+        let g = go_rebaser(&go, s.dir.path(), &[], &[&s.app.reference]);
+        eprintln!("go without credentials: {}", g.stdout);
+        assert_eq!(g.code, r.code);
+    }
 }
