@@ -874,12 +874,27 @@ fn copy_image(from: &str, to: &str) {
 /// extra `args`; asserts equal exit codes, equal output (names aside) and, on success,
 /// byte-identical manifests and configs and equal report digests.
 fn compare_with_go(go: &Path, app: &str, args: &[&str], api: &str) -> (common::Run, String) {
+    compare_with_go_to(go, app, None, args, api)
+}
+
+/// [`compare_with_go`] saving to `<out>:go` / `<out>:rs` (`out` = `host/repo:latest`) instead
+/// of copies of `app` (for `-previous-image`).
+fn compare_with_go_to(
+    go: &Path,
+    app: &str,
+    out: Option<&str>,
+    args: &[&str],
+    api: &str,
+) -> (common::Run, String) {
     let dir = tempfile::tempdir().unwrap();
     let mut outs = Vec::new();
     for side in ["go", "rs"] {
-        let name = app.replace(":latest", &format!(":{side}"));
-        let extra = app.replace(":latest", &format!(":{side}-extra"));
-        copy_image(app, &name);
+        let base = out.unwrap_or(app);
+        let name = base.replace(":latest", &format!(":{side}"));
+        let extra = base.replace(":latest", &format!(":{side}-extra"));
+        if out.is_none() {
+            copy_image(app, &name);
+        }
         let report = dir.path().join(format!("{side}-report.toml"));
         let mut all: Vec<&str> = vec!["-report", report.to_str().unwrap()];
         all.extend_from_slice(args);
@@ -1051,6 +1066,17 @@ fn same_results_as_the_go_rebaser() {
     let (r, out) = compare_with_go(&go, &legacy.reference, &[], "0.14");
     assert_eq!(r.code, 0, "{out}");
 
+    // -previous-image: read one image, save under another repository (app layers mounted)
+    let elsewhere = format!("{host}/{}:latest", uniq("elsewhere"));
+    let (r, out) = compare_with_go_to(
+        &go,
+        &s2.app.reference,
+        Some(&elsewhere),
+        &["-force", "-previous-image", &s2.app.reference],
+        "0.14",
+    );
+    assert_eq!(r.code, 0, "{out}");
+
     // no metadata, missing image
     let bare = push_app(
         &format!("{host}/{}:latest", uniq("gobare")),
@@ -1064,6 +1090,28 @@ fn same_results_as_the_go_rebaser() {
     );
     let (r, _) = compare_with_go(&go, &bare.reference, &[], "0.14");
     assert_eq!(r.code, 72);
+    // ... but it still records a topLayer, so -run-image works
+    let (r, out) = compare_with_go(
+        &go,
+        &bare.reference,
+        &["-force", "-run-image", &run],
+        "0.14",
+    );
+    assert_eq!(r.code, 0, "{out}");
+    // an empty label: no topLayer to split at
+    let unlabelled = push_app(
+        &format!("{host}/{}:latest", uniq("gonolabel")),
+        &AppSpec {
+            run: &run,
+            label_image: "",
+            label_mirrors: &[],
+            extra_labels: &[("io.buildpacks.lifecycle.metadata", "")],
+            platform_api: "0.14",
+        },
+    );
+    let (r, out) = compare_with_go(&go, &unlabelled.reference, &["-run-image", &run], "0.14");
+    assert_eq!(r.code, 72, "{out}");
+    assert!(out.contains("could not find base layer in image"), "{out}");
     let dir = tempfile::tempdir().unwrap();
     let missing = format!("{host}/{}:nope", uniq("gomissing"));
     let g = go_rebaser(&go, dir.path(), &[], &[&missing]);
