@@ -301,3 +301,194 @@ fn validate_target(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cnb::image::Descriptor;
+
+    fn d(n: &str) -> Digest {
+        Digest::of(n.as_bytes())
+    }
+
+    /// An image named `name` with one layer per entry of `layers` (descriptor digest from
+    /// `<layer>-blob`, diffID from `<layer>`), OCI types, and `labels`.
+    fn image(name: &str, layers: &[&str], labels: &[(&str, &str)], variant: &str) -> Read {
+        let mut manifest = Manifest::new(
+            MediaType::OCI_MANIFEST,
+            Descriptor::new(MediaType::OCI_CONFIG, d("cfg"), 1),
+        );
+        let mut config = ImageConfig {
+            os: "linux".into(),
+            architecture: "arm64".into(),
+            variant: variant.into(),
+            os_version: "1.0".into(),
+            author: "someone".into(),
+            ..Default::default()
+        };
+        for l in layers {
+            manifest.layers.push(Descriptor::new(
+                MediaType::OCI_LAYER_GZIP,
+                d(&format!("{l}-blob")),
+                3,
+            ));
+            config
+                .rootfs
+                .diff_ids
+                .get_or_insert_with(Vec::new)
+                .push(d(l));
+            config.history.push(History {
+                created_by: format!("add {l}"),
+                ..Default::default()
+            });
+        }
+        for (k, v) in labels {
+            config.config.labels.insert((*k).into(), (*v).into());
+        }
+        config.config.env = vec!["CNB_PLATFORM_API=0.14".into()];
+        Read {
+            name: name.into(),
+            manifest,
+            config,
+            identifier: format!("{}@{}", name.split(':').next().unwrap_or(name), d(name)),
+        }
+    }
+
+    fn label(top: &str, image: &str) -> String {
+        format!(
+            r#"{{"app":[{{"sha":"{}"}}],"runImage":{{"topLayer":"{}","reference":"r/run@sha256:00","image":"{image}"}},"stack":{{"runImage":{{"image":"{image}"}}}}}}"#,
+            d("app1"),
+            d(top)
+        )
+    }
+
+    #[test]
+    fn names_normalize_like_go_parse_maybe() {
+        assert_eq!(
+            normalize_name("busybox"),
+            "index.docker.io/library/busybox:latest"
+        );
+        assert_eq!(
+            normalize_name(&format!("127.0.0.1:5000/run@{}", d("x"))),
+            "127.0.0.1:5000/run:latest"
+        );
+        assert_eq!(normalize_name("h:1/run:v2"), "h:1/run:v2");
+        assert_eq!(normalize_name("Not A Ref"), "Not A Ref");
+    }
+
+    #[test]
+    fn swaps_base_layers_and_rebuilds_the_config_like_ggcr() {
+        let app = image(
+            "h/app:1",
+            &["b1", "b2", "app1", "app2"],
+            &[
+                (LABEL_LIFECYCLE_METADATA, &label("b2", "h/run:latest")),
+                ("io.buildpacks.base.released", "old"),
+                ("io.buildpacks.stack.id", "s"),
+                ("keep", "me"),
+            ],
+            "v8",
+        );
+        let base = image(
+            "h/run:latest",
+            &["n1"],
+            &[
+                ("io.buildpacks.base.maintainer", "new"),
+                ("io.buildpacks.stack.id", "s"),
+            ],
+            "",
+        );
+        let out = rebase(Version::new(0, 14), false, &app, &base).unwrap();
+        assert!(out.warnings.is_empty());
+        let img = out.image;
+        assert_eq!(img.media_type(), &MediaType::DOCKER_MANIFEST);
+        let blobs: Vec<_> = img.layers().iter().map(|l| l.digest.clone()).collect();
+        assert_eq!(blobs, [d("n1-blob"), d("app1-blob"), d("app2-blob")]);
+        assert_eq!(img.diff_ids(), [d("n1"), d("app1"), d("app2")]);
+        let c = img.config();
+        assert_eq!((c.os.as_str(), c.architecture.as_str()), ("linux", "arm64"));
+        assert_eq!(c.os_version, "1.0");
+        assert_eq!(
+            c.variant, "",
+            "ggcr's rebase does not carry the variant over"
+        );
+        assert_eq!(c.author, "", "only the app's `config` section is kept");
+        assert_eq!(c.created.as_deref(), Some(DEFAULT_CREATED));
+        assert_eq!(c.history.len(), 3);
+        assert!(c.history.iter().all(|h| h.created_by.is_empty()));
+        assert_eq!(img.label("keep"), Some("me"));
+        assert_eq!(img.label("io.buildpacks.base.released"), None);
+        assert_eq!(img.label("io.buildpacks.base.maintainer"), Some("new"));
+        let md =
+            LayersMetadataCompat::from_label(img.label(LABEL_LIFECYCLE_METADATA).unwrap()).unwrap();
+        assert_eq!(md.metadata.run_image.top_layer, d("n1").to_string());
+        assert_eq!(md.metadata.run_image.reference, base.identifier);
+        assert_eq!(md.app, serde_json::json!([{"sha": d("app1").to_string()}]));
+    }
+
+    #[test]
+    fn refusals_and_their_go_messages() {
+        let lbl = label("b1", "h/run:latest");
+        let mk = |extra: &[(&str, &str)]| {
+            let mut labels = vec![(LABEL_LIFECYCLE_METADATA, lbl.as_str())];
+            labels.extend_from_slice(extra);
+            image("h/app:1", &["b1", "app1"], &labels, "")
+        };
+        let base = image("h/run:latest", &["n1"], &[], "");
+        let e = |r: Result<Rebased, String>| r.err().unwrap_or_default();
+
+        let app = mk(&[(LABEL_REBASABLE, "false")]);
+        assert_eq!(
+            e(rebase(Version::new(0, 14), false, &app, &base)),
+            "app image is not marked as rebasable; please provide -force to override"
+        );
+        let forced = rebase(Version::new(0, 14), true, &app, &base).unwrap();
+        assert_eq!(forced.warnings, ["app image is not marked as rebasable"]);
+
+        let other = image("h/elsewhere:1", &["n1"], &[], "");
+        let msg = e(rebase(Version::new(0, 14), false, &mk(&[]), &other));
+        assert!(
+            msg.starts_with("rebase app image: new base image 'h/elsewhere:1' not found in existing run image metadata: {\"topLayer\":")
+                && msg.ends_with(r#","image":"h/run:latest"}; please provide -force to override"#),
+            "{msg}"
+        );
+
+        let mut app = mk(&[]);
+        app.config.config.env = vec!["CNB_PLATFORM_API=0.11".into()];
+        assert_eq!(
+            e(rebase(Version::new(0, 14), false, &app, &base)),
+            "stack not defined on app image"
+        );
+        app.config
+            .config
+            .labels
+            .insert(LABEL_STACK_ID.into(), "s".into());
+        app.config
+            .config
+            .labels
+            .insert(LABEL_MIXINS.into(), r#"["run:b","a","build:c"]"#.into());
+        let mut base = base.clone();
+        base.config
+            .config
+            .labels
+            .insert(LABEL_STACK_ID.into(), "s".into());
+        base.config
+            .config
+            .labels
+            .insert(LABEL_MIXINS.into(), r#"["a"]"#.into());
+        assert_eq!(
+            e(rebase(Version::new(0, 14), true, &app, &base)),
+            "missing required mixin(s): b, c"
+        );
+
+        let mut app = mk(&[]);
+        app.config
+            .config
+            .labels
+            .insert(LABEL_LIFECYCLE_METADATA.into(), label("zz", "h/run:latest"));
+        assert_eq!(
+            e(rebase(Version::new(0, 14), true, &app, &base)),
+            "rebase app image: could not find base layer in image"
+        );
+    }
+}
