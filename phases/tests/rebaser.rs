@@ -1225,3 +1225,114 @@ fn reads_and_writes_with_registry_credentials() {
         assert_eq!(g.code, r.code);
     }
 }
+
+/// A read-only `docker-registry` serving the storage of another registry (killed on drop).
+struct ReadOnlyView {
+    child: std::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl ReadOnlyView {
+    fn start(storage: &Path) -> ReadOnlyView {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let cfg = dir.path().join("config.yml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {}\n  maintenance:\n    uploadpurging:\n      enabled: false\n    readonly:\n      enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: ro\n",
+                storage.display()
+            ),
+        )
+        .unwrap();
+        let log = std::fs::File::create(dir.path().join("log")).unwrap();
+        let child = Command::new("/usr/bin/docker-registry")
+            .arg("serve")
+            .arg(&cfg)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let view = ReadOnlyView {
+            child,
+            port,
+            _dir: dir,
+        };
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return view;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("read-only registry did not start");
+    }
+}
+
+impl Drop for ReadOnlyView {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Saving is per name: a name already holding the manifest is left alone (ggcr's existence
+/// check), a name that cannot be written is listed with its error, the phase fails with 72 and
+/// no report.toml is written.
+#[test]
+fn a_tag_that_cannot_be_written_fails_the_phase_without_a_report() {
+    let s = scenario(&[]);
+    let report = s.dir.path().join("report.toml");
+    let r = rebaser(
+        s.dir.path(),
+        &["-report", report.to_str().unwrap(), &s.app.reference],
+    );
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    std::fs::remove_file(&report).unwrap();
+    let (raw, _) = manifest(&s.app.reference);
+
+    let ro = ReadOnlyView::start(&s.reg.storage_dir());
+    let ro_host = format!("127.0.0.1:{}", ro.port);
+    let same = s.app.reference.replace(&s.host, &ro_host);
+    let new_tag = same.replace(":latest", ":new");
+    let r = rebaser(
+        s.dir.path(),
+        &["-report", report.to_str().unwrap(), &same, &new_tag],
+    );
+    assert_eq!(r.code, 72, "{}", r.stdout);
+    let digest = Digest::of(&raw);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(lines[0], format!("Saving {same}..."));
+    assert_eq!(lines[1], format!("*** Images ({digest}):"));
+    assert_eq!(lines[2], format!("      {same}"), "{}", r.stdout);
+    assert!(
+        lines[3].starts_with(&format!("      {new_tag} - PUT http://{ro_host}/v2/"))
+            && lines[3].contains("405 Method Not Allowed"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        lines[4].starts_with(&format!(
+            "ERROR: failed to rebase: failed to write image to the following tags: [{new_tag}: PUT "
+        )),
+        "{}",
+        r.stdout
+    );
+    assert!(!report.exists());
+    if let Some(go) = go_lifecycle() {
+        let g = go_rebaser(
+            &go,
+            s.dir.path(),
+            &[],
+            &["-report", report.to_str().unwrap(), &same, &new_tag],
+        );
+        assert_eq!(g.code, 72, "{}", g.stdout);
+        let go_lines: Vec<&str> = g.stdout.lines().collect();
+        assert_eq!(go_lines[..3], lines[..3]);
+        assert!(!report.exists());
+    }
+}

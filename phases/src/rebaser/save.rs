@@ -1,7 +1,8 @@
 //! Saving the rebased image under `<image>` and every extra tag (Go `saveImageAs` over imgutil
 //! remote `SaveAs`: one independent write per name, each failure kept for that name).
 //!
-//! Blobs are never re-uploaded from this machine when the registry can avoid it: a layer the
+//! A name that already holds the manifest is left alone (ggcr's `manifestExists`). Blobs are
+//! never re-uploaded from this machine when the registry can avoid it: a layer the
 //! target repository already has is skipped (HEAD), one from another repository of the same
 //! registry is mounted, and only a layer on another registry is streamed across.
 
@@ -91,6 +92,14 @@ async fn save_one(
     let target = Reference::parse(name).map_err(|e| e.to_string())?;
     let to = target.context().clone();
     let client = store.client();
+    // ggcr checks a tag first: nothing to write when it already names this manifest (so a
+    // repeated rebase works against a read-only registry or an immutable tag, as in Go).
+    match client.head_manifest(&target).await {
+        Ok(Some(info)) if info.digest.as_ref() == Some(built.manifest.digest()) => return Ok(()),
+        Ok(_) => {}
+        Err(e) if e.status() == Some(403) => {}
+        Err(e) => return Err(e.to_string()),
+    }
     let distributable: Vec<&Source> = layers
         .iter()
         .filter(|s| s.desc.media_type.is_distributable())
