@@ -4,6 +4,7 @@
 mod rebase;
 mod save;
 mod session;
+mod timer;
 
 use crate::cli::flags::{self as f, Flag, Gated, all, since};
 use crate::cli::{CommandLine, bad_args, bad_inputs, opt, resolve_paths, validate};
@@ -204,6 +205,7 @@ pub fn run(inputs: &Inputs) -> Result<(), LifecycleError> {
             ));
         }
     };
+    let _measure = timer::Measurement::start("Rebaser");
     let rebased = rebase::rebase(inputs.platform_api, inputs.force_rebase, &app, &new_base)
         .map_err(failed)?;
     for w in &rebased.warnings {
@@ -214,7 +216,9 @@ pub fn run(inputs: &Inputs) -> Result<(), LifecycleError> {
 
     let mut names = vec![inputs.output_image.clone()];
     names.extend(inputs.additional_tags.iter().cloned());
-    cnb::info!("Saving {}...", inputs.output_image);
+    let saving = format!("Saving {}...", inputs.output_image);
+    let measure_save = timer::Measurement::start(saving.as_str());
+    cnb::info!("{saving}");
     let saved = rt.block_on(save::save_all(&store, &built, &sources, &names));
     cnb::info!("*** Images ({}):", saved.digest);
     for (name, err) in &saved.results {
@@ -225,6 +229,7 @@ pub fn run(inputs: &Inputs) -> Result<(), LifecycleError> {
     }
     cnb::debug!("\n*** Digest: {}", saved.digest);
     cnb::debug!("\n*** Manifest Size: {}", saved.manifest_size);
+    drop(measure_save);
     if !saved.all_saved() {
         return Err(failed(saved.error()));
     }
