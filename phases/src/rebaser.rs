@@ -189,22 +189,9 @@ pub fn run(inputs: &Inputs) -> Result<(), LifecycleError> {
     };
     let failed = |cause: String| rebase_error(format!("failed to rebase: {cause}"));
     let rt = session::runtime().map_err(failed)?;
-    let new_base = match rt.block_on(session::read(&store, &run_image)) {
-        Ok(Some(b)) => b,
-        Ok(None) => {
-            return Err(LifecycleError::new(
-                ExitCode::Failed,
-                "failed to access run image",
-            ));
-        }
-        Err(e) => {
-            return Err(LifecycleError::failed(
-                ExitCode::Failed,
-                "access run image",
-                e,
-            ));
-        }
-    };
+    let new_base = rt
+        .block_on(session::open_with_retries(&store, &run_image))
+        .map_err(|e| LifecycleError::failed(ExitCode::Failed, "access run image", e))?;
     let _measure = timer::Measurement::start("Rebaser");
     let rebased = rebase::rebase(inputs.platform_api, inputs.force_rebase, &app, &new_base)
         .map_err(failed)?;

@@ -822,6 +822,24 @@ fn prefers_the_mirror_on_the_app_registry_and_errors_like_go() {
     assert_eq!(r.code, 72, "{}", r.stdout);
     assert!(r.stdout.contains("ERROR: failed to set app image: failed to parse arguments: -run-image is required when there is no run image metadata available"), "{}", r.stdout);
 
+    // a run image that does not exist: retried like Go's OpenRemoteImage, then exit 1
+    let nothing = format!("{host}/{}:nope", uniq("norun"));
+    let r = rebaser(dir.path(), &["-run-image", &nothing, &app.reference]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let delays = ["100ms", "200ms", "500ms", "1s", "2s"];
+    let mut want: Vec<String> = delays
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            format!(
+                "Warning: Failed to open remote image (attempt {}/6): image has no layers, retrying in {d}",
+                i + 1
+            )
+        })
+        .collect();
+    want.push("ERROR: failed to access run image: image has no layers".into());
+    assert_eq!(r.stdout.lines().collect::<Vec<_>>(), want);
+
     let missing = format!("{host}/{}:nope", uniq("missing"));
     let r = rebaser(dir.path(), &[&missing]);
     assert_eq!(r.code, 72, "{}", r.stdout);
@@ -1112,6 +1130,13 @@ fn same_results_as_the_go_rebaser() {
     let (r, out) = compare_with_go(&go, &unlabelled.reference, &["-run-image", &run], "0.14");
     assert_eq!(r.code, 72, "{out}");
     assert!(out.contains("could not find base layer in image"), "{out}");
+    let (r, out) = compare_with_go(
+        &go,
+        &s.app.reference,
+        &["-run-image", &format!("{host}/{}:x", uniq("gonorun"))],
+        "0.14",
+    );
+    assert_eq!(r.code, 1, "{out}");
     let dir = tempfile::tempdir().unwrap();
     let missing = format!("{host}/{}:nope", uniq("gomissing"));
     let g = go_rebaser(&go, dir.path(), &[], &[&missing]);

@@ -6,7 +6,7 @@ use super::rebase::{LABEL_LIFECYCLE_METADATA, Read};
 use cnb::files::LayersMetadata;
 use cnb::files::run_image::{best_run_image_mirror, run_image_from_metadata};
 use cnb::image::reference::Reference;
-use cnb::image::{ImageStore, Platform};
+use cnb::image::{ImageStore, Platform, StoreError};
 use cnb::registry::{Client, ClientOptions, Keychain, RemoteStore};
 use std::sync::OnceLock;
 use tokio::runtime::Runtime;
@@ -37,23 +37,59 @@ pub fn platform() -> Platform {
 }
 
 /// Reads `name`; `Ok(None)` when it does not exist (or is not readable, as imgutil treats 401).
-pub async fn read(store: &RemoteStore, name: &str) -> Result<Option<Read>, String> {
-    let Some((raw, manifest, config)) = cnb::image::store::read_image(store, name, &platform())
-        .await
-        .map_err(|e| e.to_string())?
+pub async fn read(store: &RemoteStore, name: &str) -> Result<Option<Read>, StoreError> {
+    let Some((raw, manifest, config)) =
+        cnb::image::store::read_image(store, name, &platform()).await?
     else {
         return Ok(None);
     };
-    let config = config.parse().map_err(|e| e.to_string())?;
-    let identifier = store
-        .identifier(name, raw.digest())
-        .map_err(|e| e.to_string())?;
+    let config = config.parse()?;
+    let identifier = store.identifier(name, raw.digest())?;
     Ok(Some(Read {
         name: name.to_owned(),
         manifest,
         config,
         identifier,
     }))
+}
+
+/// Go `phase.OpenRemoteImage` (the new run image): a missing image, one without layers and
+/// transient failures are retried after 100ms, 200ms, 500ms, 1s and 2s with Go's warnings;
+/// HTTP 400, 401, 403, 405 and 429 fail at once. The error is the last cause.
+pub async fn open_with_retries(store: &RemoteStore, name: &str) -> Result<Read, String> {
+    const DELAYS_MS: [u64; 5] = [100, 200, 500, 1000, 2000];
+    let attempts = DELAYS_MS.len() + 1;
+    let mut last = String::new();
+    for attempt in 0..attempts {
+        let (cause, retryable) = match read(store, name).await {
+            Ok(Some(img)) if !img.manifest.layers.is_empty() => {
+                if attempt > 0 {
+                    cnb::info!("Successfully opened remote image after {attempt} retries");
+                }
+                return Ok(img);
+            }
+            Ok(_) => ("image has no layers".to_owned(), true),
+            Err(e) => {
+                let status = cnb::registry::registry_error(&e).and_then(|r| r.status());
+                let fatal = matches!(status, Some(400 | 401 | 403 | 405 | 429));
+                (e.to_string(), !fatal)
+            }
+        };
+        if !retryable {
+            return Err(cause);
+        }
+        if let Some(ms) = DELAYS_MS.get(attempt) {
+            let delay = std::time::Duration::from_millis(*ms);
+            cnb::warn!(
+                "Failed to open remote image (attempt {}/{attempts}): {cause}, retrying in {}",
+                attempt + 1,
+                super::timer::go_duration(delay)
+            );
+            tokio::time::sleep(delay).await;
+        }
+        last = cause;
+    }
+    Err(last)
 }
 
 /// The lifecycle label as Go `setAppImage` decodes it (`files.LayersMetadata`).
