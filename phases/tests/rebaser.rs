@@ -84,9 +84,14 @@ fn base64(data: &[u8]) -> String {
     out
 }
 
-/// The environment of a rebaser run: Platform API and, with credentials, `CNB_REGISTRY_AUTH`.
-fn rebaser_env(api: &str) -> Vec<(&'static str, String)> {
-    let mut env = vec![("CNB_PLATFORM_API", api.to_owned())];
+/// The environment of a rebaser run: Platform API, a layers directory in the test's temp dir
+/// (the default report path is `<layers>/report.toml`; never the host's `/layers`) and, with
+/// credentials, `CNB_REGISTRY_AUTH`.
+fn rebaser_env(api: &str, dir: &Path) -> Vec<(&'static str, String)> {
+    let mut env = vec![
+        ("CNB_PLATFORM_API", api.to_owned()),
+        ("CNB_LAYERS_DIR", dir.join("layers").display().to_string()),
+    ];
     if let Some(a) = auth_env() {
         env.push(("CNB_REGISTRY_AUTH", a));
     }
@@ -398,7 +403,7 @@ fn rebaser(dir: &Path, args: &[&str]) -> common::Run {
         std::os::unix::fs::symlink(common::BIN, &link).unwrap();
     }
     common::finish(
-        common::command(&link, &env_refs(&rebaser_env("0.14")))
+        common::command(&link, &env_refs(&rebaser_env("0.14", dir)))
             .args(args)
             .output()
             .unwrap(),
@@ -866,7 +871,7 @@ fn go_rebaser(go: &Path, dir: &Path, env: &[(&str, &str)], args: &[&str]) -> com
         std::fs::create_dir_all(link.parent().unwrap()).unwrap();
         std::os::unix::fs::symlink(go, &link).unwrap();
     }
-    let base = rebaser_env("0.14");
+    let base = rebaser_env("0.14", dir);
     let mut all = env_refs(&base);
     all.extend_from_slice(env);
     common::finish(common::command(&link, &all).args(args).output().unwrap())
@@ -918,7 +923,7 @@ fn compare_with_go_to(
         all.extend_from_slice(args);
         all.push(&name);
         all.push(&extra);
-        let env = rebaser_env(api);
+        let env = rebaser_env(api, dir.path());
         let env = env_refs(&env);
         let r = if side == "go" {
             go_rebaser(go, dir.path(), &env, &all)
