@@ -751,6 +751,8 @@ fn refuses_a_target_mismatch_and_an_unlisted_base_unless_forced() {
         "{}",
         r.stdout
     );
+    // without -report: <CNB_LAYERS_DIR>/report.toml
+    assert!(s.dir.path().join("layers/report.toml").is_file());
     let cfg = config(short_app(&s));
     let md: Value = serde_json::from_str(
         cfg["config"]["Labels"]["io.buildpacks.lifecycle.metadata"]
