@@ -1368,3 +1368,100 @@ fn a_tag_that_cannot_be_written_fails_the_phase_without_a_report() {
         assert!(!report.exists());
     }
 }
+
+/// A multi-platform run image (an OCI index): the child for linux/<this machine's arch> is
+/// used, and the label's `runImage.reference` names that child's digest (imgutil's identifier).
+#[test]
+fn a_multi_platform_run_image_resolves_to_this_platform() {
+    let s = scenario(&[]);
+    let host = &s.host;
+    let arch = cnb::files::target::go_arch();
+    let other_arch = if arch == "arm64" { "amd64" } else { "arm64" };
+    let mine = push_run_image(
+        host,
+        &format!("{}:mine", s.run_repo),
+        &[("/etc/mine", "mine")],
+        BASE_LABELS_2,
+    );
+    // the other platform's image: same labels, config says the other architecture
+    let theirs = {
+        let work = tempfile::tempdir().unwrap();
+        let l = work.path().join("l");
+        let l = l.to_str().unwrap();
+        let image = format!("{l}:x");
+        sh(Command::new("umoci").args(["init", "--layout", l]));
+        sh(Command::new("umoci").args(["new", "--image", &image]));
+        std::fs::write(work.path().join("f"), "theirs").unwrap();
+        sh(Command::new("umoci").args([
+            "insert",
+            "--rootless",
+            "--image",
+            &image,
+            work.path().join("f").to_str().unwrap(),
+            "/etc/theirs",
+        ]));
+        sh(Command::new("umoci").args([
+            "config",
+            "--image",
+            &image,
+            "--os",
+            "linux",
+            "--architecture",
+            other_arch,
+        ]));
+        let reference = format!("{host}/{}:theirs", s.run_repo);
+        sh(skopeo().args([
+            "copy",
+            "--dest-tls-verify=false",
+            &format!("oci:{image}"),
+            &format!("docker://{reference}"),
+        ]));
+        skopeo_inspect_raw(&reference, None)
+    };
+    let entry = |raw: &[u8], arch: &str| {
+        json!({
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "size": raw.len(),
+            "digest": Digest::of(raw).to_string(),
+            "platform": {"architecture": arch, "os": "linux"}
+        })
+    };
+    let index = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [entry(&theirs, other_arch), entry(&mine, arch)]
+    }))
+    .unwrap();
+    let idx_path = s.dir.path().join("index.json");
+    std::fs::write(&idx_path, &index).unwrap();
+    sh(Command::new("curl").args([
+        "-fsS",
+        "-X",
+        "PUT",
+        "-H",
+        "Content-Type: application/vnd.oci.image.index.v1+json",
+        "--data-binary",
+        &format!("@{}", idx_path.display()),
+        &format!("http://{host}/v2/{}/manifests/latest", s.run_repo),
+    ]));
+    if let Some(go) = go_lifecycle() {
+        let (r, out) = compare_with_go(&go, &s.app.reference, &[], "0.14");
+        assert_eq!(r.code, 0, "{out}");
+    }
+    let r = rebaser(s.dir.path(), &[&s.app.reference]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let cfg = config(&s.app.reference);
+    let md: Value = serde_json::from_str(
+        cfg["config"]["Labels"]["io.buildpacks.lifecycle.metadata"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        md["runImage"]["reference"],
+        format!("{host}/{}@{}", s.run_repo, Digest::of(&mine))
+    );
+    let (_, m) = manifest(&s.app.reference);
+    let mine_m: Value = serde_json::from_slice(&mine).unwrap();
+    assert_eq!(layer_digests(&m)[0], layer_digests(&mine_m)[0]);
+}
