@@ -122,11 +122,7 @@ fn set_app_image(inputs: &Inputs) -> Result<(rebase::Read, String), LifecycleErr
     let md = session::app_metadata(&app).map_err(fail)?;
     let run_image = match &inputs.run_image {
         Some(r) => r.clone(),
-        None => match rt.block_on(session::run_image_from_label(
-            &store,
-            reference.registry(),
-            &md,
-        )) {
+        None => match rt.block_on(session::run_image_from_label(reference.registry(), &md)) {
             session::RunImageChoice::Chosen(r) => r,
             session::RunImageChoice::NoMetadata => {
                 return Err(fail(

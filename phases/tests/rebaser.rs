@@ -35,6 +35,8 @@ struct Ctx {
     host: String,
     creds: Option<(String, String)>,
     docker: bool,
+    /// The registry serves HTTPS with a self-signed certificate.
+    tls: bool,
 }
 
 thread_local! {
@@ -289,6 +291,11 @@ fn push_app(reference: &str, spec: &AppSpec) -> App {
     }
     let client = Client::new(ClientOptions {
         keychain,
+        insecure_registries: if ctx().tls {
+            vec![app_ref.registry().to_owned()]
+        } else {
+            Vec::new()
+        },
         ..ClientOptions::default()
     });
     let layer_type = if ctx().docker {
@@ -422,13 +429,14 @@ fn config_bytes(reference: &str) -> Vec<u8> {
     let (_, m) = manifest(reference);
     let r = Reference::parse(reference).unwrap();
     let url = format!(
-        "http://{}/v2/{}/blobs/{}",
+        "{}://{}/v2/{}/blobs/{}",
+        if ctx().tls { "https" } else { "http" },
         r.registry(),
         r.repository(),
         m["config"]["digest"].as_str().unwrap()
     );
     let mut curl = Command::new("curl");
-    curl.arg("-fsS");
+    curl.args(["-fsSk"]);
     if let Some(c) = creds() {
         curl.args(["-u", &c]);
     }
@@ -1222,7 +1230,7 @@ fn reads_and_writes_with_registry_credentials() {
     set_ctx(Ctx {
         host: reg.host(),
         creds: Some(("cnb".into(), "s3cret".into())),
-        docker: false,
+        ..Ctx::default()
     });
     let s = scenario_on(reg, &[]);
     if let Some(go) = go_lifecycle() {
@@ -1464,4 +1472,85 @@ fn a_multi_platform_run_image_resolves_to_this_platform() {
     let (_, m) = manifest(&s.app.reference);
     let mine_m: Value = serde_json::from_slice(&mine).unwrap();
     assert_eq!(layer_digests(&m)[0], layer_digests(&mine_m)[0]);
+}
+
+/// A registry with a self-signed certificate is used only when named with
+/// `-insecure-registry` (or `CNB_INSECURE_REGISTRIES`), like Go. Go's run image read check
+/// ignores those settings, so the run image must then be given with `-run-image`.
+#[test]
+fn insecure_registries_allow_a_self_signed_registry() {
+    let reg: &'static Registry =
+        Box::leak(Box::new(Registry::start(cnb::testing::RegistryOptions {
+            tls: true,
+            ..Default::default()
+        })));
+    set_ctx(Ctx {
+        host: reg.host(),
+        tls: true,
+        ..Ctx::default()
+    });
+    let s = scenario_on(reg, &[]);
+    let run = format!("{}/{}:latest", s.host, s.run_repo);
+    let r = rebaser(s.dir.path(), &[&s.app.reference]);
+    assert_eq!(r.code, 72, "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("ERROR: failed to set app image: failed to access image to rebase: "),
+        "{}",
+        r.stdout
+    );
+    let r = rebaser(
+        s.dir.path(),
+        &["-insecure-registry", &s.host, &s.app.reference],
+    );
+    assert_eq!(r.code, 72, "{}", r.stdout);
+    assert_eq!(
+        r.stdout,
+        "ERROR: failed to set app image: failed to find accessible run image\n"
+    );
+    if let Some(go) = go_lifecycle() {
+        let g = go_rebaser(&go, s.dir.path(), &[], &[&s.app.reference]);
+        assert_eq!(g.code, 72, "{}", g.stdout);
+        let (r, out) = compare_with_go(
+            &go,
+            &s.app.reference,
+            &["-insecure-registry", &s.host],
+            "0.14",
+        );
+        assert_eq!(r.code, 72, "{out}");
+        let (r, out) = compare_with_go(
+            &go,
+            &s.app.reference,
+            &["-insecure-registry", &s.host, "-run-image", &run],
+            "0.14",
+        );
+        assert_eq!(r.code, 0, "{out}");
+    }
+    let r = rebaser(
+        s.dir.path(),
+        &[
+            "-insecure-registry",
+            &s.host,
+            "-run-image",
+            &run,
+            &s.app.reference,
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let layers = s.dir.path().join("layers");
+    let r = common::finish(
+        common::command(
+            &s.dir.path().join("rebaser"),
+            &[
+                ("CNB_PLATFORM_API", "0.13"),
+                ("CNB_INSECURE_REGISTRIES", s.host.as_str()),
+                ("CNB_RUN_IMAGE", run.as_str()),
+                ("CNB_LAYERS_DIR", layers.to_str().unwrap()),
+            ],
+        )
+        .arg(&s.app.reference)
+        .output()
+        .unwrap(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stdout);
 }

@@ -111,18 +111,25 @@ pub enum RunImageChoice {
 }
 
 /// Go `BestRunImageMirrorFor(<app image registry>, GetRunImageFromMetadata(md))`.
-pub async fn run_image_from_label(
-    store: &RemoteStore,
-    app_registry: &str,
-    md: &LayersMetadata,
-) -> RunImageChoice {
+///
+/// The read check is Go's `LifecycleInputs.AccessChecker`: a keychain for the candidates and
+/// a plain `remote.NewImage`, i.e. *without* the `-insecure-registry` settings, so a candidate
+/// on a registry that is only reachable insecurely (self-signed TLS, plain HTTP beyond
+/// loopback/private addresses) counts as unreadable, as in the Go rebaser.
+pub async fn run_image_from_label(app_registry: &str, md: &LayersMetadata) -> RunImageChoice {
     let Ok(candidates) = run_image_from_metadata(true, md) else {
         return RunImageChoice::NoMetadata;
     };
+    let names: Vec<&str> = candidates.candidates().collect();
+    let keychain = match Keychain::from_environment(&names) {
+        Ok(k) => k,
+        Err(e) => return RunImageChoice::Failed(format!("unable to create keychain: {e}")),
+    };
+    let checker = self::store(keychain, &[]);
     let mut readable = std::collections::BTreeMap::new();
     for c in candidates.candidates() {
         let ok = match Reference::parse(c) {
-            Ok(r) => store.client().check_read_access(&r).await.is_ok(),
+            Ok(r) => checker.client().check_read_access(&r).await.is_ok(),
             Err(_) => false,
         };
         readable.insert(c.to_owned(), ok);
