@@ -1554,3 +1554,36 @@ fn insecure_registries_allow_a_self_signed_registry() {
     );
     assert_eq!(r.code, 0, "{}", r.stdout);
 }
+
+/// As root, `-uid/-gid` drop privileges after the registry credentials were resolved: the
+/// rebase still works and report.toml belongs to that user. Skipped when not root.
+#[test]
+fn drops_to_the_given_user_before_rebasing() {
+    // SAFETY: plain syscall.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("not root: skipping");
+        return;
+    }
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let s = scenario(&[]);
+    let out = s.dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    std::fs::set_permissions(s.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let report = out.join("report.toml");
+    let r = rebaser(
+        s.dir.path(),
+        &[
+            "-uid",
+            "4321",
+            "-gid",
+            "4322",
+            "-report",
+            report.to_str().unwrap(),
+            &s.app.reference,
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let meta = std::fs::metadata(&report).unwrap();
+    assert_eq!((meta.uid(), meta.gid()), (4321, 4322));
+}
