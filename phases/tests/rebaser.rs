@@ -804,6 +804,10 @@ fn prefers_the_mirror_on_the_app_registry_and_errors_like_go() {
         &[("/etc/m", "m2")],
         BASE_LABELS_2,
     );
+    if let Some(go) = go_lifecycle() {
+        let (r, out) = compare_with_go(&go, &app.reference, &[], "0.13");
+        assert_eq!(r.code, 0, "{out}");
+    }
     let dir = tempfile::tempdir().unwrap();
     let r = rebaser(dir.path(), &["-report", "/dev/null", &app.reference]);
     assert_eq!(r.code, 0, "{}", r.stdout);
