@@ -4,7 +4,6 @@
 mod rebase;
 mod save;
 mod session;
-mod timer;
 
 use crate::cli::flags::{self as f, Flag, Gated, all, since};
 use crate::cli::{CommandLine, bad_args, bad_inputs, opt, resolve_paths, validate};
@@ -188,7 +187,7 @@ pub fn run(inputs: &Inputs) -> Result<(), LifecycleError> {
     let new_base = rt
         .block_on(session::open_with_retries(&store, &run_image))
         .map_err(|e| LifecycleError::failed(ExitCode::Failed, "access run image", e))?;
-    let _measure = timer::Measurement::start("Rebaser");
+    let _measure = crate::common::timer::Measurement::start("Rebaser");
     let rebased = rebase::rebase(inputs.platform_api, inputs.force_rebase, &app, &new_base)
         .map_err(failed)?;
     for w in &rebased.warnings {
@@ -200,7 +199,7 @@ pub fn run(inputs: &Inputs) -> Result<(), LifecycleError> {
     let mut names = vec![inputs.output_image.clone()];
     names.extend(inputs.additional_tags.iter().cloned());
     let saving = format!("Saving {}...", inputs.output_image);
-    let measure_save = timer::Measurement::start(saving.as_str());
+    let measure_save = crate::common::timer::Measurement::start(saving.as_str());
     cnb::info!("{saving}");
     let saved = rt.block_on(save::save_all(&store, &built, &sources, &names));
     cnb::info!("*** Images ({}):", saved.digest);

@@ -41,9 +41,9 @@ fn phase_symlinks_dispatch_on_basename() {
         ),
         (
             "rebaser",
-            vec!["r.io/app"],
+            vec!["-daemon", "r.io/app"],
             72,
-            "failed to rebase: rebaser is not implemented yet",
+            "failed to rebase: -daemon is not supported",
         ),
         (
             "creator",
@@ -115,11 +115,11 @@ fn arg0_dispatch_and_subcommands_agree() {
     let by_arg0 = finish(
         lifecycle(&[API, NO_COLOR])
             .arg0("/cnb/lifecycle/rebaser")
-            .arg("r.io/app")
+            .args(["-daemon", "r.io/app"])
             .output()
             .unwrap(),
     );
-    let by_sub = run(&[API, NO_COLOR], &["rebase", "r.io/app"]);
+    let by_sub = run(&[API, NO_COLOR], &["rebase", "-daemon", "r.io/app"]);
     assert_eq!(by_arg0.code, 72);
     assert_eq!(by_sub.code, 72);
     assert_eq!(by_arg0.stdout, by_sub.stdout);
@@ -276,7 +276,8 @@ fn bool_forms_and_false_as_positional() {
 
 #[test]
 fn parsing_stops_at_first_positional_and_after_double_dash() {
-    let r = run(&[API, NO_COLOR], &["rebase", "r.io/app", "-daemon"]);
+    // The image is on a closed loopback port: the rebaser fails fast when it reads it.
+    let r = run(&[API, NO_COLOR], &["rebase", "127.0.0.1:1/app", "-daemon"]);
     assert!(r.stdout.starts_with(
         "Warning: Warning: unconsumed flag-like positional arg: \n\t-daemon\n\t This will not be interpreted as a flag.\n\t Did you mean to put this before the first positional argument?\n"
     ), "{}", r.stdout);
@@ -790,25 +791,24 @@ fn log_level_and_debug_lines() {
         (r.code, r.stdout.as_str()),
         (1, "ERROR: failed to parse log level: invalid level\n")
     );
+    // `-daemon` makes the rebaser stop in its privileges step, before any registry access.
+    let refused = "ERROR: failed to rebase: -daemon is not supported by cnb-lifecycle-rs (images are read from and written to registries)\n";
     let r = run(
         &[API, NO_COLOR, ("CNB_LOG_LEVEL", "debug")],
-        &["rebase", "r.io/app"],
+        &["rebase", "-daemon", "r.io/app"],
     );
     assert_eq!(
         r.stdout,
-        "Starting rebase...\nParsing inputs...\nEnsuring privileges...\nExecuting command...\nERROR: failed to rebase: rebaser is not implemented yet in cnb-lifecycle-rs\n"
+        format!("Starting rebase...\nParsing inputs...\nEnsuring privileges...\n{refused}")
     );
     let r = run(
         &[API, NO_COLOR, ("CNB_LOG_LEVEL", "debug")],
-        &["rebase", "-log-level=warn", "r.io/app"],
+        &["rebase", "-log-level=warn", "-daemon", "r.io/app"],
     );
-    assert_eq!(
-        r.stdout,
-        "ERROR: failed to rebase: rebaser is not implemented yet in cnb-lifecycle-rs\n"
-    );
+    assert_eq!(r.stdout, refused);
     // Colour is on unless disabled.
-    let r = run(&[API], &["rebase", "r.io/app"]);
+    let r = run(&[API], &["rebase", "-daemon", "r.io/app"]);
     assert!(r.raw_stdout.starts_with("\x1b["), "{:?}", r.raw_stdout);
-    let r = run(&[API], &["rebase", "-no-color", "r.io/app"]);
+    let r = run(&[API], &["rebase", "-no-color", "-daemon", "r.io/app"]);
     assert!(r.raw_stdout.starts_with("ERROR: "), "{:?}", r.raw_stdout);
 }

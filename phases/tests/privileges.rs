@@ -316,10 +316,12 @@ fn unprivileged_callers_get_gos_errors() {
             1,
             "ERROR: failed to exec as user 1000:1000: operation not permitted".to_string(),
         ),
+        // Go reads the app image before dropping privileges, so an unreachable app image
+        // fails first (exit 72), as the Go rebaser does on the same arguments.
         (
             [&["rebase"][..], &ids, &["127.0.0.1:1/app"]].concat(),
-            1,
-            "ERROR: failed to exec as user 1000:1000: operation not permitted".to_string(),
+            72,
+            "ERROR: failed to set app image: failed to access image to rebase: ".to_string(),
         ),
         // Already that user: RunAs is a no-op and the body is reached.
         (

@@ -5,13 +5,14 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Logs the start now and the end when [`Measurement::end`] is called or it is dropped.
 pub struct Measurement {
-    name: &'static str,
+    name: String,
     start: Instant,
     done: bool,
 }
 
 impl Measurement {
-    pub fn start(name: &'static str) -> Measurement {
+    pub fn start(name: impl Into<String>) -> Measurement {
+        let name = name.into();
         cnb::debug!("Timer: {name} started at {}", now());
         Measurement {
             name,

@@ -83,7 +83,7 @@ pub async fn open_with_retries(store: &RemoteStore, name: &str) -> Result<Read, 
             cnb::warn!(
                 "Failed to open remote image (attempt {}/{attempts}): {cause}, retrying in {}",
                 attempt + 1,
-                super::timer::go_duration(delay)
+                crate::common::timer::go_duration(delay)
             );
             tokio::time::sleep(delay).await;
         }
