@@ -138,7 +138,9 @@ fn restore_one(cache: &dyn Cache, job: &Job, owner: Owner) -> Result<(), String>
     remove_dir(&job.dir).map_err(|e| format!("removing stale layer directory: {e}"))?;
     cnb::debug!("Retrieving data for {:?}", job.sha.to_string());
     let result = cache.retrieve_layer(&job.sha).map_err(Failure::Cache).and_then(|reader| {
-        let opts = ExtractOptions::new(&job.dir, &job.dir, job.id.clone());
+        let mut opts = ExtractOptions::new(&job.dir, &job.dir, job.id.clone());
+        // Layers may link anywhere (e.g. `/etc/ssl/certs`); the extractor never follows links.
+        opts.allow_symlinks_out = true;
         let expected = Expected { digest: None, diff_id: Some(job.sha.clone()) };
         extract(reader, Some(TAR), &expected, &opts).map_err(|e| classify(e, &job.sha))
     });
