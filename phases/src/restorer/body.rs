@@ -31,6 +31,7 @@ fn failed(message: impl Into<String>) -> LifecycleError {
 
 pub fn run(inputs: &Inputs) -> Result<(), LifecycleError> {
     let group = read_group(&inputs.group_path).map_err(|e| failed(e.to_string()))?;
+    cnb::buildpack::build::verify_group(&group)?;
     let keychain = inputs.keychain.resolve(&registry_images(inputs))?.clone();
     let client = common::client(&keychain, &inputs.insecure_registries);
     let rt = common::runtime()?;
@@ -45,9 +46,11 @@ pub fn run(inputs: &Inputs) -> Result<(), LifecycleError> {
                 Analyzed::default()
             });
             update_analyzed(inputs, &rt, &client, &mut analyzed)?;
-            analyzed
-                .write(&inputs.analyzed_path)
-                .map_err(|e| LifecycleError::failed(ExitCode::Failed, "write analyzed metadata", e))?;
+            cnb::debug!("Run image info in analyzed metadata is: ");
+            cnb::debug!("{}", analyzed.run_image_debug_json());
+            analyzed.write(&inputs.analyzed_path).map_err(|e| {
+                LifecycleError::failed(ExitCode::Failed, "write analyzed metadata", go_write_error(e))
+            })?;
             analyzed.layers_metadata
         }
         Err(e) => {
@@ -129,4 +132,16 @@ fn restore(
             .map_err(|e| format!("restoring data: {e}"))?;
     }
     Ok(())
+}
+
+/// Go's wording of a failed file write: "failed to write analyzed file: open <path>: <cause>".
+fn go_write_error(e: cnb::files::Error) -> String {
+    match e {
+        cnb::files::Error::Write { what, path, source } => format!(
+            "failed to write {what} file: open {}: {}",
+            path.display(),
+            cnb::cache::go_io_text(&source)
+        ),
+        other => other.to_string(),
+    }
 }

@@ -82,7 +82,8 @@ pub fn restore(
 
 /// Go `ReadLayersDir`: directories and `*.toml` files (except store/launch/build) name
 /// layers; a missing buildpack directory has none.
-fn layer_names(bp_dir: &Path) -> io::Result<BTreeSet<String>> {
+pub fn layer_names(bp_dir: &Path) -> io::Result<BTreeSet<String>> {
+    cnb::debug!("Reading buildpack directory: {}", bp_dir.display());
     let mut names = BTreeSet::new();
     let rd = match std::fs::read_dir(bp_dir) {
         Ok(rd) => rd,
@@ -92,6 +93,7 @@ fn layer_names(bp_dir: &Path) -> io::Result<BTreeSet<String>> {
     for entry in rd {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
+        cnb::debug!("Reading buildpack directory item: {name}");
         if entry.file_type()?.is_dir() {
             names.insert(name);
         } else if let Some(stem) = name.strip_suffix(".toml")

@@ -33,6 +33,9 @@ pub fn restore(
     let empty = BTreeMap::new();
     for bp in buildpacks {
         let bp_dir = layers_dir.join(escape_id(&bp.id));
+        // Go reads the directory here (a read failure fails the restore); only for the log.
+        super::data::layer_names(&bp_dir)
+            .map_err(|e| format!("reading buildpack layer directory: {e}"))?;
         let app_layers = app.for_buildpack(&bp.id).map_or(&empty, |b| &b.layers);
         let cached = cache.for_buildpack(&bp.id).map_or(&empty, |b| &b.layers);
         for (name, layer) in app_layers {
