@@ -546,3 +546,27 @@ fn selected_run_image_must_be_readable_from_0_14() {
         .ok();
     f.assert_store_toml();
 }
+
+#[test]
+fn build_image_digest_goes_to_analyzed_toml() {
+    let reg = shared_registry();
+    let build = cnb::testing::push_busybox_fixture(&reg.host(), "restorer/build:1");
+    let f = fixture();
+    f.write_inputs(false);
+    f.restorer("0.14", &[], &["-build-image", &build.reference]).ok();
+    let analyzed = fs::read_to_string(f.path("analyzed.toml")).unwrap();
+    let want = format!(
+        "[build-image]\n  reference = \"{}/restorer/build@{}\"\n",
+        reg.host(),
+        build.manifest_digest
+    );
+    assert!(analyzed.contains(&want), "{analyzed}");
+    f.assert_store_toml();
+
+    let missing = format!("{}/restorer/no-build:1", reg.host());
+    let out = f.restorer("0.14", &[], &["-build-image", &missing]);
+    assert_eq!(out.code, 1, "{}", out.out);
+    out.has(&format!(
+        "ERROR: failed to pull builder image {missing}: failed to get remote image"
+    ));
+}
