@@ -570,3 +570,28 @@ fn build_image_digest_goes_to_analyzed_toml() {
         "ERROR: failed to pull builder image {missing}: failed to get remote image"
     ));
 }
+
+#[test]
+fn corrupt_blob_in_the_registry_is_a_warning_and_leaves_no_layer_dir() {
+    let reg = shared_registry();
+    let f = fixture();
+    f.write_inputs(false);
+    let name = format!("{}/restorer/corrupt:1", reg.host());
+    f.image_cache(&name, Keychain::anonymous());
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&cnb::testing::skopeo_inspect_raw(&name, None)).unwrap();
+    // Layers are in the order added: maven_m2 first. Damage its stored gzip bytes in place.
+    let blob = reg.blob_data_path(manifest["layers"][0]["digest"].as_str().unwrap());
+    let mut bytes = fs::read(&blob).unwrap();
+    let mid = bytes.len() / 2;
+    for b in &mut bytes[mid..mid + 8] {
+        *b ^= 0xff;
+    }
+    fs::write(&blob, &bytes).unwrap();
+    let out = f.restorer("0.14", &[], &["-cache-image", &name]);
+    out.ok()
+        .has("Warning: Skipping restore for layer samples/java-maven:maven_m2: ");
+    assert!(!f.bp().join("maven_m2").exists(), "no half-restored layer");
+    f.assert_jdk_restored();
+    f.assert_sboms_restored();
+}
