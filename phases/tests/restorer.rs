@@ -595,3 +595,40 @@ fn corrupt_blob_in_the_registry_is_a_warning_and_leaves_no_layer_dir() {
     f.assert_jdk_restored();
     f.assert_sboms_restored();
 }
+
+#[test]
+fn unreadable_selected_run_image_fails_from_0_14_but_not_with_layout() {
+    let reg = Registry::start(RegistryOptions {
+        htpasswd: Some(("user".into(), "pass".into())),
+        ..RegistryOptions::default()
+    });
+    let f = fixture();
+    f.write_inputs(false);
+    let run_image = format!("{}/restorer/private-run:latest", reg.host());
+    let analyzed = fs::read_to_string(f.path("analyzed.toml")).unwrap();
+    fs::write(
+        f.path("analyzed.toml"),
+        format!("{analyzed}\n[run-image]\n  reference = \"\"\n  image = \"{run_image}\"\n"),
+    )
+    .unwrap();
+    fs::write(f.path("run.toml"), format!("[[images]]\n  image = \"{run_image}\"\n")).unwrap();
+    let run = f.path("run.toml");
+    let run = run.to_str().unwrap();
+    // No credentials: 401 → not readable.
+    let out = f.restorer("0.14", &[], &["-run", run]);
+    assert_eq!(out.code, 1, "{}", out.out);
+    out.has(&format!("ERROR: selected run image '{run_image}' is not accessible"));
+    // Below 0.14 there is no check.
+    f.restorer("0.13", &[], &[]).ok();
+    // With a layout every image counts as readable (Go's nop checker).
+    let layout = f.path("layout");
+    f.restorer(
+        "0.14",
+        &[("CNB_EXPERIMENTAL_MODE", "silent")],
+        &["-run", run, "-layout", "-layout-dir", layout.to_str().unwrap()],
+    )
+    .ok();
+    // With credentials it is readable.
+    let auth = format!("{{\"{}\":\"Basic dXNlcjpwYXNz\"}}", reg.host());
+    f.restorer("0.14", &[("CNB_REGISTRY_AUTH", &auth)], &["-run", run]).ok();
+}
