@@ -54,6 +54,11 @@ fn tar_of(dir: &Path) -> (Digest, Vec<u8>) {
 /// Builds `<tmp>/layers` with a cache-only layer (`maven_m2`), a launch+cache layer (`jdk`)
 /// and the SBOM tree, tars them like the exporter, then empties the layers directory.
 fn fixture() -> Fixture {
+    fixture_with(|_| {})
+}
+
+/// [`fixture`] with `extra` adding entries to the buildpack directory before tarring.
+fn fixture_with(extra: impl Fn(&Path)) -> Fixture {
     let tmp = tempfile::tempdir().unwrap();
     let layers = tmp.path().join("layers");
     let bp = layers.join(BP_DIR);
@@ -69,6 +74,7 @@ fn fixture() -> Fixture {
     write(&sbom.join("cache").join(BP_DIR).join("maven_m2/sbom.cdx.json"), "{\"m2\":1}", 0o644);
     write(&sbom.join("launch").join(BP_DIR).join("jdk/sbom.cdx.json"), "{\"jdk\":1}", 0o644);
     write(&sbom.join("launch").join(BP_DIR).join("sbom.cdx.json"), "{\"bp\":1}", 0o644);
+    extra(&bp);
     let m2 = tar_of(&bp.join("maven_m2"));
     let jdk = tar_of(&bp.join("jdk"));
     let sb = tar_of(&sbom);
@@ -236,6 +242,12 @@ impl Fixture {
             "{\"jdk\":1}"
         );
         assert!(!self.layers.join("sbom").exists(), "<layers>/sbom must be removed");
+    }
+
+    fn assert_no_layer_dirs(&self) {
+        for name in ["maven_m2", "jdk"] {
+            assert!(!self.bp().join(name).exists(), "{name} must not exist");
+        }
     }
 
     fn assert_no_layers(&self) {
@@ -631,4 +643,39 @@ fn unreadable_selected_run_image_fails_from_0_14_but_not_with_layout() {
     // With credentials it is readable.
     let auth = format!("{{\"{}\":\"Basic dXNlcjpwYXNz\"}}", reg.host());
     f.restorer("0.14", &[("CNB_REGISTRY_AUTH", &auth)], &["-run", run]).ok();
+}
+
+#[test]
+fn cache_of_another_layers_dir_is_a_warning() {
+    let f = fixture();
+    f.write_inputs(false);
+    let cache = f.volume_cache();
+    // g restores f's cache: its tars name f's layers directory.
+    let g = fixture();
+    g.write_inputs(false);
+    let out = g.restorer("0.14", &[], &["-cache-dir", cache.to_str().unwrap()]);
+    out.ok()
+        .has("Warning: Skipping restore for layer samples/java-maven:maven_m2: failed to extract layer 'samples/java-maven:maven_m2': entry '")
+        .has("Removing \"samples/java-maven:jdk\", wrong sha")
+        .has("Warning: Skipping restore for SBOM layer: ");
+    g.assert_no_layer_dirs();
+    assert!(!f.bp().exists(), "nothing written to the other layers dir");
+}
+
+#[test]
+fn device_node_in_a_cached_layer_fails_the_restore_with_42() {
+    if uid_gid().0 != 0 {
+        eprintln!("skipping: mknod needs root");
+        return;
+    }
+    let f = fixture_with(|bp| {
+        cnb::layers::testtree::mkchardev(&bp.join("maven_m2/null"), 0o600, 1, 3).unwrap();
+    });
+    f.write_inputs(false);
+    let cache = f.volume_cache();
+    let out = f.restorer("0.14", &[], &["-cache-dir", cache.to_str().unwrap()]);
+    assert_eq!(out.code, 42, "{}", out.out);
+    out.has("ERROR: failed to restore: restoring data: restoring layer samples/java-maven:maven_m2: ")
+        .has("device nodes are not allowed");
+    assert!(!f.bp().join("maven_m2").exists(), "no half-restored layer");
 }

@@ -181,6 +181,14 @@ fn classify(e: ExtractError, sha: &Digest) -> Failure {
             }),
             _ => Failure::Extract(e),
         },
+        // Entries naming paths outside `<layers>/<bp>/<layer>`: a cache written with another
+        // layers directory. Go would write them there; we do not, and rebuild the layer.
+        ExtractError::Entry { ref reason, .. } if reason.starts_with("outside of '") => {
+            Failure::Cache(CacheError::Read {
+                kind: cnb::cache::ReadErrKind::Corrupt,
+                message: e.to_string(),
+            })
+        }
         other => Failure::Extract(other),
     }
 }
