@@ -46,8 +46,11 @@ fn write(path: &Path, text: &str, mode: u32) {
 
 fn tar_of(dir: &Path) -> (Digest, Vec<u8>) {
     let (uid, gid) = uid_gid();
-    let bytes = write_tar(&LayerSpec::dir(dir, Owner::new(uid.into(), gid.into())), Vec::new())
-        .expect("layer tar");
+    let bytes = write_tar(
+        &LayerSpec::dir(dir, Owner::new(uid.into(), gid.into())),
+        Vec::new(),
+    )
+    .expect("layer tar");
     (Digest::of(&bytes), bytes)
 }
 
@@ -62,8 +65,16 @@ fn fixture_with(extra: impl Fn(&Path)) -> Fixture {
     let tmp = tempfile::tempdir().unwrap();
     let layers = tmp.path().join("layers");
     let bp = layers.join(BP_DIR);
-    write(&bp.join("maven_m2/repository/org/acme/acme-1.0.jar"), "jar bytes\n", 0o644);
-    write(&bp.join("maven_m2/bin/mvnw"), "#!/bin/sh\necho mvn\n", 0o755);
+    write(
+        &bp.join("maven_m2/repository/org/acme/acme-1.0.jar"),
+        "jar bytes\n",
+        0o644,
+    );
+    write(
+        &bp.join("maven_m2/bin/mvnw"),
+        "#!/bin/sh\necho mvn\n",
+        0o755,
+    );
     write(&bp.join("maven_m2/settings.xml"), "<settings/>\n", 0o600);
     symlink("repository/org", bp.join("maven_m2/org-link")).unwrap();
     write(&bp.join("jdk/bin/java"), "#!/bin/sh\necho java\n", 0o755);
@@ -71,9 +82,24 @@ fn fixture_with(extra: impl Fn(&Path)) -> Fixture {
     symlink("bin", bp.join("jdk/current")).unwrap();
     symlink("/etc/ssl/certs/ca-certificates.crt", bp.join("jdk/cacerts")).unwrap();
     let sbom = layers.join("sbom");
-    write(&sbom.join("cache").join(BP_DIR).join("maven_m2/sbom.cdx.json"), "{\"m2\":1}", 0o644);
-    write(&sbom.join("launch").join(BP_DIR).join("jdk/sbom.cdx.json"), "{\"jdk\":1}", 0o644);
-    write(&sbom.join("launch").join(BP_DIR).join("sbom.cdx.json"), "{\"bp\":1}", 0o644);
+    write(
+        &sbom
+            .join("cache")
+            .join(BP_DIR)
+            .join("maven_m2/sbom.cdx.json"),
+        "{\"m2\":1}",
+        0o644,
+    );
+    write(
+        &sbom.join("launch").join(BP_DIR).join("jdk/sbom.cdx.json"),
+        "{\"jdk\":1}",
+        0o644,
+    );
+    write(
+        &sbom.join("launch").join(BP_DIR).join("sbom.cdx.json"),
+        "{\"bp\":1}",
+        0o644,
+    );
     extra(&bp);
     let m2 = tar_of(&bp.join("maven_m2"));
     let jdk = tar_of(&bp.join("jdk"));
@@ -209,7 +235,10 @@ impl Fixture {
         assert_eq!(mode(&l.join("bin/mvnw")), 0o755);
         assert_eq!(mode(&l.join("settings.xml")), 0o600);
         assert_eq!(mode(&l.join("repository/org/acme/acme-1.0.jar")), 0o644);
-        assert_eq!(fs::read_link(l.join("org-link")).unwrap(), Path::new("repository/org"));
+        assert_eq!(
+            fs::read_link(l.join("org-link")).unwrap(),
+            Path::new("repository/org")
+        );
         assert_eq!(
             fs::read_to_string(self.bp().join("maven_m2.toml")).unwrap(),
             "[metadata]\n  checksum = \"ab12\"\n"
@@ -218,7 +247,10 @@ impl Fixture {
 
     fn assert_jdk_restored(&self) {
         let l = self.bp().join("jdk");
-        assert_eq!(fs::read_to_string(l.join("bin/java")).unwrap(), "#!/bin/sh\necho java\n");
+        assert_eq!(
+            fs::read_to_string(l.join("bin/java")).unwrap(),
+            "#!/bin/sh\necho java\n"
+        );
         assert_eq!(mode(&l.join("bin/java")), 0o755);
         assert_eq!(mode(&l.join("lib/libjvm.so")), 0o640);
         assert_eq!(fs::read_link(l.join("current")).unwrap(), Path::new("bin"));
@@ -241,7 +273,10 @@ impl Fixture {
             fs::read_to_string(self.bp().join("jdk.sbom.cdx.json")).unwrap(),
             "{\"jdk\":1}"
         );
-        assert!(!self.layers.join("sbom").exists(), "<layers>/sbom must be removed");
+        assert!(
+            !self.layers.join("sbom").exists(),
+            "<layers>/sbom must be removed"
+        );
     }
 
     fn assert_no_layer_dirs(&self) {
@@ -269,12 +304,20 @@ impl Out {
     }
 
     fn has(&self, line: &str) -> &Self {
-        assert!(self.out.contains(line), "missing {line:?} in:\n{}", self.out);
+        assert!(
+            self.out.contains(line),
+            "missing {line:?} in:\n{}",
+            self.out
+        );
         self
     }
 
     fn lacks(&self, line: &str) -> &Self {
-        assert!(!self.out.contains(line), "unexpected {line:?} in:\n{}", self.out);
+        assert!(
+            !self.out.contains(line),
+            "unexpected {line:?} in:\n{}",
+            self.out
+        );
         self
     }
 }
@@ -297,7 +340,9 @@ fn restores_everything_from_a_cache_dir_into_empty_layers() {
         f.write_inputs(false);
         let cache = f.volume_cache();
         let out = f.restorer(api, &[], &["-cache-dir", cache.to_str().unwrap()]);
-        out.ok().has("Restoring data for SBOM from cache").lacks("Warning");
+        out.ok()
+            .has("Restoring data for SBOM from cache")
+            .lacks("Warning");
         for l in RESTORE_LINES {
             out.has(l);
         }
@@ -316,7 +361,9 @@ fn restores_everything_from_a_cache_image() {
     let name = format!("{}/restorer/cache:full", reg.host());
     f.image_cache(&name, Keychain::anonymous());
     let out = f.restorer("0.14", &[], &["-cache-image", &name]);
-    out.ok().has("Restoring data for SBOM from cache").lacks("Warning");
+    out.ok()
+        .has("Restoring data for SBOM from cache")
+        .lacks("Warning");
     for l in RESTORE_LINES {
         out.has(l);
     }
@@ -337,7 +384,12 @@ fn restores_everything_from_a_cache_image() {
     h.restorer(
         "0.15",
         &[],
-        &["-cache-image", &by_digest, "-cache-dir", bogus.to_str().unwrap()],
+        &[
+            "-cache-image",
+            &by_digest,
+            "-cache-dir",
+            bogus.to_str().unwrap(),
+        ],
     )
     .ok()
     .lacks("Warning");
@@ -370,7 +422,16 @@ fn no_cache_and_missing_cache_image() {
 fn delete_blob(reg: &Registry, repo: &str, digest: &str) {
     let url = format!("http://{}/v2/{repo}/blobs/{digest}", reg.host());
     let o = Command::new("curl")
-        .args(["-sS", "-o", "/dev/null", "-w", "%{http_code}", "-X", "DELETE", &url])
+        .args([
+            "-sS",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-X",
+            "DELETE",
+            &url,
+        ])
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&o.stdout), "202", "{url}");
@@ -383,17 +444,15 @@ fn cache_image_with_a_deleted_blob_is_ignored() {
     f.write_inputs(false);
     let name = format!("{}/restorer/broken:1", reg.host());
     f.image_cache(&name, Keychain::anonymous());
-    let manifest: serde_json::Value = serde_json::from_slice(&cnb::testing::skopeo_inspect_raw(
-        &name,
-        None,
-    ))
-    .unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&cnb::testing::skopeo_inspect_raw(&name, None)).unwrap();
     // Layers are in the order added: maven_m2 first.
     let m2_blob = manifest["layers"][0]["digest"].as_str().unwrap();
     delete_blob(reg, "restorer/broken", m2_blob);
     let out = f.restorer("0.14", &[], &["-cache-image", &name]);
-    out.ok()
-        .has(&format!("Ignoring cache image \"{name}\" because it was corrupt"));
+    out.ok().has(&format!(
+        "Ignoring cache image \"{name}\" because it was corrupt"
+    ));
     f.assert_store_toml();
     f.assert_no_layers();
 }
@@ -431,7 +490,11 @@ fn skip_layers_writes_only_store_toml() {
     let f = fixture();
     f.write_inputs(false);
     let cache = f.volume_cache();
-    let out = f.restorer("0.14", &[], &["-cache-dir", cache.to_str().unwrap(), "-skip-layers"]);
+    let out = f.restorer(
+        "0.14",
+        &[],
+        &["-cache-dir", cache.to_str().unwrap(), "-skip-layers"],
+    );
     out.ok()
         .has("Skipping buildpack layer analysis")
         .lacks("Restoring");
@@ -532,9 +595,13 @@ fn basic_auth_registry_with_cnb_registry_auth() {
     );
     // base64("user:pass")
     let auth = format!("{{\"{}\":\"Basic dXNlcjpwYXNz\"}}", reg.host());
-    g.restorer("0.14", &[("CNB_REGISTRY_AUTH", &auth)], &["-cache-image", &name_g])
-        .ok()
-        .lacks("Warning");
+    g.restorer(
+        "0.14",
+        &[("CNB_REGISTRY_AUTH", &auth)],
+        &["-cache-image", &name_g],
+    )
+    .ok()
+    .lacks("Warning");
     g.assert_m2_restored();
     g.assert_jdk_restored();
     g.assert_sboms_restored();
@@ -552,7 +619,11 @@ fn selected_run_image_must_be_readable_from_0_14() {
         format!("{analyzed}\n[run-image]\n  reference = \"\"\n  image = \"{run_image}\"\n"),
     )
     .unwrap();
-    fs::write(f.path("run.toml"), format!("[[images]]\n  image = \"{run_image}\"\n")).unwrap();
+    fs::write(
+        f.path("run.toml"),
+        format!("[[images]]\n  image = \"{run_image}\"\n"),
+    )
+    .unwrap();
     // A 404 counts as readable (Go's check only fails on 401/403 or transport errors).
     f.restorer("0.14", &[], &["-run", f.path("run.toml").to_str().unwrap()])
         .ok();
@@ -565,7 +636,8 @@ fn build_image_digest_goes_to_analyzed_toml() {
     let build = cnb::testing::push_busybox_fixture(&reg.host(), "restorer/build:1");
     let f = fixture();
     f.write_inputs(false);
-    f.restorer("0.14", &[], &["-build-image", &build.reference]).ok();
+    f.restorer("0.14", &[], &["-build-image", &build.reference])
+        .ok();
     let analyzed = fs::read_to_string(f.path("analyzed.toml")).unwrap();
     let want = format!(
         "[build-image]\n  reference = \"{}/restorer/build@{}\"\n",
@@ -623,13 +695,19 @@ fn unreadable_selected_run_image_fails_from_0_14_but_not_with_layout() {
         format!("{analyzed}\n[run-image]\n  reference = \"\"\n  image = \"{run_image}\"\n"),
     )
     .unwrap();
-    fs::write(f.path("run.toml"), format!("[[images]]\n  image = \"{run_image}\"\n")).unwrap();
+    fs::write(
+        f.path("run.toml"),
+        format!("[[images]]\n  image = \"{run_image}\"\n"),
+    )
+    .unwrap();
     let run = f.path("run.toml");
     let run = run.to_str().unwrap();
     // No credentials: 401 → not readable.
     let out = f.restorer("0.14", &[], &["-run", run]);
     assert_eq!(out.code, 1, "{}", out.out);
-    out.has(&format!("ERROR: selected run image '{run_image}' is not accessible"));
+    out.has(&format!(
+        "ERROR: selected run image '{run_image}' is not accessible"
+    ));
     // Below 0.14 there is no check.
     f.restorer("0.13", &[], &[]).ok();
     // With a layout every image counts as readable (Go's nop checker).
@@ -637,12 +715,19 @@ fn unreadable_selected_run_image_fails_from_0_14_but_not_with_layout() {
     f.restorer(
         "0.14",
         &[("CNB_EXPERIMENTAL_MODE", "silent")],
-        &["-run", run, "-layout", "-layout-dir", layout.to_str().unwrap()],
+        &[
+            "-run",
+            run,
+            "-layout",
+            "-layout-dir",
+            layout.to_str().unwrap(),
+        ],
     )
     .ok();
     // With credentials it is readable.
     let auth = format!("{{\"{}\":\"Basic dXNlcjpwYXNz\"}}", reg.host());
-    f.restorer("0.14", &[("CNB_REGISTRY_AUTH", &auth)], &["-run", run]).ok();
+    f.restorer("0.14", &[("CNB_REGISTRY_AUTH", &auth)], &["-run", run])
+        .ok();
 }
 
 #[test]
@@ -675,7 +760,9 @@ fn device_node_in_a_cached_layer_fails_the_restore_with_42() {
     let cache = f.volume_cache();
     let out = f.restorer("0.14", &[], &["-cache-dir", cache.to_str().unwrap()]);
     assert_eq!(out.code, 42, "{}", out.out);
-    out.has("ERROR: failed to restore: restoring data: restoring layer samples/java-maven:maven_m2: ")
-        .has("device nodes are not allowed");
+    out.has(
+        "ERROR: failed to restore: restoring data: restoring layer samples/java-maven:maven_m2: ",
+    )
+    .has("device nodes are not allowed");
     assert!(!f.bp().join("maven_m2").exists(), "no half-restored layer");
 }

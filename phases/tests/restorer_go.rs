@@ -59,7 +59,12 @@ fn restore(bin: &Path, scenario: &str, out: &Path) -> (Vec<String>, String) {
     restore_with(bin, scenario, out, "-cache-dir /cache")
 }
 
-fn restore_with(bin: &Path, scenario: &str, out: &Path, cache_flags: &str) -> (Vec<String>, String) {
+fn restore_with(
+    bin: &Path,
+    scenario: &str,
+    out: &Path,
+    cache_flags: &str,
+) -> (Vec<String>, String) {
     let sc = testdata().join("restorer/go-written").join(scenario);
     let cache = testdata().join("cache/go-written/committed");
     let prefix = out.join(scenario);
@@ -133,7 +138,10 @@ fn engine_cache_image_of_go_layers_restores_like_go() {
     assert!(copied.success());
     let source = VolumeCache::open(&vol).unwrap();
     let meta = source.metadata_bytes().unwrap().unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let client = Client::new(ClientOptions::default());
     let backend = rt
         .block_on(RegistryCacheBackend::open(RemoteStore::new(client), &name))

@@ -82,7 +82,10 @@ impl Cache for ReadOnlyImageCache {
         match self.0.state() {
             CacheImageState::NotFound => Ok(None),
             CacheImageState::Corrupt => {
-                cnb::info!("Ignoring cache image {:?} because it was corrupt", self.0.name());
+                cnb::info!(
+                    "Ignoring cache image {:?} because it was corrupt",
+                    self.0.name()
+                );
                 Ok(None)
             }
             CacheImageState::Found { label, .. } => Ok(label.as_deref().and_then(|l| {
@@ -115,7 +118,9 @@ impl Cache for ReadOnlyImageCache {
         let blob = self.0.blob_reader(diff_id)?;
         decompressing_reader(blob).map_err(|e| match e.kind() {
             io::ErrorKind::NotFound => CacheError::layer_not_found(diff_id),
-            _ => CacheError::Backend(format!("failed to get cache layer with SHA '{diff_id}': {e}")),
+            _ => CacheError::Backend(format!(
+                "failed to get cache layer with SHA '{diff_id}': {e}"
+            )),
         })
     }
 
