@@ -176,12 +176,17 @@ impl Fixture {
 
     /// Pushes the cache image `name` with `keychain`.
     fn image_cache(&self, name: &str, keychain: Keychain) {
+        self.image_cache_with(name, keychain, Vec::new());
+    }
+
+    fn image_cache_with(&self, name: &str, keychain: Keychain, insecure_registries: Vec<String>) {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .unwrap();
         let client = Client::new(ClientOptions {
             keychain,
+            insecure_registries,
             ..ClientOptions::default()
         });
         let backend = rt
@@ -765,4 +770,32 @@ fn device_node_in_a_cached_layer_fails_the_restore_with_42() {
     )
     .has("device nodes are not allowed");
     assert!(!f.bp().join("maven_m2").exists(), "no half-restored layer");
+}
+
+#[test]
+fn cache_image_on_a_self_signed_tls_registry_needs_insecure_registry() {
+    let reg = Registry::start(RegistryOptions {
+        tls: true,
+        ..RegistryOptions::default()
+    });
+    let f = fixture();
+    f.write_inputs(false);
+    let name = format!("{}/restorer/tls:1", reg.host());
+    f.image_cache_with(&name, Keychain::anonymous(), vec![reg.host()]);
+    // Without -insecure-registry the certificate is refused: like Go ("connect to repo
+    // store"), opening the cache fails with exit 1.
+    let out = f.restorer("0.15", &[], &["-cache-image", &name]);
+    assert_eq!(out.code, 1, "{}", out.out);
+    out.has("ERROR: failed to create image cache: ");
+    assert!(out.out.contains("certificate"), "{}", out.out);
+    f.assert_no_layer_dirs();
+    f.restorer(
+        "0.15",
+        &[],
+        &["-insecure-registry", &reg.host(), "-cache-image", &name],
+    )
+    .ok()
+    .lacks("Warning");
+    f.assert_m2_restored();
+    f.assert_jdk_restored();
 }
