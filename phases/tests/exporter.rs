@@ -532,3 +532,115 @@ fn cache_image_is_written_and_readable_by_image_cache() {
     .expect("read layer");
     assert_eq!(Digest::of(&tar), cacheonly);
 }
+
+/// The Go reference `lifecycle` named by `CNB_GO_LIFECYCLE`, if any.
+fn go_lifecycle() -> Option<PathBuf> {
+    let p = PathBuf::from(std::env::var_os("CNB_GO_LIFECYCLE")?);
+    p.is_file().then_some(p)
+}
+
+fn run_as_exporter(binary: &Path, w: &Work, api: &str, images: &[&str]) -> Outcome {
+    let mut c = Command::new(binary);
+    c.arg0("exporter").env_clear();
+    c.env("PATH", "/usr/bin:/bin")
+        .env("HOME", w.p("home"))
+        .env("CNB_PLATFORM_API", api)
+        .env("CNB_NO_COLOR", "true");
+    c.args(["-layers", &w.s("layers")])
+        .args(["-app", &w.s("workspace")])
+        .args(["-group", &w.s("layers/group.toml")])
+        .args(["-analyzed", &w.s("analyzed.toml")])
+        .args(["-launcher", &w.s("launcher")])
+        .args(["-run", &w.s("run.toml")])
+        .args(["-report", &w.s("report.toml")])
+        .args(["-uid", &UID.to_string(), "-gid", &GID.to_string()]);
+    c.args(images);
+    let out = c.output().expect("spawn exporter");
+    Outcome {
+        code: out.status.code().unwrap_or(-1),
+        output: strip_ansi(&format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )),
+    }
+}
+
+/// With `CNB_GO_LIFECYCLE`: the Go exporter and ours on the same inputs and registry give the
+/// same diffIDs, the same labels (but the build label's `launcher` version/source), the same
+/// config otherwise, and the same manifest but for the compressed layer digests and sizes of
+/// the layers each of them compressed (different gzip implementations, by design).
+#[test]
+fn same_image_as_go_on_the_same_inputs() {
+    let Some(go) = go_lifecycle() else {
+        eprintln!("skipped: CNB_GO_LIFECYCLE not set");
+        return;
+    };
+    let w = setup("exp4");
+    let host = shared_registry().host();
+    let go_app = format!("{host}/exp4-go:v1");
+    let our_app = format!("{host}/exp4-ours:v1");
+    let g = run_as_exporter(&go, &w, "0.15", &[&go_app]);
+    assert_eq!(g.code, 0, "go: {}", g.output);
+    let o = run_as_exporter(Path::new(BIN), &w, "0.15", &[&our_app]);
+    assert_eq!(o.code, 0, "ours: {}", o.output);
+    if std::env::var_os("CNB_EXPORTER_SHOW").is_some() {
+        eprintln!("=== go\n{}\n=== ours\n{}", g.output, o.output);
+    }
+    // the whole info-level output, but for the image names and the manifest digest
+    let norm = |out: &str, name: &str| -> String {
+        out.lines()
+            .map(|l| {
+                if l.starts_with("*** Images (") {
+                    "*** Images (<digest>):".to_string()
+                } else {
+                    l.replace(name, "<app>")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(norm(&g.output, &go_app), norm(&o.output, &our_app));
+    let cfg = |r: &str| -> Value {
+        serde_json::from_slice(&skopeo_inspect_config(r, None)).expect("json")
+    };
+    let (mut gc, mut oc) = (cfg(&go_app), cfg(&our_app));
+    assert_eq!(gc["rootfs"], oc["rootfs"], "diffIDs");
+    for k in [
+        "io.buildpacks.lifecycle.metadata",
+        "io.buildpacks.project.metadata",
+        "custom.label",
+        "io.buildpacks.exec-env",
+    ] {
+        assert_eq!(gc["config"]["Labels"][k], oc["config"]["Labels"][k], "label {k}");
+    }
+    let build = |c: &Value| -> Value {
+        let mut v: Value = serde_json::from_str(
+            c["config"]["Labels"]["io.buildpacks.build.metadata"]
+                .as_str()
+                .expect("label"),
+        )
+        .expect("json");
+        v["launcher"] = Value::Null;
+        v
+    };
+    assert_eq!(build(&gc), build(&oc), "build label but launcher");
+    for c in [&mut gc, &mut oc] {
+        c["config"]["Labels"]["io.buildpacks.build.metadata"] = Value::Null;
+    }
+    assert_eq!(gc, oc, "config but the build label");
+    let manifest = |r: &str| -> Value {
+        serde_json::from_slice(&skopeo_inspect_raw(r, None)).expect("json")
+    };
+    let (gm, om) = (manifest(&go_app), manifest(&our_app));
+    assert_eq!(gm["mediaType"], om["mediaType"]);
+    assert_eq!(gm["annotations"], om["annotations"]);
+    assert_eq!(gm["config"]["mediaType"], om["config"]["mediaType"]);
+    let n = w.run_diff_ids.len();
+    let (gl, ol) = (gm["layers"].as_array().expect("l"), om["layers"].as_array().expect("l"));
+    assert_eq!(gl.len(), ol.len());
+    assert_eq!(gl[..n], ol[..n], "run image layers");
+    for (a, b) in gl.iter().zip(ol) {
+        assert_eq!(a["mediaType"], b["mediaType"]);
+    }
+}

@@ -100,6 +100,13 @@ pub struct Read {
     pub digest: Digest,
 }
 
+/// Whether the manifest document names its own `mediaType` (umoci's, for one, does not).
+fn names_media_type(bytes: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(bytes)
+        .ok()
+        .is_some_and(|v| v.get("mediaType").is_some())
+}
+
 /// Reads image `name` (`Ok(None)` when it does not exist).
 pub async fn read<S: ImageStore>(
     store: &S,
@@ -118,7 +125,12 @@ pub async fn read<S: ImageStore>(
         .config(name, &manifest)
         .await
         .map_err(|e| e.to_string())?;
-    let image = Image::from_raw(&raw, &config).map_err(|e| e.to_string())?;
+    let mut image = Image::from_raw(&raw, &config).map_err(|e| e.to_string())?;
+    if !names_media_type(raw.bytes()) {
+        // ggcr keeps the base manifest's fields: no `mediaType` in, none out (the upload's
+        // Content-Type still is the manifest's type).
+        image.manifest_mut().media_type = cnb::image::MediaType::new("");
+    }
     Ok(Some(Read {
         name: name.to_string(),
         image,
