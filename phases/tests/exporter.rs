@@ -644,3 +644,102 @@ fn same_image_as_go_on_the_same_inputs() {
         assert_eq!(a["mediaType"], b["mediaType"]);
     }
 }
+
+/// `-layout`: the run image is read from and the app image written to OCI layouts under
+/// `-layout-dir` (Go's reference → path mapping); skopeo reads the result.
+#[test]
+fn exports_to_an_oci_layout() {
+    let w = setup("exp5");
+    let host = shared_registry().host();
+    // lowercase only: the run image's `<path>@<digest>` must parse as a reference, as in Go
+    let layouts = std::env::temp_dir().join(format!("cnb-exp5-layout-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&layouts);
+    let run_path = layouts.join("index.docker.io/library/exp5-run/latest");
+    fs::create_dir_all(run_path.parent().expect("parent")).expect("mkdir");
+    skopeo_copy(
+        &format!("docker://{host}/exp5-run:latest"),
+        &format!("oci:{}", run_path.display()),
+        None,
+    );
+    let index: Value =
+        serde_json::from_slice(&fs::read(run_path.join("index.json")).expect("index")).expect("j");
+    let run_digest = index["manifests"][0]["digest"].as_str().expect("digest").to_string();
+    let analyzed = Analyzed {
+        run_image: Some(RunImage {
+            reference: format!("{}@{run_digest}", run_path.display()),
+            image: "exp5-run".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    analyzed.write(&w.p("analyzed.toml")).expect("analyzed");
+    fs::write(w.p("run.toml"), "[[images]]\nimage = \"exp5-run\"\n").expect("run.toml");
+    chmod_tree(&w.dir);
+    chmod_tree(&layouts);
+    let mut c = Command::new(BIN);
+    c.arg0("exporter").env_clear();
+    c.env("PATH", "/usr/bin:/bin")
+        .env("HOME", w.p("home"))
+        .env("CNB_PLATFORM_API", "0.14")
+        .env("CNB_EXPERIMENTAL_MODE", "warn")
+        .env("CNB_NO_COLOR", "true");
+    c.args(["-layers", &w.s("layers")])
+        .args(["-app", &w.s("workspace")])
+        .args(["-group", &w.s("layers/group.toml")])
+        .args(["-analyzed", &w.s("analyzed.toml")])
+        .args(["-launcher", &w.s("launcher")])
+        .args(["-run", &w.s("run.toml")])
+        .args(["-report", &w.s("report.toml")])
+        .args(["-layout", "-layout-dir", &layouts.to_string_lossy()])
+        .args(["-uid", &UID.to_string(), "-gid", &GID.to_string()])
+        .arg("exp5-app");
+    let out = c.output().expect("spawn");
+    let output = strip_ansi(&format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    ));
+    assert_eq!(out.status.code(), Some(0), "{output}");
+    let app_path = layouts.join("index.docker.io/library/exp5-app/latest");
+    assert!(
+        output.contains(&format!("Using app image: {}", app_path.display())),
+        "{output}"
+    );
+    assert!(output.contains(&format!("Saving {}...", app_path.display())), "{output}");
+    let cfg: Value = serde_json::from_slice(&{
+        let mut c = cnb::testing::skopeo();
+        let o = c
+            .args(["inspect", "--config", "--raw"])
+            .arg(format!("oci:{}", app_path.display()))
+            .output()
+            .expect("skopeo");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        o.stdout
+    })
+    .expect("json");
+    let diff_ids = cfg["rootfs"]["diff_ids"].as_array().expect("diff_ids");
+    let n = w.run_diff_ids.len();
+    assert_eq!(diff_ids.len(), n + 8);
+    assert_eq!(diff_ids[n + 1], expected(&w).launch_layer.to_string());
+    let label = LayersMetadata::from_label(
+        cfg["config"]["Labels"]["io.buildpacks.lifecycle.metadata"]
+            .as_str()
+            .expect("label"),
+    )
+    .expect("json");
+    assert_eq!(
+        label.run_image.reference,
+        format!("{}@{run_digest}", run_path.display())
+    );
+    let index: Value =
+        serde_json::from_slice(&fs::read(app_path.join("index.json")).expect("index")).expect("j");
+    assert_eq!(
+        index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"],
+        "latest"
+    );
+    let report: toml::Table =
+        toml::from_str(&fs::read_to_string(w.p("report.toml")).expect("report")).expect("toml");
+    assert!(report["image"].get("digest").is_none());
+    assert!(report["image"]["manifest-size"].as_integer().is_some());
+    let _ = fs::remove_dir_all(&layouts);
+}

@@ -70,11 +70,7 @@ impl Dest for RemoteStore {
 
 impl Dest for LayoutStore {
     async fn copy_in(&self, from: &str, to: &str, desc: &Descriptor) -> Result<(), String> {
-        let reader = self
-            .open_blob(from, desc)
-            .await
-            .map_err(|e| e.to_string())?;
-        self.put_blob(to, BlobSource::Reader(reader), Some(desc))
+        cnb::image::store::copy_blob(self, from, self, to, desc)
             .await
             .map(|_| ())
             .map_err(|e| e.to_string())

@@ -46,6 +46,31 @@ pub fn run(inputs: &Inputs, keychain: &Keychain) -> Result<(), LifecycleError> {
         .tempdir()
         .map_err(|e| failed("create temp directory", e))?;
     let kind = common::store_kind(inputs.use_layout, inputs.layout_dir.as_deref());
+    // Go `initRemoteAppImage` / `initLayoutAppImage` log before the export starts.
+    let previous_ref = analyzed.previous_image_ref().to_string();
+    let (name, tags) = match &kind {
+        StoreKind::Remote => {
+            if !previous_ref.is_empty() {
+                cnb::info!("Reusing layers from image '{previous_ref}'");
+            }
+            (inputs.output_image.clone(), inputs.additional_tags.clone())
+        }
+        StoreKind::Layout(store) => {
+            if !previous_ref.is_empty() {
+                let path = store
+                    .path_for(&previous_ref)
+                    .map_err(|e| failed("parsing previous image reference", e))?;
+                cnb::info!("Reusing layers from image '{}'", path.display());
+            }
+            let path = store
+                .path_for(&inputs.output_image)
+                .map_err(|e| failed("parsing output image reference", e))?;
+            cnb::info!("Using app image: {}\n", path.display());
+            // Additional tags are not written into the layout (Go writes them as paths
+            // relative to the working directory).
+            (path.to_string_lossy().into_owned(), Vec::new())
+        }
+    };
     let ctx = Ctx::new(inputs, &group.group, analyzed, artifacts.path())?;
     let _m = Measurement::start("Exporter");
     // Every layer tar, app and cache alike, is produced once here.
@@ -65,12 +90,20 @@ pub fn run(inputs: &Inputs, keychain: &Keychain) -> Result<(), LifecycleError> {
             })
         });
         let res = match &kind {
-            StoreKind::Remote => {
-                rt.block_on(ctx.export_image(&remote, Platform::current(), &produced))
-            }
-            StoreKind::Layout(store) => {
-                rt.block_on(ctx.export_image(store, Platform::layout_default(), &produced))
-            }
+            StoreKind::Remote => rt.block_on(ctx.export_image(
+                &remote,
+                Platform::current(),
+                &produced,
+                &name,
+                &tags,
+            )),
+            StoreKind::Layout(store) => rt.block_on(ctx.export_image(
+                store,
+                Platform::layout_default(),
+                &produced,
+                &name,
+                &tags,
+            )),
         };
         if let Some(t) = cache_thread {
             let _ = t.join();
@@ -122,9 +155,8 @@ impl<'a> Ctx<'a> {
     ) -> Result<Ctx<'a>, LifecycleError> {
         let api = inputs.platform_api;
         if api.at_least("0.11") {
-            copy_lifecycle_sboms(inputs).map_err(|e| {
-                export_err(format!("failed to copy buildpacksio SBOMs: {e}"))
-            })?;
+            copy_lifecycle_sboms(inputs)
+                .map_err(|e| export_err(format!("failed to copy buildpacksio SBOMs: {e}")))?;
         }
         let layers_dir = go_abs(&inputs.layers_dir)
             .map_err(|e| export_err(format!("layers dir absolute path: {e}")))?;
@@ -246,8 +278,11 @@ impl<'a> Ctx<'a> {
         store: &S,
         platform: Platform,
         produced: &ProducedSet,
+        name: &str,
+        tags: &[String],
     ) -> Result<Report, LifecycleError> {
         let i = self.inputs;
+        let layout = store.kind() == "layout";
         let base = appimage::read(store, &i.run_image, &platform)
             .await
             .map_err(|e| failed("create new app image", e))?
@@ -261,7 +296,6 @@ impl<'a> Ctx<'a> {
         let previous = if previous_ref.is_empty() {
             None
         } else {
-            cnb::info!("Reusing layers from image '{previous_ref}'");
             appimage::read(store, &previous_ref, &platform)
                 .await
                 .ok()
@@ -273,6 +307,11 @@ impl<'a> Ctx<'a> {
         let mut image = base.image.clone();
         image.ggcr_compatible();
         let base_layers = image.layers().len();
+        if layout {
+            let r = cnb::image::reference::Reference::parse(&i.output_image)
+                .map_err(|e| failed("parsing output image reference", e))?;
+            image.set_annotation(cnb::image::ANNOTATION_REF_NAME, r.identifier());
+        }
 
         let mut meta = LayersMetadata::default();
         meta.run_image = RunImageForRebase {
@@ -297,11 +336,11 @@ impl<'a> Ctx<'a> {
         self.configure(&mut image, &meta).map_err(export_err)?;
         image.set_created_at_and_history(&self.created_at(), true);
         let built = image.build().map_err(export_err)?;
-        cnb::info!("Saving {}...\n", i.output_image);
+        cnb::info!("Saving {name}...\n");
         let m = Measurement::start("Saving image");
         appimage::upload(
             store,
-            &i.output_image,
+            name,
             &base,
             base_layers,
             previous.as_ref().map(|p| p.name.as_str()),
@@ -310,30 +349,36 @@ impl<'a> Ctx<'a> {
         )
         .await
         .map_err(|e| export_err(format!("saving image: {e}")))?;
-        let saved = store.save(&i.output_image, &built, &i.additional_tags).await;
+        let saved = store.save(name, &built, tags).await;
         m.end();
         let digest = built.manifest.digest().to_string();
         let mut statuses: Vec<(String, Result<(), String>)> = Vec::new();
         match saved {
-            Ok(tags) => {
-                statuses.push((i.output_image.clone(), Ok(())));
-                statuses.extend(tags);
+            Ok(saved_tags) => {
+                statuses.push((name.to_string(), Ok(())));
+                statuses.extend(saved_tags);
             }
             Err(e) => {
-                statuses.push((i.output_image.clone(), Err(e.clone())));
-                for t in &i.additional_tags {
+                statuses.push((name.to_string(), Err(e.clone())));
+                for t in tags {
                     statuses.push((t.clone(), Err(e.clone())));
                 }
             }
         }
-        cnb::info!("*** Images ({digest}):\n");
-        let mut tags = Vec::new();
+        // imgutil's identifier: the digest, or `<path>@<digest>` for a layout.
+        let short = if layout {
+            format!("{name}@{digest}")
+        } else {
+            digest.clone()
+        };
+        cnb::info!("*** Images ({short}):\n");
+        let mut saved_names = Vec::new();
         let mut errors = Vec::new();
         for (n, st) in &statuses {
             match st {
                 Ok(()) => {
                     cnb::info!("      {n}\n");
-                    tags.push(n.clone());
+                    saved_names.push(n.clone());
                 }
                 Err(e) => {
                     cnb::info!("      {n} - {e}\n");
@@ -341,7 +386,9 @@ impl<'a> Ctx<'a> {
                 }
             }
         }
-        cnb::debug!("\n*** Digest: {digest}\n");
+        if !layout {
+            cnb::debug!("\n*** Digest: {digest}\n");
+        }
         cnb::debug!("\n*** Manifest Size: {}\n", built.manifest.size());
         if !errors.is_empty() {
             return Err(export_err(format!(
@@ -351,8 +398,8 @@ impl<'a> Ctx<'a> {
         }
         Ok(Report {
             image: ImageReport {
-                tags: Some(tags),
-                digest,
+                tags: Some(saved_names),
+                digest: if layout { String::new() } else { digest },
                 manifest_size: i64::try_from(built.manifest.size()).unwrap_or(0),
                 ..Default::default()
             },
