@@ -539,7 +539,13 @@ fn go_lifecycle() -> Option<PathBuf> {
     p.is_file().then_some(p)
 }
 
-fn run_as_exporter(binary: &Path, w: &Work, api: &str, images: &[&str]) -> Outcome {
+fn run_as_exporter(
+    binary: &Path,
+    w: &Work,
+    api: &str,
+    extra: &[&str],
+    images: &[&str],
+) -> Outcome {
     let mut c = Command::new(binary);
     c.arg0("exporter").env_clear();
     c.env("PATH", "/usr/bin:/bin")
@@ -554,7 +560,7 @@ fn run_as_exporter(binary: &Path, w: &Work, api: &str, images: &[&str]) -> Outco
         .args(["-run", &w.s("run.toml")])
         .args(["-report", &w.s("report.toml")])
         .args(["-uid", &UID.to_string(), "-gid", &GID.to_string()]);
-    c.args(images);
+    c.args(extra).args(images);
     let out = c.output().expect("spawn exporter");
     Outcome {
         code: out.status.code().unwrap_or(-1),
@@ -580,9 +586,17 @@ fn same_image_as_go_on_the_same_inputs() {
     let host = shared_registry().host();
     let go_app = format!("{host}/exp4-go:v1");
     let our_app = format!("{host}/exp4-ours:v1");
-    let g = run_as_exporter(&go, &w, "0.15", &[&go_app]);
+    fs::create_dir_all(w.p("go-cache")).expect("mkdir");
+    fs::create_dir_all(w.p("our-cache")).expect("mkdir");
+    let g = run_as_exporter(&go, &w, "0.15", &["-cache-dir", &w.s("go-cache")], &[&go_app]);
     assert_eq!(g.code, 0, "go: {}", g.output);
-    let o = run_as_exporter(Path::new(BIN), &w, "0.15", &[&our_app]);
+    let o = run_as_exporter(
+        Path::new(BIN),
+        &w,
+        "0.15",
+        &["-cache-dir", &w.s("our-cache")],
+        &[&our_app],
+    );
     assert_eq!(o.code, 0, "ours: {}", o.output);
     if std::env::var_os("CNB_EXPORTER_SHOW").is_some() {
         eprintln!("=== go\n{}\n=== ours\n{}", g.output, o.output);
@@ -601,6 +615,47 @@ fn same_image_as_go_on_the_same_inputs() {
             .join("\n")
     };
     assert_eq!(norm(&g.output, &go_app), norm(&o.output, &our_app));
+    // the volume caches: same metadata file, same layer files
+    let cache_files = |dir: &str| -> (Vec<u8>, Vec<String>) {
+        let committed = w.p(dir).join("committed");
+        let meta = fs::read(committed.join("io.buildpacks.lifecycle.cache.metadata")).expect("md");
+        let mut names: Vec<String> = fs::read_dir(&committed)
+            .expect("committed")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        (meta, names)
+    };
+    assert_eq!(cache_files("go-cache"), cache_files("our-cache"));
+    // a second export with each one's image as the previous image: same reuse decisions
+    let digest_of = |r: &str| Digest::of(&skopeo_inspect_raw(r, None));
+    let second = |binary: &Path, app: &str, repo: &str, cache: &str| -> Outcome {
+        let label = serde_json::from_slice::<Value>(&skopeo_inspect_config(app, None))
+            .expect("json")["config"]["Labels"]["io.buildpacks.lifecycle.metadata"]
+            .as_str()
+            .expect("label")
+            .to_string();
+        let mut analyzed = Analyzed::read(&w.p("analyzed.toml")).expect("analyzed");
+        analyzed.previous_image = Some(ImageIdentifier::new(format!(
+            "{host}/{repo}@{}",
+            digest_of(app)
+        )));
+        analyzed.layers_metadata = LayersMetadata::from_label(&label).expect("label");
+        analyzed.write(&w.p("analyzed.toml")).expect("write");
+        let out = run_as_exporter(binary, &w, "0.15", &["-cache-dir", &w.s(cache)], &[app]);
+        assert_eq!(out.code, 0, "{}", out.output);
+        out
+    };
+    let g2 = second(&go, &go_app, "exp4-go", "go-cache");
+    let o2 = second(Path::new(BIN), &our_app, "exp4-ours", "our-cache");
+    let norm2 = |out: &str, app: &str, repo: &str| {
+        norm(out, app).replace(&format!("{host}/{repo}@{}", digest_of(app)), "<previous>")
+    };
+    assert_eq!(
+        norm2(&g2.output, &go_app, "exp4-go"),
+        norm2(&o2.output, &our_app, "exp4-ours")
+    );
+    assert_eq!(cache_files("go-cache"), cache_files("our-cache"));
     let cfg = |r: &str| -> Value {
         serde_json::from_slice(&skopeo_inspect_config(r, None)).expect("json")
     };

@@ -5,7 +5,6 @@
 use super::Inputs;
 use super::layers_dir;
 use super::run::{Ctx, ProducedSet, SBOM_CACHE_ID};
-use crate::common::timer::Measurement;
 use cnb::cache::registry_backend::RegistryCacheBackend;
 use cnb::cache::{Cache, CacheChoice, CacheCompression, CacheError, ImageCache, VolumeCache};
 use cnb::digest::Digest;
@@ -15,6 +14,41 @@ use cnb::registry::RemoteStore;
 use std::collections::BTreeMap;
 
 pub type DynCache = Box<dyn Cache + Send + Sync>;
+
+/// Log lines of the cache export, kept while it runs beside the app image and printed after
+/// the image's own lines: the output is then ordered as Go's (image first, then cache).
+#[derive(Default)]
+pub struct Log(Vec<(Level, String)>);
+
+#[derive(Clone, Copy)]
+enum Level {
+    Debug,
+    Info,
+    Warn,
+}
+
+impl Log {
+    fn debug(&mut self, s: String) {
+        self.0.push((Level::Debug, s));
+    }
+    fn info(&mut self, s: String) {
+        self.0.push((Level::Info, s));
+    }
+    pub fn warn(&mut self, s: String) {
+        self.0.push((Level::Warn, s));
+    }
+
+    /// Prints the kept lines.
+    pub fn replay(self) {
+        for (level, line) in self.0 {
+            match level {
+                Level::Debug => cnb::debug!("{line}"),
+                Level::Info => cnb::info!("{line}"),
+                Level::Warn => cnb::warn!("{line}"),
+            }
+        }
+    }
+}
 
 /// Go `initCache`: the cache image wins over the cache dir; none → `None`.
 pub fn open(
@@ -46,10 +80,40 @@ pub fn open(
 }
 
 /// Go `Exporter.Cache`.
-pub fn export(ctx: &Ctx<'_>, produced: &ProducedSet, cache: &dyn Cache) -> Result<(), String> {
-    let _m = Measurement::start("Cache");
+pub fn export(
+    ctx: &Ctx<'_>,
+    produced: &ProducedSet,
+    cache: &dyn Cache,
+    log: &mut Log,
+    gate: Option<std::sync::mpsc::Receiver<bool>>,
+) -> Result<(), String> {
+    let start = std::time::Instant::now();
+    log.debug(format!("Timer: Cache started at {}", now()));
+    let res = export_inner(ctx, produced, cache, log, gate);
+    log.debug(format!(
+        "Timer: Cache ran for {} and ended at {}",
+        crate::common::timer::go_duration(start.elapsed()),
+        now()
+    ));
+    res
+}
+
+fn now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    cnb::image::config::rfc3339_utc(i64::try_from(secs).unwrap_or(0))
+}
+
+fn export_inner(
+    ctx: &Ctx<'_>,
+    produced: &ProducedSet,
+    cache: &dyn Cache,
+    log: &mut Log,
+    gate: Option<std::sync::mpsc::Receiver<bool>>,
+) -> Result<(), String> {
     if !cache.exists() {
-        cnb::info!("Layer cache not found");
+        log.info("Layer cache not found".into());
     }
     let orig = cache
         .metadata_bytes()
@@ -72,17 +136,17 @@ pub fn export(ctx: &Ctx<'_>, produced: &ProducedSet, cache: &dyn Cache) -> Resul
                 continue;
             }
             if !l.has_local_contents() {
-                cnb::warn!(
+                log.warn(format!(
                     "Failed to cache layer '{}' because it has no contents",
                     l.identifier
-                );
+                ));
                 continue;
             }
             let prev = orig
                 .for_buildpack(&bp.id)
                 .and_then(|b| b.layers.get(&l.name))
                 .map_or("", |m| m.sha.as_str());
-            match add_or_reuse(cache, produced, &l.identifier, prev) {
+            match add_or_reuse(cache, produced, &l.identifier, prev, log) {
                 Ok(sha) => {
                     bp_md.layers.insert(
                         l.name.clone(),
@@ -95,13 +159,20 @@ pub fn export(ctx: &Ctx<'_>, produced: &ProducedSet, cache: &dyn Cache) -> Resul
                         },
                     );
                 }
-                Err(e) => cnb::warn!("Failed to cache layer '{}': {e}", l.identifier),
+                Err(e) => log.warn(format!("Failed to cache layer '{}': {e}", l.identifier)),
             }
         }
         meta.buildpacks.push(bp_md);
     }
     if ctx.api.at_least("0.8") && produced.contains_key(SBOM_CACHE_ID) {
-        meta.sbom.sha = add_or_reuse(cache, produced, SBOM_CACHE_ID, &orig.sbom.sha)?;
+        meta.sbom.sha = add_or_reuse(cache, produced, SBOM_CACHE_ID, &orig.sbom.sha, log)?;
+    }
+    // Without -parallel Go exports the cache only once the image is saved: nothing is
+    // committed when the image export failed.
+    if let Some(gate) = gate
+        && !gate.recv().unwrap_or(false)
+    {
+        return Ok(());
     }
     let label = meta
         .to_label()
@@ -121,6 +192,7 @@ fn add_or_reuse(
     produced: &ProducedSet,
     id: &str,
     previous_sha: &str,
+    log: &mut Log,
 ) -> Result<String, String> {
     let p = produced
         .get(id)
@@ -129,22 +201,22 @@ fn add_or_reuse(
     if sha == previous_sha {
         match cache.verify_layer(&p.diff_id) {
             Ok(()) => {
-                cnb::info!("Reusing cache layer '{id}'\n");
-                cnb::debug!("Layer '{id}' SHA: {sha}\n");
+                log.info(format!("Reusing cache layer '{id}'\n"));
+                log.debug(format!("Layer '{id}' SHA: {sha}\n"));
                 if let Err(e) = cache.reuse_layer(&p.diff_id) {
                     if e.is_read_err() {
-                        cnb::warn!("Skipping re-use for layer {id}: {e}");
+                        log.warn(format!("Skipping re-use for layer {id}: {e}"));
                     } else {
                         return Err(format!("reusing layer {id}: {e}"));
                     }
                 }
             }
-            Err(e) if e.is_read_err() => cnb::warn!("Skipping reuse for layer {id}: {e}"),
+            Err(e) if e.is_read_err() => log.warn(format!("Skipping reuse for layer {id}: {e}")),
             Err(e) => return Err(format!("verifying layer '{id}': {e}")),
         }
     }
-    cnb::info!("Adding cache layer '{id}'\n");
-    cnb::debug!("Layer '{id}' SHA: {sha}\n");
+    log.info(format!("Adding cache layer '{id}'\n"));
+    log.debug(format!("Layer '{id}' SHA: {sha}\n"));
     add_file(cache, &p.diff_id, &p.tar).map_err(|e| e.to_string())?;
     Ok(sha)
 }

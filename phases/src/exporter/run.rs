@@ -75,18 +75,21 @@ pub fn run(inputs: &Inputs, keychain: &Keychain) -> Result<(), LifecycleError> {
     let _m = Measurement::start("Exporter");
     // Every layer tar, app and cache alike, is produced once here.
     let produced = ctx.produce_all().map_err(export_err)?;
+    let (gate_tx, gate_rx) = std::sync::mpsc::channel::<bool>();
+    let gate = (!inputs.parallel_export).then_some(gate_rx);
     std::thread::scope(|s| {
         let cache_thread = cache.map(|c| {
             let ctx = &ctx;
             let produced = &produced;
+            // Go runs the cache after the image unless -parallel; here it always runs beside
+            // the image uploads (the layer tars are shared) and its log lines come after the
+            // image's, in Go's order.
             s.spawn(move || {
-                if !inputs.parallel_export {
-                    // Go runs the cache after the image unless -parallel; the tars are shared,
-                    // so running it beside the uploads only changes the log order.
+                let mut log = cache::Log::default();
+                if let Err(e) = cache::export(ctx, produced, c.as_ref(), &mut log, gate) {
+                    log.warn(format!("Failed to export cache: {e}\n"));
                 }
-                if let Err(e) = cache::export(ctx, produced, c.as_ref()) {
-                    cnb::warn!("Failed to export cache: {e}\n");
-                }
+                log
             })
         });
         let res = match &kind {
@@ -105,13 +108,21 @@ pub fn run(inputs: &Inputs, keychain: &Keychain) -> Result<(), LifecycleError> {
                 &tags,
             )),
         };
+        let written = res.and_then(|report| {
+            report.write(&inputs.report_path).map_err(|e| {
+                LifecycleError::failed(ExitCode::ExportError, "write export report", e)
+            })
+        });
+        let ok = written.is_ok();
+        let _ = gate_tx.send(ok);
         if let Some(t) = cache_thread {
-            let _ = t.join();
+            match t.join() {
+                Ok(log) if ok || inputs.parallel_export => log.replay(),
+                Ok(_) => {}
+                Err(_) => cnb::warn!("Failed to export cache: cache export panicked\n"),
+            }
         }
-        let report = res?;
-        report
-            .write(&inputs.report_path)
-            .map_err(|e| LifecycleError::failed(ExitCode::ExportError, "write export report", e))
+        written
     })
 }
 
