@@ -10,7 +10,9 @@ use cnb::image::{
 };
 use cnb::registry::RemoteStore;
 use futures_util::StreamExt;
+use std::collections::BTreeMap;
 use std::future::Future;
+use std::path::Path;
 
 /// Uploads running at the same time.
 const UPLOADS: usize = 4;
@@ -136,10 +138,10 @@ pub async fn read<S: ImageStore>(
 
 /// Where an appended layer's blob comes from.
 pub enum LayerBlob {
-    /// Produced here: compress and upload unless the target has it.
-    New(Produced),
-    /// A layer of the previous image with this descriptor.
-    Previous(Descriptor),
+    /// The produced layer with this id: compress and upload unless the target has it.
+    New(String),
+    /// The previous image's layer with the same diffID.
+    Previous,
 }
 
 /// One layer on top of the run image.
@@ -149,29 +151,37 @@ pub struct Appended {
     pub blob: LayerBlob,
 }
 
-/// Appends the layers to `image` (compressing the new ones, in parallel) and returns, per
-/// layer, the blob to upload (`None` = copy from the previous image).
+/// Appends the layers to `image` (compressing the new ones, in parallel; reused ones point
+/// at the previous image's blobs) and returns, per layer, the blob to upload (`None` = copy
+/// from the previous image).
 pub fn append_layers(
     image: &mut Image,
     layers: Vec<Appended>,
+    produced: &BTreeMap<String, Produced>,
+    previous: Option<&Image>,
+    dir: &Path,
 ) -> Result<Vec<(Descriptor, Option<produce::Blob>)>, String> {
     let media_type = imgutil_layer_media_type(true);
-    let jobs: Vec<_> = layers.into_iter().collect();
-    let blobs = cnb::layers::map_parallel(
-        jobs.iter().collect::<Vec<_>>(),
-        0,
-        |a: &Appended| match &a.blob {
-            LayerBlob::New(p) => produce::compress(&p.tar).map(Some),
-            LayerBlob::Previous(_) => Ok(None),
-        },
-    );
+    let jobs: Vec<(usize, &Appended)> = layers.iter().enumerate().collect();
+    let blobs = cnb::layers::map_parallel(jobs, 0, |(n, a): (usize, &Appended)| match &a.blob {
+        LayerBlob::New(id) => produced
+            .get(id)
+            .ok_or_else(|| format!("creating layer '{id}': not produced"))
+            .and_then(|p| produce::compressed(p, dir, n))
+            .map(Some),
+        LayerBlob::Previous => Ok(None),
+    });
     let mut out = Vec::new();
-    for (a, blob) in jobs.into_iter().zip(blobs) {
+    for (a, blob) in layers.into_iter().zip(blobs) {
         let blob = blob?;
-        let desc = match (&a.blob, &blob) {
-            (_, Some(b)) => Descriptor::new(media_type.clone(), b.digest.clone(), b.size),
-            (LayerBlob::Previous(d), None) => d.clone(),
-            (LayerBlob::New(_), None) => return Err("layer not compressed".into()),
+        let desc = match &blob {
+            Some(b) => Descriptor::new(media_type.clone(), b.digest.clone(), b.size),
+            None => previous
+                .and_then(|p| p.layer_by_diff_id(&a.diff_id))
+                .cloned()
+                .ok_or_else(|| {
+                    format!("failed to find layer with diff ID {:?}", a.diff_id.as_str())
+                })?,
         };
         image.append_layer(
             desc.clone(),

@@ -6,12 +6,13 @@ use super::Inputs;
 use super::layers_dir;
 use super::run::{Ctx, ProducedSet, SBOM_CACHE_ID};
 use cnb::cache::registry_backend::RegistryCacheBackend;
-use cnb::cache::{Cache, CacheChoice, CacheCompression, CacheError, ImageCache, VolumeCache};
-use cnb::digest::Digest;
+use cnb::cache::{Cache, CacheChoice, CacheCompression, ImageCache, VolumeCache};
+use super::produce::{self, Produced};
+use cnb::digest::HashingWriter;
 use cnb::exit::{ExitCode, LifecycleError};
 use cnb::files::{BuildpackLayerMetadata, BuildpackLayersMetadata, CacheMetadata};
 use cnb::registry::RemoteStore;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub type DynCache = Box<dyn Cache + Send + Sync>;
 
@@ -122,7 +123,7 @@ fn export_inner(
         .unwrap_or_default();
     let mut meta = CacheMetadata::default();
     for bp in ctx.group {
-        let dir = layers_dir::read(&ctx.layers_dir, &bp.id)
+        let dir = layers_dir::read_quiet(&ctx.layers_dir, &bp.id)
             .map_err(|e| format!("reading layers for buildpack '{}': {e}", bp.id))?;
         let mut bp_md = BuildpackLayersMetadata {
             id: bp.id.clone(),
@@ -198,17 +199,18 @@ fn add_or_reuse(
         .get(id)
         .ok_or_else(|| format!("creating layer '{id}': not produced"))?;
     let sha = p.diff_id.to_string();
+    let mut reused = false;
     if sha == previous_sha {
         match cache.verify_layer(&p.diff_id) {
             Ok(()) => {
                 log.info(format!("Reusing cache layer '{id}'\n"));
                 log.debug(format!("Layer '{id}' SHA: {sha}\n"));
-                if let Err(e) = cache.reuse_layer(&p.diff_id) {
-                    if e.is_read_err() {
+                match cache.reuse_layer(&p.diff_id) {
+                    Ok(()) => reused = true,
+                    Err(e) if e.is_read_err() => {
                         log.warn(format!("Skipping re-use for layer {id}: {e}"));
-                    } else {
-                        return Err(format!("reusing layer {id}: {e}"));
                     }
+                    Err(e) => return Err(format!("reusing layer {id}: {e}")),
                 }
             }
             Err(e) if e.is_read_err() => log.warn(format!("Skipping reuse for layer {id}: {e}")),
@@ -217,10 +219,65 @@ fn add_or_reuse(
     }
     log.info(format!("Adding cache layer '{id}'\n"));
     log.debug(format!("Layer '{id}' SHA: {sha}\n"));
-    add_file(cache, &p.diff_id, &p.tar).map_err(|e| e.to_string())?;
+    // Go adds the layer even after reusing it (a no-op then): the line is kept, the work not.
+    if !reused {
+        add(cache, p)?;
+    }
     Ok(sha)
 }
 
-fn add_file(cache: &dyn Cache, diff_id: &Digest, tar: &std::path::Path) -> Result<(), CacheError> {
-    cache.add_layer_file(diff_id, tar)
+/// Adds `p` from its tar file when the app image needed one too, else streams its tar
+/// straight into the cache (no temp file).
+fn add(cache: &dyn Cache, p: &Produced) -> Result<(), String> {
+    if let Some(tar) = &p.tar {
+        return cache
+            .add_layer_file(&p.diff_id, tar)
+            .map_err(|e| e.to_string());
+    }
+    let w = cache.layer_writer().map_err(|e| e.to_string())?;
+    let w = produce::write_source(&p.source, HashingWriter::new(w))
+        .map_err(|e| format!("creating layer '{}': {e}", p.id))?;
+    let (w, diff_id, _) = w.finish();
+    produce::check_same(p, &diff_id)?;
+    w.finish(&diff_id).map_err(|e| e.to_string())
+}
+
+/// Ids of the cache=true layers (and the cache SBOM) whose diffID differs from the previous
+/// cache's: the ones the cache will need bytes for.
+pub fn new_layers(ctx: &Ctx<'_>, produced: &ProducedSet, cache: &dyn Cache) -> BTreeSet<String> {
+    let orig = cache
+        .metadata_bytes()
+        .ok()
+        .flatten()
+        .and_then(|b| CacheMetadata::from_json(&b).ok())
+        .unwrap_or_default();
+    let mut out = BTreeSet::new();
+    for bp in ctx.group {
+        let Ok(dir) = layers_dir::read_quiet(&ctx.layers_dir, &bp.id) else {
+            continue;
+        };
+        for l in &dir.layers {
+            let Ok(t) = l.read() else { continue };
+            if !t.types.cache {
+                continue;
+            }
+            let prev = orig
+                .for_buildpack(&bp.id)
+                .and_then(|b| b.layers.get(&l.name))
+                .map_or("", |m| m.sha.as_str());
+            if produced
+                .get(&l.identifier)
+                .is_some_and(|p| p.diff_id.as_str() != prev)
+            {
+                out.insert(l.identifier.clone());
+            }
+        }
+    }
+    if produced
+        .get(SBOM_CACHE_ID)
+        .is_some_and(|p| p.diff_id.as_str() != orig.sbom.sha)
+    {
+        out.insert(SBOM_CACHE_ID.to_string());
+    }
+    out
 }

@@ -8,6 +8,7 @@ use super::appimage::{self, Appended, Dest, LayerBlob};
 use super::cache;
 use super::layers_dir;
 use super::produce::{self, Job, Produced, Source};
+
 use crate::common::{self, StoreKind, timer::Measurement};
 use cnb::api::Version;
 use cnb::digest::Digest;
@@ -73,57 +74,122 @@ pub fn run(inputs: &Inputs, keychain: &Keychain) -> Result<(), LifecycleError> {
     };
     let ctx = Ctx::new(inputs, &group.group, analyzed, artifacts.path())?;
     let _m = Measurement::start("Exporter");
-    // Every layer tar, app and cache alike, is produced once here.
-    let produced = ctx.produce_all().map_err(export_err)?;
-    let (gate_tx, gate_rx) = std::sync::mpsc::channel::<bool>();
-    let gate = (!inputs.parallel_export).then_some(gate_rx);
-    std::thread::scope(|s| {
-        let cache_thread = cache.map(|c| {
-            let ctx = &ctx;
-            let produced = &produced;
-            // Go runs the cache after the image unless -parallel; here it always runs beside
-            // the image uploads (the layer tars are shared) and its log lines come after the
-            // image's, in Go's order.
-            s.spawn(move || {
-                let mut log = cache::Log::default();
-                if let Err(e) = cache::export(ctx, produced, c.as_ref(), &mut log, gate) {
-                    log.warn(format!("Failed to export cache: {e}\n"));
-                }
-                log
-            })
-        });
-        let res = match &kind {
-            StoreKind::Remote => rt.block_on(ctx.export_image(
-                &remote,
-                Platform::current(),
-                &produced,
-                &name,
-                &tags,
-            )),
-            StoreKind::Layout(store) => rt.block_on(ctx.export_image(
-                store,
-                Platform::layout_default(),
-                &produced,
-                &name,
-                &tags,
-            )),
-        };
-        let written = res.and_then(|report| {
-            report.write(&inputs.report_path).map_err(|e| {
-                LifecycleError::failed(ExitCode::ExportError, "write export report", e)
-            })
-        });
-        let ok = written.is_ok();
-        let _ = gate_tx.send(ok);
-        if let Some(t) = cache_thread {
-            match t.join() {
-                Ok(log) if ok || inputs.parallel_export => log.replay(),
-                Ok(_) => {}
-                Err(_) => cnb::warn!("Failed to export cache: cache export panicked\n"),
-            }
+    // Hash first: a layer whose diffID is reused is never written anywhere.
+    let hashed = ctx.hash_all().map_err(export_err)?;
+    let cache_new = match &cache {
+        Some(c) => cache::new_layers(&ctx, &hashed, c.as_ref()),
+        None => Default::default(),
+    };
+    let job = Job2 {
+        ctx: &ctx,
+        rt: &rt,
+        hashed,
+        cache,
+        cache_new,
+        name: &name,
+        tags: &tags,
+    };
+    let written = match &kind {
+        StoreKind::Remote => job.run(&remote, Platform::current()),
+        StoreKind::Layout(store) => job.run(store, Platform::layout_default()),
+    };
+    drop(artifacts);
+    written
+}
+
+/// One export run over a store: prepare the image (logs in Go order), write what is new, then
+/// the cache beside the uploads.
+struct Job2<'a> {
+    ctx: &'a Ctx<'a>,
+    rt: &'a tokio::runtime::Runtime,
+    hashed: ProducedSet,
+    cache: Option<cache::DynCache>,
+    cache_new: std::collections::BTreeSet<String>,
+    name: &'a str,
+    tags: &'a [String],
+}
+
+impl Job2<'_> {
+    fn run<S: Dest>(self, store: &S, platform: Platform) -> Result<(), LifecycleError> {
+        let Job2 {
+            ctx,
+            rt,
+            mut hashed,
+            cache,
+            cache_new,
+            name,
+            tags,
+        } = self;
+        let inputs = ctx.inputs;
+        let prepared = rt.block_on(ctx.prepare(store, &platform, &hashed))?;
+        // A layer new to both the image and the cache is written once, as a tar both read.
+        let both: Vec<(usize, Produced)> = prepared
+            .new_ids()
+            .filter(|id| cache_new.contains(*id))
+            .filter_map(|id| hashed.get(id).cloned())
+            .enumerate()
+            .collect();
+        let dir = &ctx.artifacts;
+        for r in cnb::layers::map_parallel(both, 0, |(n, mut p)| {
+            produce::write_tar_file(&mut p, dir, n).map(|()| p)
+        }) {
+            let p = r.map_err(export_err)?;
+            hashed.insert(p.id.clone(), p);
         }
-        written
-    })
+        let (gate_tx, gate_rx) = std::sync::mpsc::channel::<bool>();
+        let gate = (!inputs.parallel_export).then_some(gate_rx);
+        let hashed = &hashed;
+        std::thread::scope(|s| {
+            // Go runs the cache after the image unless -parallel; here it always runs beside
+            // the image uploads and its log lines come after the image's, in Go's order.
+            let cache_thread = cache.map(|c| {
+                s.spawn(move || {
+                    let mut log = cache::Log::default();
+                    if let Err(e) = cache::export(ctx, hashed, c.as_ref(), &mut log, gate) {
+                        log.warn(format!("Failed to export cache: {e}\n"));
+                    }
+                    log
+                })
+            });
+            let res = rt.block_on(ctx.finish(store, prepared, hashed, name, tags));
+            let written = res.and_then(|report| {
+                report.write(&inputs.report_path).map_err(|e| {
+                    LifecycleError::failed(ExitCode::ExportError, "write export report", e)
+                })
+            });
+            let ok = written.is_ok();
+            let _ = gate_tx.send(ok);
+            if let Some(t) = cache_thread {
+                match t.join() {
+                    Ok(log) if ok || inputs.parallel_export => log.replay(),
+                    Ok(_) => {}
+                    Err(_) => cnb::warn!("Failed to export cache: cache export panicked\n"),
+                }
+            }
+            written
+        })
+    }
+}
+
+/// The app image after planning: base and previous images, the layers to append, the label.
+pub struct Prepared {
+    base: appimage::Read,
+    previous: Option<appimage::Read>,
+    image: Image,
+    base_layers: usize,
+    appended: Vec<Appended>,
+    meta: LayersMetadata,
+    layout: bool,
+}
+
+impl Prepared {
+    /// Ids of the layers the image adds (not reused).
+    fn new_ids(&self) -> impl Iterator<Item = &str> {
+        self.appended.iter().filter_map(|a| match &a.blob {
+            LayerBlob::New(id) => Some(id.as_str()),
+            LayerBlob::Previous => None,
+        })
+    }
 }
 
 /// Inputs of one export, resolved.
@@ -196,7 +262,7 @@ impl<'a> Ctx<'a> {
     fn jobs(&self) -> Result<Vec<Job>, String> {
         let mut jobs = Vec::new();
         for bp in self.group {
-            let dir = layers_dir::read(&self.layers_dir, &bp.id)
+            let dir = layers_dir::read_quiet(&self.layers_dir, &bp.id)
                 .map_err(|e| format!("reading layers for buildpack '{}': {e}", bp.id))?;
             for l in &dir.layers {
                 let Ok(t) = l.read() else { continue };
@@ -270,11 +336,9 @@ impl<'a> Ctx<'a> {
         Ok(jobs)
     }
 
-    /// Writes every layer tar, on all cores.
-    fn produce_all(&self) -> Result<ProducedSet, String> {
-        let jobs: Vec<(usize, Job)> = self.jobs()?.into_iter().enumerate().collect();
-        let dir = &self.artifacts;
-        let out = cnb::layers::map_parallel(jobs, 0, |(n, job)| produce::produce(job, dir, n));
+    /// Hashes every layer, on all cores, writing nothing.
+    fn hash_all(&self) -> Result<ProducedSet, String> {
+        let out = cnb::layers::map_parallel(self.jobs()?, 0, produce::hash);
         let mut set = BTreeMap::new();
         for p in out {
             let p = p?;
@@ -283,18 +347,17 @@ impl<'a> Ctx<'a> {
         Ok(set)
     }
 
-    /// Go `Exporter.Export` for the app image, then the save and the report.
-    async fn export_image<S: Dest>(
+    /// Go's app image set-up and `Exporter.Export` up to the layers: reads the run and
+    /// previous images, decides every layer (logging as Go) and fills the metadata label.
+    async fn prepare<S: Dest>(
         &self,
         store: &S,
-        platform: Platform,
+        platform: &Platform,
         produced: &ProducedSet,
-        name: &str,
-        tags: &[String],
-    ) -> Result<Report, LifecycleError> {
+    ) -> Result<Prepared, LifecycleError> {
         let i = self.inputs;
         let layout = store.kind() == "layout";
-        let base = appimage::read(store, &i.run_image, &platform)
+        let base = appimage::read(store, &i.run_image, platform)
             .await
             .map_err(|e| failed("create new app image", e))?
             .ok_or_else(|| {
@@ -307,7 +370,7 @@ impl<'a> Ctx<'a> {
         let previous = if previous_ref.is_empty() {
             None
         } else {
-            appimage::read(store, &previous_ref, &platform)
+            appimage::read(store, &previous_ref, platform)
                 .await
                 .ok()
                 .flatten()
@@ -338,12 +401,43 @@ impl<'a> Ctx<'a> {
         meta.run_image.mirrors = rie.mirrors.clone();
         meta.stack = Some(Stack { run_image: rie });
 
+        let appended = self.plan_layers(&mut meta, produced).map_err(export_err)?;
+        Ok(Prepared {
+            base,
+            previous,
+            image,
+            base_layers,
+            appended,
+            meta,
+            layout,
+        })
+    }
+
+    /// The rest of `Exporter.Export`: layers written/compressed as needed, config, save,
+    /// report.
+    async fn finish<S: Dest>(
+        &self,
+        store: &S,
+        prepared: Prepared,
+        produced: &ProducedSet,
+        name: &str,
+        tags: &[String],
+    ) -> Result<Report, LifecycleError> {
+        let Prepared {
+            base,
+            previous,
+            mut image,
+            base_layers,
+            appended,
+            meta,
+            layout,
+        } = prepared;
         let prev_img = previous.as_ref().map(|p| &p.image);
-        let appended = self
-            .plan_layers(&mut meta, produced, prev_img)
-            .map_err(export_err)?;
-        let blobs = tokio::task::block_in_place(|| appimage::append_layers(&mut image, appended))
-            .map_err(export_err)?;
+        let dir = &self.artifacts;
+        let blobs = tokio::task::block_in_place(|| {
+            appimage::append_layers(&mut image, appended, produced, prev_img, dir)
+        })
+        .map_err(export_err)?;
         self.configure(&mut image, &meta).map_err(export_err)?;
         image.set_created_at_and_history(&self.created_at(), true);
         let built = image.build().map_err(export_err)?;
@@ -444,18 +538,14 @@ impl<'a> Ctx<'a> {
         &self,
         meta: &mut LayersMetadata,
         produced: &ProducedSet,
-        previous: Option<&Image>,
     ) -> Result<Vec<Appended>, String> {
         let orig = self.orig().clone();
         let mut out = Vec::new();
         let reuse = |diff: &Digest, created_by: &str| -> Result<Appended, String> {
-            let desc = previous
-                .and_then(|p| p.layer_by_diff_id(diff))
-                .ok_or_else(|| format!("failed to find layer with diff ID {:?}", diff.as_str()))?;
             Ok(Appended {
                 diff_id: diff.clone(),
                 created_by: created_by.to_string(),
-                blob: LayerBlob::Previous(desc.clone()),
+                blob: LayerBlob::Previous,
             })
         };
         // addOrReuseBuildpackLayer
@@ -475,7 +565,7 @@ impl<'a> Ctx<'a> {
                     Appended {
                         diff_id: p.diff_id.clone(),
                         created_by: p.created_by.clone(),
-                        blob: LayerBlob::New(p.clone()),
+                        blob: LayerBlob::New(p.id.clone()),
                     },
                     sha,
                 ))
@@ -578,7 +668,7 @@ impl<'a> Ctx<'a> {
                 out.push(Appended {
                     diff_id: p.diff_id.clone(),
                     created_by: p.created_by.clone(),
-                    blob: LayerBlob::New((*p).clone()),
+                    blob: LayerBlob::New(p.id.clone()),
                 });
             }
             meta.app.push(LayerMetadata::new(p.diff_id.to_string()));
