@@ -245,11 +245,12 @@ fn exports_app_image_then_reuses_every_layer() {
     let host = shared_registry().host();
     let app = format!("{host}/exp1-app:v1");
     let extra_tag = format!("{host}/exp1-app:extra");
+    let other_repo = format!("{host}/exp1-other:t");
     let out = exporter(
         &w,
         "0.15",
         &["-cache-dir", &w.s("cache")],
-        &[&app, &extra_tag],
+        &[&app, &extra_tag, &other_repo],
     );
     assert_eq!(out.code, 0, "{}", out.output);
     for line in [
@@ -290,9 +291,16 @@ fn exports_app_image_then_reuses_every_layer() {
         .iter()
         .filter_map(|t| t.as_str())
         .collect();
-    assert_eq!(tags, [app.as_str(), extra_tag.as_str()]);
+    assert_eq!(tags, [app.as_str(), extra_tag.as_str(), other_repo.as_str()]);
     assert!(out.output.contains(&format!("*** Images ({digest}):")));
     assert_eq!(Digest::of(&skopeo_inspect_raw(&extra_tag, None)), digest);
+    // the tag in another repository got the blobs too (skopeo copies the whole image)
+    assert_eq!(Digest::of(&skopeo_inspect_raw(&other_repo, None)), digest);
+    skopeo_copy(
+        &format!("docker://{other_repo}"),
+        &format!("dir:{}", w.p("other-copy").display()),
+        None,
+    );
 
     // layers: run image, buildpack (name order), SBOM, slices, launcher, config, process types
     let cfg: Value = serde_json::from_slice(&skopeo_inspect_config(&app, None)).expect("json");
@@ -737,6 +745,7 @@ fn exports_to_an_oci_layout() {
         .env("HOME", w.p("home"))
         .env("CNB_PLATFORM_API", "0.14")
         .env("CNB_EXPERIMENTAL_MODE", "warn")
+        .env("SOURCE_DATE_EPOCH", "1700000000")
         .env("CNB_NO_COLOR", "true");
     c.args(["-layers", &w.s("layers")])
         .args(["-app", &w.s("workspace")])
@@ -775,6 +784,14 @@ fn exports_to_an_oci_layout() {
     let diff_ids = cfg["rootfs"]["diff_ids"].as_array().expect("diff_ids");
     let n = w.run_diff_ids.len();
     assert_eq!(diff_ids.len(), n + 8);
+    assert_eq!(cfg["created"], "2023-11-14T22:13:20Z", "SOURCE_DATE_EPOCH");
+    assert!(
+        cfg["history"]
+            .as_array()
+            .expect("history")
+            .iter()
+            .all(|h| h["created"] == "2023-11-14T22:13:20Z")
+    );
     assert_eq!(diff_ids[n + 1], expected(&w).launch_layer.to_string());
     let label = LayersMetadata::from_label(
         cfg["config"]["Labels"]["io.buildpacks.lifecycle.metadata"]
