@@ -539,6 +539,26 @@ fn cache_image_is_written_and_readable_by_image_cache() {
     )
     .expect("read layer");
     assert_eq!(Digest::of(&tar), cacheonly);
+    drop(cache);
+    drop(_guard);
+
+    // a second export: every cache layer reused, nothing uploaded to the cache repository
+    let before = blob_uploads("exp3-cache");
+    let out = exporter(
+        &w,
+        "0.14",
+        &["-cache-image", &cache_ref],
+        &[&format!("{host}/exp3-app")],
+    );
+    assert_eq!(out.code, 0, "{}", out.output);
+    for line in [
+        "Reusing cache layer 'example/bp:both'",
+        "Reusing cache layer 'example/bp:cacheonly'",
+    ] {
+        assert!(out.output.contains(line), "missing {line:?} in:\n{}", out.output);
+    }
+    assert!(!out.output.contains("Failed to export cache"), "{}", out.output);
+    assert_eq!(blob_uploads("exp3-cache"), before, "{}", out.output);
 }
 
 /// The Go reference `lifecycle` named by `CNB_GO_LIFECYCLE`, if any.

@@ -46,6 +46,11 @@ pub fn run(inputs: &Inputs, keychain: &Keychain) -> Result<(), LifecycleError> {
         .prefix("lifecycle.exporter.layer")
         .tempdir()
         .map_err(|e| failed("create temp directory", e))?;
+    if analyzed.run_image.as_ref().is_some_and(|r| r.extend) {
+        return Err(export_err(
+            "the run image was extended by image extensions, which cnb-lifecycle-rs does not support",
+        ));
+    }
     let kind = common::store_kind(inputs.use_layout, inputs.layout_dir.as_deref());
     // Go `initRemoteAppImage` / `initLayoutAppImage` log before the export starts.
     let previous_ref = analyzed.previous_image_ref().to_string();
@@ -442,7 +447,9 @@ impl<'a> Ctx<'a> {
         image.set_created_at_and_history(&self.created_at(), true);
         let built = image.build().map_err(export_err)?;
         cnb::info!("Saving {name}...\n");
-        let m = Measurement::start("Saving image");
+        // Go's timer is named after the image; the process exports one image, so leaking
+        // the name once is fine.
+        let m = Measurement::start(Box::leak(format!("Saving {name}...").into_boxed_str()));
         appimage::upload(
             store,
             name,
