@@ -253,6 +253,9 @@ fn exports_app_image_then_reuses_every_layer() {
         &[&app, &extra_tag, &other_repo],
     );
     assert_eq!(out.code, 0, "{}", out.output);
+    if std::env::var_os("CNB_EXPORTER_SHOW").is_some() {
+        eprintln!("{}", out.output);
+    }
     for line in [
         "Adding layer 'example/bp:both'",
         "Adding layer 'example/bp:launch-layer'",

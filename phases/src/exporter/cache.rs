@@ -166,6 +166,10 @@ fn export_inner(
         meta.buildpacks.push(bp_md);
     }
     if ctx.api.at_least("0.8") && produced.contains_key(SBOM_CACHE_ID) {
+        log.debug(format!(
+            "Found SBOM of type cache for at {}",
+            ctx.layers_dir.join("sbom/cache").display()
+        ));
         meta.sbom.sha = add_or_reuse(cache, produced, SBOM_CACHE_ID, &orig.sbom.sha, log)?;
     }
     // Without -parallel Go exports the cache only once the image is saved: nothing is

@@ -77,8 +77,9 @@ pub fn run(inputs: &Inputs, keychain: &Keychain) -> Result<(), LifecycleError> {
             (path.to_string_lossy().into_owned(), Vec::new())
         }
     };
+    // Go's "Exporter" timer covers the image export (SBOM copy to save), not the cache.
+    let timer = Measurement::start("Exporter");
     let ctx = Ctx::new(inputs, &group.group, analyzed, artifacts.path())?;
-    let _m = Measurement::start("Exporter");
     // Hash first: a layer whose diffID is reused is never written anywhere.
     let hashed = ctx.hash_all().map_err(export_err)?;
     let cache_new = match &cache {
@@ -93,6 +94,7 @@ pub fn run(inputs: &Inputs, keychain: &Keychain) -> Result<(), LifecycleError> {
         cache_new,
         name: &name,
         tags: &tags,
+        timer,
     };
     let written = match &kind {
         StoreKind::Remote => job.run(&remote, Platform::current()),
@@ -112,6 +114,7 @@ struct Job2<'a> {
     cache_new: std::collections::BTreeSet<String>,
     name: &'a str,
     tags: &'a [String],
+    timer: Measurement,
 }
 
 impl Job2<'_> {
@@ -124,6 +127,7 @@ impl Job2<'_> {
             cache_new,
             name,
             tags,
+            timer,
         } = self;
         let inputs = ctx.inputs;
         let prepared = rt.block_on(ctx.prepare(store, &platform, &hashed))?;
@@ -157,6 +161,7 @@ impl Job2<'_> {
                 })
             });
             let res = rt.block_on(ctx.finish(store, prepared, hashed, name, tags));
+            timer.end();
             let written = res.and_then(|report| {
                 report.write(&inputs.report_path).map_err(|e| {
                     LifecycleError::failed(ExitCode::ExportError, "write export report", e)
@@ -283,7 +288,6 @@ impl<'a> Ctx<'a> {
         for (kind, id) in [("launch", SBOM_LAUNCH_ID), ("cache", SBOM_CACHE_ID)] {
             let p = self.layers_dir.join("sbom").join(kind);
             if std::fs::read_dir(&p).is_ok() {
-                cnb::debug!("Found SBOM of type {kind} for at {}", p.display());
                 jobs.push(Job {
                     id: id.into(),
                     created_by: SBOM_LAYER_NAME.into(),
@@ -291,7 +295,6 @@ impl<'a> Ctx<'a> {
                 });
             }
         }
-        cnb::debug!("Adding app layers");
         let slices: Vec<cnb::layers::Slice> = self
             .build_md
             .slices
@@ -655,6 +658,10 @@ impl<'a> Ctx<'a> {
             }
         }
         if produced.contains_key(SBOM_LAUNCH_ID) {
+            cnb::debug!(
+                "Found SBOM of type launch for at {}",
+                self.layers_dir.join("sbom/launch").display()
+            );
             let prev = orig.sbom.as_ref().map_or("", |s| s.sha.as_str());
             let (a, sha) = add_or_reuse(SBOM_LAUNCH_ID, prev)
                 .map_err(|e| format!("exporting layer '{SBOM_LAUNCH_ID}': {e}"))?;
@@ -662,6 +669,7 @@ impl<'a> Ctx<'a> {
             meta.sbom = Some(LayerMetadata::new(sha));
         }
         // app slices: reused when any previous app layer has the diffID
+        cnb::debug!("Adding app layers");
         let slices: Vec<&Produced> = (1..)
             .map_while(|n| produced.get(&format!("slice-{n}")))
             .collect();
