@@ -603,6 +603,32 @@ fn run_as_exporter(
     }
 }
 
+/// Debug output without what legitimately differs between runs and implementations.
+fn norm_debug(out: &str, app: &str) -> String {
+    out.lines()
+        .map(|l| {
+            let l = l.replace(app, "<app>");
+            let l = match (l.find(" started at "), l.find(" ran for ")) {
+                (Some(i), _) if l.starts_with("Timer: ") => format!("{} started", &l[..i]),
+                (_, Some(i)) if l.starts_with("Timer: ") => format!("{} ran", &l[..i]),
+                _ => l,
+            };
+            let mut s = String::new();
+            let mut rest = l.as_str();
+            while let Some(i) = rest.find("sha256:") {
+                s.push_str(&rest[..i]);
+                s.push_str("<sha>");
+                let after = &rest[i + 7..];
+                let hex = after.chars().take_while(char::is_ascii_hexdigit).count();
+                rest = &after[hex..];
+            }
+            s.push_str(rest);
+            s
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// With `CNB_GO_LIFECYCLE`: the Go exporter and ours on the same inputs and registry give the
 /// same diffIDs, the same labels (but the build label's `launcher` version/source), the same
 /// config otherwise, and the same manifest but for the compressed layer digests and sizes of
@@ -687,6 +713,20 @@ fn same_image_as_go_on_the_same_inputs() {
         norm2(&o2.output, &our_app, "exp4-ours")
     );
     assert_eq!(cache_files("go-cache"), cache_files("our-cache"));
+    // debug level too (a third export of each, no cache): the same lines but for times,
+    // durations and digests (diffIDs are compared below through the configs)
+    let gd = run_as_exporter(&go, &w, "0.15", &["-log-level", "debug"], &[&go_app]);
+    let od = run_as_exporter(
+        Path::new(BIN),
+        &w,
+        "0.15",
+        &["-log-level", "debug"],
+        &[&our_app],
+    );
+    assert_eq!(
+        norm_debug(&gd.output, &go_app),
+        norm_debug(&od.output, &our_app)
+    );
     let cfg = |r: &str| -> Value {
         serde_json::from_slice(&skopeo_inspect_config(r, None)).expect("json")
     };

@@ -46,6 +46,18 @@ pub fn run(inputs: &Inputs, keychain: &Keychain) -> Result<(), LifecycleError> {
         .prefix("lifecycle.exporter.layer")
         .tempdir()
         .map_err(|e| failed("create temp directory", e))?;
+    // Go reads project metadata first (a missing file is a debug line, an unreadable one fails).
+    let project = match ProjectMetadata::read_optional(&inputs.project_metadata_path) {
+        Ok(Some(p)) => p,
+        Ok(None) => {
+            cnb::debug!(
+                "No project metadata found at path {:?}, project metadata will not be exported",
+                inputs.project_metadata_path.to_string_lossy()
+            );
+            ProjectMetadata::default()
+        }
+        Err(e) => return Err(LifecycleError::new(ExitCode::Failed, e.to_string())),
+    };
     if analyzed.run_image.as_ref().is_some_and(|r| r.extend) {
         return Err(export_err(
             "the run image was extended by image extensions, which cnb-lifecycle-rs does not support",
@@ -79,7 +91,7 @@ pub fn run(inputs: &Inputs, keychain: &Keychain) -> Result<(), LifecycleError> {
     };
     // Go's "Exporter" timer covers the image export (SBOM copy to save), not the cache.
     let timer = Measurement::start("Exporter");
-    let ctx = Ctx::new(inputs, &group.group, analyzed, artifacts.path())?;
+    let ctx = Ctx::new(inputs, &group.group, analyzed, project, artifacts.path())?;
     // Hash first: a layer whose diffID is reused is never written anywhere.
     let hashed = ctx.hash_all().map_err(export_err)?;
     let cache_new = match &cache {
@@ -213,6 +225,7 @@ pub struct Ctx<'a> {
     pub artifacts: PathBuf,
     pub owner: cnb::archive::Owner,
     pub build_md: Metadata,
+    pub project: ProjectMetadata,
 }
 
 /// Ids of the produced layers, keyed for lookup.
@@ -238,6 +251,7 @@ impl<'a> Ctx<'a> {
         inputs: &'a Inputs,
         group: &'a [cnb::buildpack::GroupElement],
         analyzed: Analyzed,
+        project: ProjectMetadata,
         artifacts: &Path,
     ) -> Result<Ctx<'a>, LifecycleError> {
         let api = inputs.platform_api;
@@ -261,6 +275,7 @@ impl<'a> Ctx<'a> {
             artifacts: artifacts.to_path_buf(),
             owner: produce::owner(inputs.uid, inputs.gid),
             build_md,
+            project,
         })
     }
 
@@ -449,10 +464,10 @@ impl<'a> Ctx<'a> {
         self.configure(&mut image, &meta).map_err(export_err)?;
         image.set_created_at_and_history(&self.created_at(), true);
         let built = image.build().map_err(export_err)?;
-        cnb::info!("Saving {name}...\n");
         // Go's timer is named after the image; the process exports one image, so leaking
         // the name once is fine.
         let m = Measurement::start(Box::leak(format!("Saving {name}...").into_boxed_str()));
+        cnb::info!("Saving {name}...\n");
         appimage::upload(
             store,
             name,
@@ -465,7 +480,6 @@ impl<'a> Ctx<'a> {
         .await
         .map_err(|e| export_err(format!("saving image: {e}")))?;
         let saved = store.save(name, &built, tags).await;
-        m.end();
         let digest = built.manifest.digest().to_string();
         let mut statuses: Vec<(String, Result<(), String>)> = Vec::new();
         match saved {
@@ -505,6 +519,7 @@ impl<'a> Ctx<'a> {
             cnb::debug!("\n*** Digest: {digest}\n");
         }
         cnb::debug!("\n*** Manifest Size: {}\n", built.manifest.size());
+        m.end();
         if !errors.is_empty() {
             return Err(export_err(format!(
                 "failed to write image to the following tags: {}",
@@ -564,6 +579,8 @@ impl<'a> Ctx<'a> {
                 .get(id)
                 .ok_or_else(|| format!("creating layer '{id}': not produced"))?;
             let sha = p.diff_id.to_string();
+            // Go's factory makes the layer twice and says so the second time.
+            cnb::debug!("Reusing tarball for layer {id:?} with SHA: {sha}");
             if sha == previous_sha {
                 cnb::info!("Reusing layer '{id}'\n");
                 cnb::debug!("Layer '{id}' SHA: {sha}\n");
@@ -722,9 +739,8 @@ impl<'a> Ctx<'a> {
             .map_err(|e| format!("parse build metadata: {e}"))?;
         cnb::info!("Adding label 'io.buildpacks.build.metadata'");
         image.set_label("io.buildpacks.build.metadata", &build);
-        let project = ProjectMetadata::read_optional(&self.inputs.project_metadata_path)
-            .map_err(|e| e.to_string())?
-            .unwrap_or_default()
+        let project = self
+            .project
             .to_label()
             .map_err(|e| format!("parse project metadata: {e}"))?;
         cnb::info!("Adding label '{}'", cnb::files::PROJECT_METADATA_LABEL);
@@ -766,7 +782,7 @@ impl<'a> Ctx<'a> {
         let entrypoint = self
             .entrypoint()
             .map_err(|e| format!("determining entrypoint: {e}"))?;
-        cnb::debug!("Setting ENTRYPOINT: '[{entrypoint}]'");
+        cnb::debug!("Setting ENTRYPOINT: '{entrypoint}'");
         image.set_entrypoint(vec![entrypoint]);
         image.set_cmd(Vec::new());
         Ok(())
