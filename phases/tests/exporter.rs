@@ -804,25 +804,47 @@ fn exports_to_an_oci_layout() {
     fs::write(w.p("run.toml"), "[[images]]\nimage = \"exp5-run\"\n").expect("run.toml");
     chmod_tree(&w.dir);
     chmod_tree(&layouts);
-    let mut c = Command::new(BIN);
-    c.arg0("exporter").env_clear();
-    c.env("PATH", "/usr/bin:/bin")
-        .env("HOME", w.p("home"))
-        .env("CNB_PLATFORM_API", "0.14")
-        .env("CNB_EXPERIMENTAL_MODE", "warn")
-        .env("SOURCE_DATE_EPOCH", "1700000000")
-        .env("CNB_NO_COLOR", "true");
-    c.args(["-layers", &w.s("layers")])
-        .args(["-app", &w.s("workspace")])
-        .args(["-group", &w.s("layers/group.toml")])
-        .args(["-analyzed", &w.s("analyzed.toml")])
-        .args(["-launcher", &w.s("launcher")])
-        .args(["-run", &w.s("run.toml")])
-        .args(["-report", &w.s("report.toml")])
-        .args(["-layout", "-layout-dir", &layouts.to_string_lossy()])
-        .args(["-uid", &UID.to_string(), "-gid", &GID.to_string()])
-        .arg("exp5-app");
-    let out = c.output().expect("spawn");
+    let run = |binary: &Path, app: &str| {
+        let mut c = Command::new(binary);
+        c.arg0("exporter").env_clear();
+        c.env("PATH", "/usr/bin:/bin")
+            .env("HOME", w.p("home"))
+            .env("CNB_PLATFORM_API", "0.13")
+            .env("CNB_EXPERIMENTAL_MODE", "warn")
+            .env("SOURCE_DATE_EPOCH", "1700000000")
+            .env("CNB_NO_COLOR", "true");
+        c.args(["-layers", &w.s("layers")])
+            .args(["-app", &w.s("workspace")])
+            .args(["-group", &w.s("layers/group.toml")])
+            .args(["-analyzed", &w.s("analyzed.toml")])
+            .args(["-launcher", &w.s("launcher")])
+            .args(["-run", &w.s("run.toml")])
+            .args(["-report", &w.s("report.toml")])
+            .args(["-layout", "-layout-dir", &layouts.to_string_lossy()])
+            .args(["-uid", &UID.to_string(), "-gid", &GID.to_string()])
+            .arg(app);
+        c.output().expect("spawn")
+    };
+    let inspect_config = |path: &Path| -> Value {
+        let mut c = cnb::testing::skopeo();
+        let o = c
+            .args(["inspect", "--config", "--raw"])
+            .arg(format!("oci:{}", path.display()))
+            .output()
+            .expect("skopeo");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice(&o.stdout).expect("json")
+    };
+    // With CNB_GO_LIFECYCLE: Go's layout export of the same inputs, to compare below.
+    let go_cfg = go_lifecycle().map(|go| {
+        let out = run(&go, "exp5-go");
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+        let mut cfg = inspect_config(&layouts.join("index.docker.io/library/exp5-go/latest"));
+        cfg["config"]["Labels"]["io.buildpacks.build.metadata"] = Value::Null;
+        (cfg, String::from_utf8_lossy(&out.stdout).into_owned())
+    });
+    let out = run(Path::new(BIN), "exp5-app");
+    let out_stdout = strip_ansi(&String::from_utf8_lossy(&out.stdout));
     let output = strip_ansi(&format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -835,17 +857,21 @@ fn exports_to_an_oci_layout() {
         "{output}"
     );
     assert!(output.contains(&format!("Saving {}...", app_path.display())), "{output}");
-    let cfg: Value = serde_json::from_slice(&{
-        let mut c = cnb::testing::skopeo();
-        let o = c
-            .args(["inspect", "--config", "--raw"])
-            .arg(format!("oci:{}", app_path.display()))
-            .output()
-            .expect("skopeo");
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        o.stdout
-    })
-    .expect("json");
+    let cfg = inspect_config(&app_path);
+    if let Some((mut go_cfg, go_out)) = go_cfg {
+        let mut ours = cfg.clone();
+        ours["config"]["Labels"]["io.buildpacks.build.metadata"] = Value::Null;
+        go_cfg["config"]["Labels"]["io.buildpacks.build.metadata"] = Value::Null;
+        assert_eq!(go_cfg, ours, "layout config as Go's but the build label");
+        let norm = |o: &str, name: &str| {
+            o.lines()
+                .filter(|l| !l.starts_with("*** Images ("))
+                .map(|l| l.replace(name, "<app>"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert_eq!(norm(&go_out, "exp5-go"), norm(&out_stdout, "exp5-app"));
+    }
     let diff_ids = cfg["rootfs"]["diff_ids"].as_array().expect("diff_ids");
     let n = w.run_diff_ids.len();
     assert_eq!(diff_ids.len(), n + 8);
@@ -864,9 +890,14 @@ fn exports_to_an_oci_layout() {
             .expect("label"),
     )
     .expect("json");
+    // As Go: the digest of an *empty* linux/amd64 image, not the run image's (Go's layout
+    // exporter opens the run image path without a base image); see appimage.rs.
     assert_eq!(
         label.run_image.reference,
-        format!("{}@{run_digest}", run_path.display())
+        format!(
+            "{}@sha256:9bff545fd88403019875bc484da593c84761e6c89bae9058b76d1054d54548d0",
+            run_path.display()
+        )
     );
     let index: Value =
         serde_json::from_slice(&fs::read(app_path.join("index.json")).expect("index")).expect("j");

@@ -136,6 +136,16 @@ pub async fn read<S: ImageStore>(
     }))
 }
 
+/// The run image identifier Go's layout exporter records: `layout.NewImage(<run path>)`
+/// without a base image is an *empty* image, so the digest is that of an empty image of the
+/// layout platform, not the run image's (kept for byte-identical labels).
+pub fn go_layout_run_image_id(path: &str, platform: &Platform) -> Result<String, String> {
+    let empty = Image::new(platform, cnb::image::MediaType::OCI_MANIFEST)
+        .build()
+        .map_err(|e| e.to_string())?;
+    Ok(format!("{path}@{}", empty.manifest.digest()))
+}
+
 /// Where an appended layer's blob comes from.
 pub enum LayerBlob {
     /// The produced layer with this id: compress and upload unless the target has it.
@@ -249,4 +259,20 @@ pub async fn upload<S: Dest>(
         .await
         .map_err(|e| e.to_string())?;
     Ok(())
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The digest Go v0.21.17's layout exporter wrote into `runImage.reference` for a
+    /// linux/amd64 layout (recorded from the live comparison in `phases/tests/exporter.rs`).
+    #[test]
+    fn layout_run_image_id_is_gos() {
+        assert_eq!(
+            go_layout_run_image_id("/l/run", &Platform::layout_default()).unwrap(),
+            "/l/run@sha256:9bff545fd88403019875bc484da593c84761e6c89bae9058b76d1054d54548d0"
+        );
+    }
 }

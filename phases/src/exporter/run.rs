@@ -398,9 +398,17 @@ impl<'a> Ctx<'a> {
                 .ok()
                 .flatten()
         };
-        let run_image_id = store
-            .identifier(&i.run_image, &base.digest)
-            .map_err(|e| failed("get run image ID", e))?;
+        let run_image_id = if layout {
+            let path = cnb::image::layout_path::parse_identifier(&i.run_image)
+                .map(|(p, _)| p.to_string_lossy().into_owned())
+                .map_err(|e| failed("parsing run image reference", e))?;
+            appimage::go_layout_run_image_id(&path, platform)
+                .map_err(|e| failed("get run image reference", e))?
+        } else {
+            store
+                .identifier(&i.run_image, &base.digest)
+                .map_err(|e| failed("get run image ID", e))?
+        };
         let mut image = base.image.clone();
         image.ggcr_compatible();
         let base_layers = image.layers().len();
