@@ -128,16 +128,15 @@ impl Ctx<'_> {
     }
 }
 
-/// Go `name.ParseMaybe`-style normalization for run.toml matching: registry/repository with
-/// the tag (`latest` by default); digests dropped.
-fn normalize(s: &str) -> String {
-    match cnb::image::reference::Reference::parse(s) {
-        Ok(r) => format!(
-            "{}:{}",
-            r.context(),
-            r.tag()
-                .unwrap_or(if r.digest().is_some() { "" } else { "latest" })
-        ),
+/// Go `name.ParseMaybe` for run.toml matching: a `@sha256:` digest is cut off, then the
+/// name is `registry/repository:tag` (`latest` by default); unparsable names stay as given.
+pub(super) fn normalize(s: &str) -> String {
+    let to_parse = match s.find("@sha256:") {
+        Some(i) => &s[..i],
+        None => s,
+    };
+    match cnb::image::reference::Reference::parse(to_parse) {
+        Ok(r) => format!("{}:{}", r.context(), r.tag().unwrap_or("latest")),
         Err(_) => s.to_string(),
     }
 }
@@ -157,5 +156,23 @@ fn launcher_metadata() -> md::LauncherMetadata {
                     .to_string(),
             },
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize;
+
+    #[test]
+    fn normalize_like_go_parse_maybe() {
+        let d = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+        assert_eq!(normalize("127.0.0.1:5000/run"), "127.0.0.1:5000/run:latest");
+        assert_eq!(normalize("127.0.0.1:5000/run:v1"), "127.0.0.1:5000/run:v1");
+        assert_eq!(
+            normalize(&format!("127.0.0.1:5000/run@{d}")),
+            "127.0.0.1:5000/run:latest"
+        );
+        assert_eq!(normalize("run"), normalize("index.docker.io/library/run:latest"));
+        assert_eq!(normalize("Not A Ref"), "Not A Ref");
     }
 }
