@@ -525,6 +525,31 @@ fn launch_layer_with_only_toml_is_reused_or_fails_like_go() {
         out.output
     );
     assert!(!w.p("report.toml").exists());
+
+    // with metadata for it but a previous image without that layer: Go's imgutil error
+    let sha = format!("sha256:{}", "ab".repeat(32));
+    let label = format!(
+        r#"{{"buildpacks":[{{"key":"{BP}","version":"1.0.0","layers":{{"launch-layer":{{"sha":"{sha}","data":null,"build":false,"launch":true,"cache":false}}}}}}]}}"#
+    );
+    let mut analyzed = Analyzed::read(&w.p("analyzed.toml")).expect("analyzed");
+    analyzed.previous_image = Some(ImageIdentifier::new(w.run_ref.clone()));
+    analyzed.layers_metadata = LayersMetadata::from_label(&label).expect("label");
+    analyzed.write(&w.p("analyzed.toml")).expect("write");
+    let out = exporter(&w, "0.14", &[], &[&format!("{host}/exp2-app")]);
+    assert_eq!(out.code, 62, "{}", out.output);
+    assert!(
+        out.output
+            .contains("Reusing layer 'example/bp:launch-layer'"),
+        "{}",
+        out.output
+    );
+    assert!(
+        out.output.contains(&format!(
+            "failed to export: failed to get layer by diffID: unknown diffID {sha}"
+        )),
+        "{}",
+        out.output
+    );
 }
 
 #[test]

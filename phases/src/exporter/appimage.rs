@@ -190,8 +190,12 @@ pub fn append_layers(
             None => previous
                 .and_then(|p| p.layer_by_diff_id(&a.diff_id))
                 .cloned()
+                // imgutil + ggcr's words
                 .ok_or_else(|| {
-                    format!("failed to find layer with diff ID {:?}", a.diff_id.as_str())
+                    format!(
+                        "failed to get layer by diffID: unknown diffID {}",
+                        a.diff_id
+                    )
                 })?,
         };
         image.append_layer(
