@@ -1,9 +1,17 @@
-//! The analyzer (`analyzer [flags] <image>`): flags, input resolution, and the phase body slot.
+//! The analyzer (`analyzer [flags] <image>`): flags, input resolution, privileges (registry
+//! credentials resolved before the drop) and the phase body (Go `cmd/lifecycle/analyzer.go`,
+//! `phase/analyzer.go`, `phase/connected_factory.go`): run image selection from run.toml,
+//! registry access checks, previous image metadata, SBOM restore, run image identifier and
+//! target, `analyzed.toml`.
+
+mod analyze;
+mod sbom;
+
+pub use analyze::{Failure, Request, analyze};
 
 use crate::cli::flags::{self as f, Flag, Gated, all, since, until};
-use crate::cli::{
-    CommandLine, bad_args, bad_inputs, not_implemented, opt, resolve_paths, validate,
-};
+use crate::cli::{CommandLine, bad_args, bad_inputs, opt, resolve_paths, validate};
+use crate::common::{self, KeychainSlot, StoreKind};
 use cnb::api::Version;
 use cnb::exit::{ExitCode, LifecycleError};
 use serde::Serialize;
@@ -65,6 +73,9 @@ pub struct Inputs {
     pub insecure_registries: Vec<String>,
     pub uid: i64,
     pub gid: i64,
+    /// Registry credentials, resolved in [`privileges`] before the privilege drop.
+    #[serde(skip)]
+    pub keychain: KeychainSlot,
 }
 
 /// Go `analyzeCmd.Args` + `ResolveInputs(Analyze)`.
@@ -116,16 +127,17 @@ pub fn resolve(parsed: CommandLine, api: Version) -> Result<Inputs, LifecycleErr
         insecure_registries: i.insecure_registries,
         uid: i.uid,
         gid: i.gid,
+        keychain: KeychainSlot::default(),
     })
 }
 
-/// Go `analyzeCmd.Privileges`: keychain, docker client, `EnsureOwner(layers, cache, launch
-/// cache)`, then drop to uid/gid ("failed to chown volumes: …" / "failed to exec as user
-/// <uid>:<gid>: …", exit 1).
+/// Go `analyzeCmd.Privileges`: keychain, `EnsureOwner(layers, cache, launch cache)`, then
+/// drop to uid/gid ("failed to resolve keychain: …" / "failed to chown volumes: …" /
+/// "failed to exec as user <uid>:<gid>: …", exit 1).
 pub fn privileges(inputs: &Inputs) -> Result<(), LifecycleError> {
-    // KEYCHAIN HOOK: resolve registry credentials (lifecycle-spec §11.1) and, with `-daemon`,
-    // the docker client HERE, first, while still the invoking user (usually root): helpers,
-    // config files and the docker socket may not be readable after the drop below.
+    // Credentials first, while still the invoking user (usually root): credential helpers
+    // and docker config files may not be readable after the drop below.
+    inputs.keychain.resolve(&registry_images(inputs))?;
     let dirs = [
         Some(inputs.layers_dir.as_path()),
         inputs.cache_dir.as_deref(),
@@ -134,11 +146,107 @@ pub fn privileges(inputs: &Inputs) -> Result<(), LifecycleError> {
     cnb::privileges::chown_volumes_and_run_as(inputs.uid, inputs.gid, &dirs)
 }
 
-/// The analyzer body: writes `analyzed_path`. Errors carry exit 32.
-pub fn run(_inputs: &Inputs) -> Result<(), LifecycleError> {
-    Err(not_implemented(
-        ExitCode::AnalyzeError,
-        "analyze",
-        "analyzer",
-    ))
+/// Go `RegistryImages()`; the run.toml candidates stand in for the run image when it is
+/// still to be chosen.
+fn registry_images(i: &Inputs) -> Vec<String> {
+    let others = [i.output_image.as_str()]
+        .into_iter()
+        .chain(i.additional_tags.iter().map(String::as_str))
+        .chain([i.previous_image.as_str()])
+        .chain(i.run_image.as_deref())
+        .chain(i.run_image_candidates.iter().map(String::as_str));
+    common::keychain::registry_images(i.cache_image.as_deref(), i.use_daemon, others)
+}
+
+fn analyze_error(action: &str, cause: impl std::fmt::Display) -> LifecycleError {
+    LifecycleError::failed(ExitCode::AnalyzeError, action, cause)
+}
+
+/// The analyzer body: writes `analyzed_path`. Errors carry exit 32 (run image selection: 3,
+/// like Go, where it is part of input resolution).
+pub fn run(inputs: &Inputs) -> Result<(), LifecycleError> {
+    if inputs.use_daemon {
+        return Err(analyze_error(
+            "initialize analyzer",
+            "-daemon is not supported by cnb-lifecycle-rs (images go to a registry or an OCI layout)",
+        ));
+    }
+    let keychain = inputs.keychain.resolve(&registry_images(inputs))?.clone();
+    let client = common::client(&keychain, &inputs.insecure_registries);
+    let kind = common::store_kind(inputs.use_layout, inputs.layout_dir.as_deref());
+    let analyzed = common::block_on(async {
+        let run_image = match &inputs.run_image {
+            Some(r) => r.clone(),
+            None => select_run_image(&client, &inputs.run_image_candidates).await?,
+        };
+        ensure_registry_access(inputs, &client, &kind, &run_image)
+            .await
+            .map_err(|e| analyze_error("initialize analyzer", e))?;
+        let name = |r: &str| -> Result<Option<String>, LifecycleError> {
+            opt(r)
+                .map(|n| kind.store_name(&n))
+                .transpose()
+                .map_err(|e| analyze_error("initialize analyzer", e))
+        };
+        let req = Request {
+            platform_api: inputs.platform_api,
+            previous_image: name(&inputs.previous_image)?,
+            run_image: name(&run_image)?,
+            platform: kind.platform(),
+            restore_sbom: inputs.platform_api.at_least("0.8") && !inputs.skip_layers,
+        };
+        let result = match &kind {
+            StoreKind::Layout(store) => analyze(store, &req).await,
+            StoreKind::Remote => {
+                analyze(&cnb::registry::RemoteStore::new(client.clone()), &req).await
+            }
+        };
+        result.map_err(|f| match f {
+            Failure::Init(e) => analyze_error("initialize analyzer", e),
+            Failure::Analyze(e) => analyze_error("analyze", e),
+        })
+    })??;
+    cnb::debug!("Run image info in analyzed metadata is: ");
+    cnb::debug!("{}", analyzed.run_image_debug_json());
+    analyzed
+        .write(&inputs.analyzed_path)
+        .map_err(|e| LifecycleError::new(ExitCode::Failed, e.to_string()))
+}
+
+/// Go `BestRunImageMirrorFor` with the candidates in preference order (output registry
+/// first): the first readable one.
+async fn select_run_image(
+    client: &cnb::registry::Client,
+    candidates: &[String],
+) -> Result<String, LifecycleError> {
+    for c in candidates {
+        if common::access::can_read(client, c).await {
+            return Ok(c.clone());
+        }
+    }
+    Err(bad_inputs("failed to find accessible run image"))
+}
+
+/// Go `ConnectedFactory.ensureRegistryAccess`: the cache image always needs read/write
+/// access; with a registry store the previous and run images need read access and the
+/// output image and tags read/write access.
+async fn ensure_registry_access(
+    i: &Inputs,
+    client: &cnb::registry::Client,
+    kind: &StoreKind,
+    run_image: &str,
+) -> Result<(), String> {
+    let mut read = Vec::new();
+    let mut write: Vec<&str> = i.cache_image.as_deref().into_iter().collect();
+    if kind.is_remote() {
+        read.extend([i.previous_image.as_str(), run_image]);
+        write.push(&i.output_image);
+        write.extend(i.additional_tags.iter().map(String::as_str));
+    }
+    common::ensure_read_access(client, &read)
+        .await
+        .map_err(|e| format!("validating registry read access: {e}"))?;
+    common::ensure_write_access(client, &write)
+        .await
+        .map_err(|e| format!("validating registry write access: {e}"))
 }

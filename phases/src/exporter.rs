@@ -2,7 +2,6 @@
 //! phase body slot.
 
 use crate::cli::flags::{self as f, Flag, Gated, all, since, until};
-use crate::cli::platform_files::read_analyzed_run_image_reference;
 use crate::cli::{
     CommandLine, bad_args, bad_inputs, not_implemented, opt, resolve_paths, validate,
 };
@@ -97,7 +96,14 @@ pub fn resolve(parsed: CommandLine, api: Version) -> Result<Inputs, LifecycleErr
     if !i.deprecated_run_image_ref.is_empty() {
         return Err(bad_inputs("-image is unsupported"));
     }
-    let reference = read_analyzed_run_image_reference(&i.analyzed_path).map_err(bad_inputs)?;
+    let reference = match cnb::files::Analyzed::read_optional(i.analyzed_path.as_ref()) {
+        Ok(Some(a)) => a.run_image_ref().to_string(),
+        Ok(None) => {
+            cnb::warn!("No analyzed metadata found at path {:?}", i.analyzed_path);
+            String::new()
+        }
+        Err(e) => return Err(bad_inputs(e)),
+    };
     if reference.is_empty() {
         return Err(bad_inputs("run image not found in analyzed metadata"));
     }

@@ -6,6 +6,7 @@
 pub mod analyzer;
 pub mod builder;
 pub mod cli;
+pub mod common;
 pub mod creator;
 pub mod detector;
 pub mod exporter;

@@ -23,9 +23,9 @@ fn phase_symlinks_dispatch_on_basename() {
     let cases = [
         (
             "analyzer",
-            vec!["-run-image", "r.io/run", "r.io/app"],
+            vec!["-daemon", "-run-image", "r.io/run", "r.io/app"],
             32,
-            "failed to analyze: analyzer is not implemented yet",
+            "failed to initialize analyzer: -daemon is not supported",
         ),
         (
             "restorer",

@@ -20,8 +20,12 @@ const API: (&str, &str) = ("CNB_PLATFORM_API", "0.13");
 const NO_COLOR: (&str, &str) = ("CNB_NO_COLOR", "true");
 const UID: u32 = 1234;
 const GID: u32 = 5678;
-/// A run image and an app image that are never contacted (the bodies are not written yet).
+/// A run image and an app image on a loopback port where nothing listens: the analyzer's
+/// registry access check is the first thing after the drop, and fails.
 const IMAGES: [&str; 3] = ["-run-image", "127.0.0.1:1/run", "127.0.0.1:1/app"];
+
+/// How the analyzer body fails on [`IMAGES`] (proof that it was reached).
+const ANALYZER_BODY: &str = "failed to initialize analyzer: validating registry read access: failed to ensure registry read access to 127.0.0.1:1/app";
 
 fn is_root() -> bool {
     // SAFETY: getuid cannot fail.
@@ -163,7 +167,7 @@ fn analyzer_and_restorer_chown_their_volumes_then_drop() {
             env.push(("CNB_CACHE_DIR", c));
             args.extend(["-launch-cache", lc]);
             args.extend(IMAGES);
-            (32, "failed to analyze: analyzer is not implemented yet")
+            (32, ANALYZER_BODY)
         } else {
             args.extend(["-cache-dir", c]);
             (42, "failed to restore: restorer is not implemented yet")
@@ -325,7 +329,7 @@ fn unprivileged_callers_get_gos_errors() {
             ]
             .concat(),
             32,
-            "failed to analyze: analyzer is not implemented yet".to_string(),
+            ANALYZER_BODY.to_string(),
         ),
         // Detector and builder run as non-root users.
         (

@@ -13,8 +13,6 @@ pub mod goflag;
 pub mod goparse;
 pub mod inputs;
 pub mod paths;
-pub mod platform_files;
-pub mod reference;
 pub mod validate;
 
 use cnb::api::Version;

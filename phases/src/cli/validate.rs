@@ -3,10 +3,39 @@
 //! "failed to resolve inputs: <cause>" (exit 3) where Go does.
 
 use super::inputs::LifecycleInputs;
-use super::platform_files::{RunImageForExport, read_run_images, read_stack_run_image};
-use super::reference::registry_of;
 use cnb::api::Mode;
 use cnb::exit::{ExitCode, LifecycleError};
+use cnb::files::{Run, RunImageForExport, Stack};
+use cnb::image::reference::Reference;
+
+/// The registry of `reference` as ggcr prints it, or "could not parse reference: <s>".
+fn registry_of(reference: &str) -> Result<String, String> {
+    Reference::parse(reference)
+        .map(|r| r.registry().to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// run.toml `images` (Platform API ≥ 0.12). A missing file logs like Go and reads as empty.
+fn read_run_images(path: &str) -> Result<Vec<RunImageForExport>, String> {
+    match Run::read_optional(path.as_ref()).map_err(|e| e.to_string())? {
+        Some(run) => Ok(run.images),
+        None => {
+            cnb::info!("No run metadata found at path {path:?}");
+            Ok(Vec::new())
+        }
+    }
+}
+
+/// stack.toml `[run-image]` (Platform API < 0.12).
+fn read_stack_run_image(path: &str) -> Result<RunImageForExport, String> {
+    match Stack::read_optional(path.as_ref()).map_err(|e| e.to_string())? {
+        Some(stack) => Ok(stack.run_image),
+        None => {
+            cnb::info!("No stack metadata found at path {path:?}");
+            Ok(RunImageForExport::default())
+        }
+    }
+}
 
 pub const LAYOUT_FORMAT: &str = "export to OCI layout format";
 const NO_RUN_METADATA: &str = "-run-image is required when there is no run metadata available";

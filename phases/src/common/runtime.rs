@@ -1,0 +1,19 @@
+//! The tokio runtime a phase body runs its registry and store work on.
+
+use cnb::exit::{ExitCode, LifecycleError};
+use std::future::Future;
+
+/// A multi-threaded runtime with IO and timers (blob transfers run concurrently; blocking
+/// work such as tar extraction goes to `spawn_blocking`).
+pub fn runtime() -> Result<tokio::runtime::Runtime, LifecycleError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("lifecycle")
+        .build()
+        .map_err(|e| LifecycleError::failed(ExitCode::Failed, "start async runtime", e))
+}
+
+/// Runs `fut` to completion on a fresh [`runtime`].
+pub fn block_on<F: Future>(fut: F) -> Result<F::Output, LifecycleError> {
+    Ok(runtime()?.block_on(fut))
+}
