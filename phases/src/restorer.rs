@@ -1,11 +1,18 @@
 //! The restorer (`restorer [flags]`): flags, input resolution, and the phase body slot.
 
 use crate::cli::flags::{self as f, Flag, Gated, all, since};
-use crate::cli::{CommandLine, bad_args, not_implemented, opt, resolve_paths, validate};
+use crate::cli::{CommandLine, bad_args, opt, resolve_paths, validate};
+use crate::common::KeychainSlot;
 use cnb::api::Version;
-use cnb::exit::{ExitCode, LifecycleError};
+use cnb::exit::LifecycleError;
 use serde::Serialize;
 use std::path::PathBuf;
+
+mod body;
+mod cache;
+mod data;
+mod metadata;
+mod sbom;
 
 /// Go `restoreCmd.DefineFlags`.
 pub static TABLE: [Gated; 17] = [
@@ -53,6 +60,9 @@ pub struct Inputs {
     pub kaniko_dir: PathBuf,
     pub uid: i64,
     pub gid: i64,
+    /// Registry credentials, resolved in [`privileges`] before the privilege drop.
+    #[serde(skip)]
+    pub keychain: KeychainSlot,
 }
 
 /// Go `restoreCmd.Args` + `ResolveInputs(Restore)`.
@@ -82,6 +92,7 @@ pub fn resolve(parsed: CommandLine, api: Version) -> Result<Inputs, LifecycleErr
         kaniko_dir: i.kaniko_dir.into(),
         uid: i.uid,
         gid: i.gid,
+        keychain: KeychainSlot::default(),
     })
 }
 
@@ -89,9 +100,8 @@ pub fn resolve(parsed: CommandLine, api: Version) -> Result<Inputs, LifecycleErr
 /// /kaniko)`, drop to uid/gid ("failed to chown volumes: …" / "failed to exec as user
 /// <uid>:<gid>: …", exit 1).
 pub fn privileges(inputs: &Inputs) -> Result<(), LifecycleError> {
-    // KEYCHAIN HOOK: resolve registry credentials (lifecycle-spec §11.1) and, with `-daemon`,
-    // the docker client HERE, first, while still the invoking user (usually root): helpers,
-    // config files and the docker socket may not be readable after the drop below.
+    // Registry credentials first, while still the invoking user (lifecycle-spec §11.1).
+    inputs.keychain.resolve(&body::registry_images(inputs))?;
     let dirs = [
         Some(inputs.layers_dir.as_path()),
         inputs.cache_dir.as_deref(),
@@ -100,11 +110,7 @@ pub fn privileges(inputs: &Inputs) -> Result<(), LifecycleError> {
     cnb::privileges::chown_volumes_and_run_as(inputs.uid, inputs.gid, &dirs)
 }
 
-/// The restorer body. Errors carry exit 42.
-pub fn run(_inputs: &Inputs) -> Result<(), LifecycleError> {
-    Err(not_implemented(
-        ExitCode::RestoreError,
-        "restore",
-        "restorer",
-    ))
+/// The restorer body (see `restorer/body.rs`). Restore errors carry exit 42.
+pub fn run(inputs: &Inputs) -> Result<(), LifecycleError> {
+    body::run(inputs)
 }
