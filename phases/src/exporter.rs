@@ -1,10 +1,17 @@
-//! The exporter (`exporter [flags] <image> [<image>...]`): flags, input resolution, and the
-//! phase body slot.
+//! The exporter (`exporter [flags] <image> [<image>...]`): flags, input resolution,
+//! privileges (registry credentials resolved before the drop) and the phase body (Go
+//! `cmd/lifecycle/exporter.go`, `phase/exporter.go`, `phase/cache.go`): the app image on the
+//! run image, `report.toml`, and the cache.
+
+mod appimage;
+mod cache;
+mod layers_dir;
+mod produce;
+mod run;
 
 use crate::cli::flags::{self as f, Flag, Gated, all, since, until};
-use crate::cli::{
-    CommandLine, bad_args, bad_inputs, not_implemented, opt, resolve_paths, validate,
-};
+use crate::cli::{CommandLine, bad_args, bad_inputs, opt, resolve_paths, validate};
+use crate::common::{self, KeychainSlot};
 use cnb::api::Version;
 use cnb::exit::{ExitCode, LifecycleError};
 use serde::Serialize;
@@ -77,6 +84,11 @@ pub struct Inputs {
     pub insecure_registries: Vec<String>,
     pub uid: i64,
     pub gid: i64,
+    /// `CNB_EXEC_ENV` (default `production`): the `io.buildpacks.exec-env` label (≥ 0.15).
+    pub exec_env: String,
+    /// Registry credentials, resolved in [`privileges`] before the privilege drop.
+    #[serde(skip)]
+    pub keychain: KeychainSlot,
 }
 
 /// Go `exportCmd.Args` + `ResolveInputs(Export)`.
@@ -146,6 +158,8 @@ pub fn resolve(parsed: CommandLine, api: Version) -> Result<Inputs, LifecycleErr
         insecure_registries: i.insecure_registries,
         uid: i.uid,
         gid: i.gid,
+        exec_env: i.exec_env,
+        keychain: KeychainSlot::default(),
     })
 }
 
@@ -153,9 +167,9 @@ pub fn resolve(parsed: CommandLine, api: Version) -> Result<Inputs, LifecycleErr
 /// drop to uid/gid ("failed to chown volumes: …" / "failed to exec as user <uid>:<gid>: …",
 /// exit 1). The layers dir is not chowned: the builder wrote it as the build user.
 pub fn privileges(inputs: &Inputs) -> Result<(), LifecycleError> {
-    // KEYCHAIN HOOK: resolve registry credentials (lifecycle-spec §11.1) and, with `-daemon`,
-    // the docker client HERE, first, while still the invoking user (usually root): helpers,
-    // config files and the docker socket may not be readable after the drop below.
+    // Credentials first, while still the invoking user (usually root): credential helpers
+    // and docker config files may not be readable after the drop below.
+    inputs.keychain.resolve(&registry_images(inputs))?;
     let dirs = [
         inputs.cache_dir.as_deref(),
         inputs.launch_cache_dir.as_deref(),
@@ -163,7 +177,29 @@ pub fn privileges(inputs: &Inputs) -> Result<(), LifecycleError> {
     cnb::privileges::chown_volumes_and_run_as(inputs.uid, inputs.gid, &dirs)
 }
 
+/// Go `exportCmd.registryImages`: `RegistryImages()` plus the previous image of analyzed.toml.
+fn registry_images(i: &Inputs) -> Vec<String> {
+    let previous = cnb::files::Analyzed::read_optional(&i.analyzed_path)
+        .ok()
+        .flatten()
+        .map(|a| a.previous_image_ref().to_string())
+        .unwrap_or_default();
+    let others = [i.output_image.as_str()]
+        .into_iter()
+        .chain(i.additional_tags.iter().map(String::as_str))
+        .chain([i.run_image.as_str(), previous.as_str()]);
+    common::keychain::registry_images(i.cache_image.as_deref(), i.use_daemon, others)
+}
+
 /// The exporter body. Errors carry exit 62.
-pub fn run(_inputs: &Inputs) -> Result<(), LifecycleError> {
-    Err(not_implemented(ExitCode::ExportError, "export", "exporter"))
+pub fn run(inputs: &Inputs) -> Result<(), LifecycleError> {
+    if inputs.use_daemon {
+        return Err(LifecycleError::failed(
+            ExitCode::ExportError,
+            "export",
+            "-daemon is not supported by cnb-lifecycle-rs (images go to a registry or an OCI layout)",
+        ));
+    }
+    let keychain = inputs.keychain.resolve(&registry_images(inputs))?.clone();
+    run::run(inputs, &keychain)
 }

@@ -7,7 +7,9 @@ use cnb::buildpack::group::read_group;
 use cnb::cache::{Cache, CacheChoice};
 use cnb::exit::{ExitCode, LifecycleError};
 use cnb::files::run_image::resolve_run_image_from_analyzed;
-use cnb::files::{Analyzed, LayersMetadata, Run};
+use cnb::files::{Analyzed, ImageIdentifier, LayersMetadata, Run};
+use cnb::image::{ImageStore, Platform};
+use cnb::registry::RemoteStore;
 use cnb::image::reference::Reference;
 use cnb::registry::Client;
 use std::path::Path;
@@ -31,6 +33,7 @@ fn failed(message: impl Into<String>) -> LifecycleError {
 
 pub fn run(inputs: &Inputs) -> Result<(), LifecycleError> {
     let group = read_group(&inputs.group_path).map_err(|e| failed(e.to_string()))?;
+    cnb::buildpack::build::verify_group(&group)?;
     let keychain = inputs.keychain.resolve(&registry_images(inputs))?.clone();
     let client = common::client(&keychain, &inputs.insecure_registries);
     let rt = common::runtime()?;
@@ -45,9 +48,11 @@ pub fn run(inputs: &Inputs) -> Result<(), LifecycleError> {
                 Analyzed::default()
             });
             update_analyzed(inputs, &rt, &client, &mut analyzed)?;
-            analyzed
-                .write(&inputs.analyzed_path)
-                .map_err(|e| LifecycleError::failed(ExitCode::Failed, "write analyzed metadata", e))?;
+            cnb::debug!("Run image info in analyzed metadata is: ");
+            cnb::debug!("{}", analyzed.run_image_debug_json());
+            analyzed.write(&inputs.analyzed_path).map_err(|e| {
+                LifecycleError::failed(ExitCode::Failed, "write analyzed metadata", go_write_error(e))
+            })?;
             analyzed.layers_metadata
         }
         Err(e) => {
@@ -76,7 +81,11 @@ fn update_analyzed(
     analyzed: &mut Analyzed,
 ) -> Result<(), LifecycleError> {
     if let Some(b) = &inputs.build_image {
-        cnb::debug!("Not pulling builder image metadata for {b}: image extensions are not supported");
+        let reference = build_image_reference(rt, client, b)
+            .map_err(|e| LifecycleError::failed(ExitCode::Failed, &format!("pull builder image {b}"), e))?;
+        analyzed.build_image = Some(ImageIdentifier::new(reference));
+        cnb::debug!("Adding build image info to analyzed metadata: ");
+        cnb::debug!("{{\"reference\":{:?}}}", analyzed.build_image.as_ref().map_or("", |i| i.reference.as_str()));
     }
     if inputs.platform_api.less_than("0.14") {
         return Ok(());
@@ -96,6 +105,21 @@ fn update_analyzed(
     let readable = |r: &str| rt.block_on(common::access::can_read(client, r));
     resolve_run_image_from_analyzed(&name, &run, normalize, readable).map_err(|e| failed(e.to_string()))?;
     Ok(())
+}
+
+/// Go `pullSparse` + `Identifier()` for `-build-image` (Platform ≥ 0.10): the digest
+/// reference of the build image. (Go also saves its manifest and config under
+/// `/kaniko/cache/base` for image extensions, which cnb-lifecycle-rs does not support.)
+fn build_image_reference(rt: &Runtime, client: &Client, name: &str) -> Result<String, String> {
+    cnb::debug!("Pulling builder image metadata for {name}...");
+    let store = RemoteStore::new(client.clone());
+    let manifest = rt
+        .block_on(store.manifest(name, &Platform::current()))
+        .map_err(|e| format!("failed to initialize remote image: {e}"))?
+        .ok_or("failed to get remote image")?;
+    store
+        .identifier(name, manifest.digest())
+        .map_err(|e| e.to_string())
 }
 
 /// Go `Restorer.Restore`.
@@ -129,4 +153,16 @@ fn restore(
             .map_err(|e| format!("restoring data: {e}"))?;
     }
     Ok(())
+}
+
+/// Go's wording of a failed file write: "failed to write analyzed file: open <path>: <cause>".
+fn go_write_error(e: cnb::files::Error) -> String {
+    match e {
+        cnb::files::Error::Write { what, path, source } => format!(
+            "failed to write {what} file: open {}: {}",
+            path.display(),
+            cnb::cache::go_io_text(&source)
+        ),
+        other => other.to_string(),
+    }
 }

@@ -82,7 +82,8 @@ pub fn restore(
 
 /// Go `ReadLayersDir`: directories and `*.toml` files (except store/launch/build) name
 /// layers; a missing buildpack directory has none.
-fn layer_names(bp_dir: &Path) -> io::Result<BTreeSet<String>> {
+pub fn layer_names(bp_dir: &Path) -> io::Result<BTreeSet<String>> {
+    cnb::debug!("Reading buildpack directory: {}", bp_dir.display());
     let mut names = BTreeSet::new();
     let rd = match std::fs::read_dir(bp_dir) {
         Ok(rd) => rd,
@@ -92,6 +93,7 @@ fn layer_names(bp_dir: &Path) -> io::Result<BTreeSet<String>> {
     for entry in rd {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
+        cnb::debug!("Reading buildpack directory item: {name}");
         if entry.file_type()?.is_dir() {
             names.insert(name);
         } else if let Some(stem) = name.strip_suffix(".toml")
@@ -138,7 +140,9 @@ fn restore_one(cache: &dyn Cache, job: &Job, owner: Owner) -> Result<(), String>
     remove_dir(&job.dir).map_err(|e| format!("removing stale layer directory: {e}"))?;
     cnb::debug!("Retrieving data for {:?}", job.sha.to_string());
     let result = cache.retrieve_layer(&job.sha).map_err(Failure::Cache).and_then(|reader| {
-        let opts = ExtractOptions::new(&job.dir, &job.dir, job.id.clone());
+        let mut opts = ExtractOptions::new(&job.dir, &job.dir, job.id.clone());
+        // Layers may link anywhere (e.g. `/etc/ssl/certs`); the extractor never follows links.
+        opts.allow_symlinks_out = true;
         let expected = Expected { digest: None, diff_id: Some(job.sha.clone()) };
         extract(reader, Some(TAR), &expected, &opts).map_err(|e| classify(e, &job.sha))
     });

@@ -33,6 +33,9 @@ pub fn restore(
     let empty = BTreeMap::new();
     for bp in buildpacks {
         let bp_dir = layers_dir.join(escape_id(&bp.id));
+        // Go reads the directory here (a read failure fails the restore); only for the log.
+        super::data::layer_names(&bp_dir)
+            .map_err(|e| format!("reading buildpack layer directory: {e}"))?;
         let app_layers = app.for_buildpack(&bp.id).map_or(&empty, |b| &b.layers);
         let cached = cache.for_buildpack(&bp.id).map_or(&empty, |b| &b.layers);
         for (name, layer) in app_layers {
@@ -52,7 +55,7 @@ pub fn restore(
                 continue;
             }
             cnb::info!("Restoring metadata for {id:?} from app image");
-            write(&bp_dir, name, &layer.data)?;
+            write(&bp_dir, &id, name, &layer.data)?;
             shas.insert((bp.id.clone(), name.clone()), layer.sha.clone());
         }
         for (name, layer) in cached {
@@ -66,15 +69,15 @@ pub fn restore(
                 continue;
             }
             cnb::info!("Restoring metadata for {id:?} from cache");
-            write(&bp_dir, name, &layer.data)?;
+            write(&bp_dir, &id, name, &layer.data)?;
             shas.insert((bp.id.clone(), name.clone()), layer.sha.clone());
         }
     }
     Ok(shas)
 }
 
-fn write(bp_dir: &Path, name: &str, data: &Option<cnb::files::Table>) -> Result<(), String> {
+fn write(bp_dir: &Path, id: &str, name: &str, data: &Option<cnb::files::Table>) -> Result<(), String> {
     let path = bp_dir.join(format!("{name}.toml"));
-    cnb::debug!("Writing layer metadata for {:?}", path.display().to_string());
+    cnb::debug!("Writing layer metadata for {id:?}");
     LayerToml::write_metadata_only(&path, data).map_err(|e| e.to_string())
 }

@@ -1,0 +1,725 @@
+//! The exporter body (Go `exportCmd.Exec` + `Exporter.Export`): layers in Go order, each
+//! produced once (tar + diffID), reused by diffID against analyzed.toml `[metadata]`, new ones
+//! compressed and uploaded; labels, env, entrypoint; saved under every name; report.toml. The
+//! cache is exported concurrently from the same layer tars; its failures are warnings.
+
+use super::Inputs;
+use super::appimage::{self, Appended, Dest, LayerBlob};
+use super::cache;
+use super::layers_dir;
+use super::produce::{self, Job, Produced, Source};
+use crate::common::{self, StoreKind, timer::Measurement};
+use cnb::api::Version;
+use cnb::digest::Digest;
+use cnb::exit::{ExitCode, LifecycleError};
+use cnb::files::metadata::{self as md, Metadata};
+use cnb::files::{
+    Analyzed, BuildpackLayerMetadata, BuildpackLayersMetadata, ImageReport, LayerMetadata,
+    LayersMetadata, ProjectMetadata, Report, RunImageForExport, RunImageForRebase, Stack,
+};
+use cnb::image::config::{DEFAULT_CREATED, rfc3339_utc};
+use cnb::image::{Image, Platform};
+use cnb::layers::LayerSpec;
+use cnb::registry::{Keychain, RemoteStore};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+fn export_err(cause: impl std::fmt::Display) -> LifecycleError {
+    LifecycleError::failed(ExitCode::ExportError, "export", cause)
+}
+
+fn failed(action: &str, cause: impl std::fmt::Display) -> LifecycleError {
+    LifecycleError::failed(ExitCode::Failed, action, cause)
+}
+
+pub fn run(inputs: &Inputs, keychain: &Keychain) -> Result<(), LifecycleError> {
+    let group = cnb::buildpack::group::read_group(&inputs.group_path)
+        .map_err(|e| LifecycleError::new(ExitCode::Failed, e.to_string()))?;
+    let analyzed = Analyzed::read(&inputs.analyzed_path)
+        .map_err(|e| LifecycleError::new(ExitCode::Failed, e.to_string()))?;
+    let client = common::client(keychain, &inputs.insecure_registries);
+    let rt = common::runtime()?;
+    let remote = RemoteStore::new(client);
+    let cache = cache::open(inputs, &remote, rt.handle())?;
+    let artifacts = tempfile::Builder::new()
+        .prefix("lifecycle.exporter.layer")
+        .tempdir()
+        .map_err(|e| failed("create temp directory", e))?;
+    let kind = common::store_kind(inputs.use_layout, inputs.layout_dir.as_deref());
+    let ctx = Ctx::new(inputs, &group.group, analyzed, artifacts.path())?;
+    let _m = Measurement::start("Exporter");
+    // Every layer tar, app and cache alike, is produced once here.
+    let produced = ctx.produce_all().map_err(export_err)?;
+    std::thread::scope(|s| {
+        let cache_thread = cache.map(|c| {
+            let ctx = &ctx;
+            let produced = &produced;
+            s.spawn(move || {
+                if !inputs.parallel_export {
+                    // Go runs the cache after the image unless -parallel; the tars are shared,
+                    // so running it beside the uploads only changes the log order.
+                }
+                if let Err(e) = cache::export(ctx, produced, c.as_ref()) {
+                    cnb::warn!("Failed to export cache: {e}\n");
+                }
+            })
+        });
+        let res = match &kind {
+            StoreKind::Remote => {
+                rt.block_on(ctx.export_image(&remote, Platform::current(), &produced))
+            }
+            StoreKind::Layout(store) => {
+                rt.block_on(ctx.export_image(store, Platform::layout_default(), &produced))
+            }
+        };
+        if let Some(t) = cache_thread {
+            let _ = t.join();
+        }
+        let report = res?;
+        report
+            .write(&inputs.report_path)
+            .map_err(|e| LifecycleError::failed(ExitCode::ExportError, "write export report", e))
+    })
+}
+
+/// Inputs of one export, resolved.
+pub struct Ctx<'a> {
+    pub inputs: &'a Inputs,
+    pub api: Version,
+    pub group: &'a [cnb::buildpack::GroupElement],
+    pub analyzed: Analyzed,
+    pub layers_dir: PathBuf,
+    pub app_dir: PathBuf,
+    pub artifacts: PathBuf,
+    pub owner: cnb::archive::Owner,
+    pub build_md: Metadata,
+}
+
+/// Ids of the produced layers, keyed for lookup.
+pub type ProducedSet = BTreeMap<String, Produced>;
+
+pub const SBOM_LAUNCH_ID: &str = "buildpacksio/lifecycle:launch.sbom";
+pub const SBOM_CACHE_ID: &str = "buildpacksio/lifecycle:cache.sbom";
+const SBOM_LAYER_NAME: &str = "Software Bill-of-Materials";
+const LAUNCHER_ID: &str = "buildpacksio/lifecycle:launcher";
+const CONFIG_ID: &str = "buildpacksio/lifecycle:config";
+const PROCESS_TYPES_ID: &str = "buildpacksio/lifecycle:process-types";
+
+pub fn buildpack_created_by(layer: &str, id: &str, version: &str) -> String {
+    format!("Layer: '{layer}', Created by buildpack: {id}@{version}")
+}
+
+fn go_abs(p: &Path) -> Result<PathBuf, String> {
+    std::path::absolute(p).map_err(|e| e.to_string())
+}
+
+impl<'a> Ctx<'a> {
+    fn new(
+        inputs: &'a Inputs,
+        group: &'a [cnb::buildpack::GroupElement],
+        analyzed: Analyzed,
+        artifacts: &Path,
+    ) -> Result<Ctx<'a>, LifecycleError> {
+        let api = inputs.platform_api;
+        if api.at_least("0.11") {
+            copy_lifecycle_sboms(inputs).map_err(|e| {
+                export_err(format!("failed to copy buildpacksio SBOMs: {e}"))
+            })?;
+        }
+        let layers_dir = go_abs(&inputs.layers_dir)
+            .map_err(|e| export_err(format!("layers dir absolute path: {e}")))?;
+        let app_dir = go_abs(&inputs.app_dir)
+            .map_err(|e| export_err(format!("app dir absolute path: {e}")))?;
+        let build_md = md::read_build_metadata(&md::metadata_path(&layers_dir), api)
+            .map_err(|e| export_err(format!("read build metadata: {e}")))?;
+        Ok(Ctx {
+            inputs,
+            api,
+            group,
+            analyzed,
+            layers_dir,
+            app_dir,
+            artifacts: artifacts.to_path_buf(),
+            owner: produce::owner(inputs.uid, inputs.gid),
+            build_md,
+        })
+    }
+
+    fn orig(&self) -> &LayersMetadata {
+        &self.analyzed.layers_metadata
+    }
+
+    /// The jobs of every layer with contents the image or the cache may need.
+    fn jobs(&self) -> Result<Vec<Job>, String> {
+        let mut jobs = Vec::new();
+        for bp in self.group {
+            let dir = layers_dir::read(&self.layers_dir, &bp.id)
+                .map_err(|e| format!("reading layers for buildpack '{}': {e}", bp.id))?;
+            for l in &dir.layers {
+                let Ok(t) = l.read() else { continue };
+                if (t.types.launch || t.types.cache) && l.has_local_contents() {
+                    jobs.push(Job {
+                        id: l.identifier.clone(),
+                        created_by: buildpack_created_by(&l.name, &bp.id, &bp.version),
+                        source: Source::Spec(LayerSpec::dir(&l.path, self.owner)),
+                    });
+                }
+            }
+        }
+        for (kind, id) in [("launch", SBOM_LAUNCH_ID), ("cache", SBOM_CACHE_ID)] {
+            let p = self.layers_dir.join("sbom").join(kind);
+            if std::fs::read_dir(&p).is_ok() {
+                cnb::debug!("Found SBOM of type {kind} for at {}", p.display());
+                jobs.push(Job {
+                    id: id.into(),
+                    created_by: SBOM_LAYER_NAME.into(),
+                    source: Source::Spec(LayerSpec::dir(&p, self.owner)),
+                });
+            }
+        }
+        cnb::debug!("Adding app layers");
+        let slices: Vec<cnb::layers::Slice> = self
+            .build_md
+            .slices
+            .iter()
+            .map(|s| cnb::layers::Slice {
+                paths: s.paths.clone(),
+            })
+            .collect();
+        let specs = cnb::layers::slice_layers(&self.app_dir, &slices, self.owner)
+            .map_err(|e| format!("exporting app layers: creating app layers: {e}"))?;
+        let n = specs.len();
+        for (i, spec) in specs.into_iter().enumerate() {
+            let id = i + 1;
+            jobs.push(Job {
+                id: format!("slice-{id}"),
+                created_by: if n == 1 {
+                    "Application Layer".into()
+                } else {
+                    format!("Application Slice: {id}")
+                },
+                source: Source::Spec(spec),
+            });
+        }
+        jobs.push(Job {
+            id: LAUNCHER_ID.into(),
+            created_by: "Buildpacks Application Launcher".into(),
+            source: Source::Launcher(self.inputs.launcher_path.clone()),
+        });
+        jobs.push(Job {
+            id: CONFIG_ID.into(),
+            created_by: "Buildpacks Launcher Config".into(),
+            source: Source::Spec(LayerSpec::dir(self.layers_dir.join("config"), self.owner)),
+        });
+        if !self.build_md.processes.is_empty() {
+            let mut types = Vec::new();
+            for p in &self.build_md.processes {
+                produce::validate_process_type(&p.kind)
+                    .map_err(|e| format!("creating layer '{PROCESS_TYPES_ID}': {e}"))?;
+                types.push(p.kind.clone());
+            }
+            jobs.push(Job {
+                id: PROCESS_TYPES_ID.into(),
+                created_by: "Buildpacks Process Types".into(),
+                source: Source::ProcessTypes(types),
+            });
+        }
+        Ok(jobs)
+    }
+
+    /// Writes every layer tar, on all cores.
+    fn produce_all(&self) -> Result<ProducedSet, String> {
+        let jobs: Vec<(usize, Job)> = self.jobs()?.into_iter().enumerate().collect();
+        let dir = &self.artifacts;
+        let out = cnb::layers::map_parallel(jobs, 0, |(n, job)| produce::produce(job, dir, n));
+        let mut set = BTreeMap::new();
+        for p in out {
+            let p = p?;
+            set.insert(p.id.clone(), p);
+        }
+        Ok(set)
+    }
+
+    /// Go `Exporter.Export` for the app image, then the save and the report.
+    async fn export_image<S: Dest>(
+        &self,
+        store: &S,
+        platform: Platform,
+        produced: &ProducedSet,
+    ) -> Result<Report, LifecycleError> {
+        let i = self.inputs;
+        let base = appimage::read(store, &i.run_image, &platform)
+            .await
+            .map_err(|e| failed("create new app image", e))?
+            .ok_or_else(|| {
+                failed(
+                    "create new app image",
+                    format!("image {} not found", i.run_image),
+                )
+            })?;
+        let previous_ref = self.analyzed.previous_image_ref().to_string();
+        let previous = if previous_ref.is_empty() {
+            None
+        } else {
+            cnb::info!("Reusing layers from image '{previous_ref}'");
+            appimage::read(store, &previous_ref, &platform)
+                .await
+                .ok()
+                .flatten()
+        };
+        let run_image_id = store
+            .identifier(&i.run_image, &base.digest)
+            .map_err(|e| failed("get run image ID", e))?;
+        let mut image = base.image.clone();
+        image.ggcr_compatible();
+        let base_layers = image.layers().len();
+
+        let mut meta = LayersMetadata::default();
+        meta.run_image = RunImageForRebase {
+            top_layer: image
+                .top_layer_diff_id()
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+            reference: run_image_id,
+            ..Default::default()
+        };
+        let rie = self.run_image_for_export().map_err(export_err)?;
+        meta.run_image.image = rie.image.clone();
+        meta.run_image.mirrors = rie.mirrors.clone();
+        meta.stack = Some(Stack { run_image: rie });
+
+        let prev_img = previous.as_ref().map(|p| &p.image);
+        let appended = self
+            .plan_layers(&mut meta, produced, prev_img)
+            .map_err(export_err)?;
+        let blobs = tokio::task::block_in_place(|| appimage::append_layers(&mut image, appended))
+            .map_err(export_err)?;
+        self.configure(&mut image, &meta).map_err(export_err)?;
+        image.set_created_at_and_history(&self.created_at(), true);
+        let built = image.build().map_err(export_err)?;
+        cnb::info!("Saving {}...\n", i.output_image);
+        let m = Measurement::start("Saving image");
+        appimage::upload(
+            store,
+            &i.output_image,
+            &base,
+            base_layers,
+            previous.as_ref().map(|p| p.name.as_str()),
+            blobs,
+            &built,
+        )
+        .await
+        .map_err(|e| export_err(format!("saving image: {e}")))?;
+        let saved = store.save(&i.output_image, &built, &i.additional_tags).await;
+        m.end();
+        let digest = built.manifest.digest().to_string();
+        let mut statuses: Vec<(String, Result<(), String>)> = Vec::new();
+        match saved {
+            Ok(tags) => {
+                statuses.push((i.output_image.clone(), Ok(())));
+                statuses.extend(tags);
+            }
+            Err(e) => {
+                statuses.push((i.output_image.clone(), Err(e.clone())));
+                for t in &i.additional_tags {
+                    statuses.push((t.clone(), Err(e.clone())));
+                }
+            }
+        }
+        cnb::info!("*** Images ({digest}):\n");
+        let mut tags = Vec::new();
+        let mut errors = Vec::new();
+        for (n, st) in &statuses {
+            match st {
+                Ok(()) => {
+                    cnb::info!("      {n}\n");
+                    tags.push(n.clone());
+                }
+                Err(e) => {
+                    cnb::info!("      {n} - {e}\n");
+                    errors.push(format!("[{n}: {e}]"));
+                }
+            }
+        }
+        cnb::debug!("\n*** Digest: {digest}\n");
+        cnb::debug!("\n*** Manifest Size: {}\n", built.manifest.size());
+        if !errors.is_empty() {
+            return Err(export_err(format!(
+                "failed to write image to the following tags: {}",
+                errors.join(",")
+            )));
+        }
+        Ok(Report {
+            image: ImageReport {
+                tags: Some(tags),
+                digest,
+                manifest_size: i64::try_from(built.manifest.size()).unwrap_or(0),
+                ..Default::default()
+            },
+            ..Default::default()
+        })
+    }
+
+    /// Go `platform.GetRunImageForExport` (Platform API ≥ 0.12).
+    fn run_image_for_export(&self) -> Result<RunImageForExport, String> {
+        let run = cnb::files::Run::read_optional(&self.inputs.run_path)
+            .map_err(|e| e.to_string())?
+            .unwrap_or_default();
+        if run.images.is_empty() {
+            return Ok(RunImageForExport::default());
+        }
+        let wanted = self.analyzed.run_image_image();
+        if let Some(r) = run.find_by_ref(wanted, normalize) {
+            return Ok(r.clone());
+        }
+        if !self.build_md.extensions.is_empty() {
+            return Ok(RunImageForExport {
+                image: wanted.to_string(),
+                mirrors: Vec::new(),
+            });
+        }
+        Ok(run.images[0].clone())
+    }
+
+    /// The image layers above the run image, in Go order, with the metadata label filled in.
+    fn plan_layers(
+        &self,
+        meta: &mut LayersMetadata,
+        produced: &ProducedSet,
+        previous: Option<&Image>,
+    ) -> Result<Vec<Appended>, String> {
+        let orig = self.orig().clone();
+        let mut out = Vec::new();
+        let reuse = |diff: &Digest, created_by: &str| -> Result<Appended, String> {
+            let desc = previous
+                .and_then(|p| p.layer_by_diff_id(diff))
+                .ok_or_else(|| format!("failed to find layer with diff ID {:?}", diff.as_str()))?;
+            Ok(Appended {
+                diff_id: diff.clone(),
+                created_by: created_by.to_string(),
+                blob: LayerBlob::Previous(desc.clone()),
+            })
+        };
+        // addOrReuseBuildpackLayer
+        let add_or_reuse = |id: &str, previous_sha: &str| -> Result<(Appended, String), String> {
+            let p = produced
+                .get(id)
+                .ok_or_else(|| format!("creating layer '{id}': not produced"))?;
+            let sha = p.diff_id.to_string();
+            if sha == previous_sha {
+                cnb::info!("Reusing layer '{id}'\n");
+                cnb::debug!("Layer '{id}' SHA: {sha}\n");
+                Ok((reuse(&p.diff_id, &p.created_by)?, sha))
+            } else {
+                cnb::info!("Adding layer '{id}'\n");
+                cnb::debug!("Layer '{id}' SHA: {sha}\n");
+                Ok((
+                    Appended {
+                        diff_id: p.diff_id.clone(),
+                        created_by: p.created_by.clone(),
+                        blob: LayerBlob::New(p.clone()),
+                    },
+                    sha,
+                ))
+            }
+        };
+        for bp in self.group {
+            let dir = layers_dir::read(&self.layers_dir, &bp.id)
+                .map_err(|e| format!("reading layers for buildpack '{}': {e}", bp.id))?;
+            cnb::debug!(
+                "Processing buildpack directory: {}",
+                self.layers_dir.join(cnb::buildpack::escape_id(&bp.id)).display()
+            );
+            let mut bp_md = BuildpackLayersMetadata {
+                id: bp.id.clone(),
+                version: bp.version.clone(),
+                layers: BTreeMap::new(),
+                store: dir.store.clone(),
+            };
+            let orig_bp = orig.for_buildpack(&bp.id);
+            let mut malformed = Vec::new();
+            for l in &dir.layers {
+                let t = match l.read() {
+                    Ok(t) => t,
+                    Err(_) => {
+                        malformed.push(l.identifier.clone());
+                        continue;
+                    }
+                };
+                if !t.types.launch {
+                    continue;
+                }
+                cnb::debug!("Processing launch layer: {}", l.path.display());
+                let created_by = buildpack_created_by(&l.name, &bp.id, &bp.version);
+                let orig_layer = orig_bp.and_then(|o| o.layers.get(&l.name));
+                let sha = if l.has_local_contents() {
+                    let prev = orig_layer.map_or("", |o| o.sha.as_str());
+                    let (a, sha) = add_or_reuse(&l.identifier, prev)?;
+                    out.push(a);
+                    sha
+                } else {
+                    if t.types.cache {
+                        return Err(format!(
+                            "layer '{}' is cache=true but has no contents",
+                            l.identifier
+                        ));
+                    }
+                    let Some(o) = orig_layer else {
+                        return Err(format!(
+                            "cannot reuse '{0}', previous image has no metadata for layer '{0}'",
+                            l.identifier
+                        ));
+                    };
+                    cnb::info!("Reusing layer '{}'\n", l.identifier);
+                    cnb::debug!("Layer '{}' SHA: {}\n", l.identifier, o.sha);
+                    let diff = Digest::parse(&o.sha)
+                        .map_err(|e| format!("reusing layer: '{}': {e}", l.identifier))?;
+                    out.push(
+                        reuse(&diff, &created_by)
+                            .map_err(|e| format!("reusing layer: '{}': {e}", l.identifier))?,
+                    );
+                    o.sha.clone()
+                };
+                bp_md.layers.insert(
+                    l.name.clone(),
+                    BuildpackLayerMetadata {
+                        sha,
+                        data: t.metadata.clone(),
+                        build: t.types.build,
+                        launch: t.types.launch,
+                        cache: t.types.cache,
+                    },
+                );
+            }
+            meta.buildpacks.push(bp_md);
+            if !malformed.is_empty() {
+                return Err(format!(
+                    "failed to parse metadata for layers '[{}]'",
+                    malformed.join(" ")
+                ));
+            }
+        }
+        if produced.contains_key(SBOM_LAUNCH_ID) {
+            let prev = orig.sbom.as_ref().map_or("", |s| s.sha.as_str());
+            let (a, sha) = add_or_reuse(SBOM_LAUNCH_ID, prev)
+                .map_err(|e| format!("exporting layer '{SBOM_LAUNCH_ID}': {e}"))?;
+            out.push(a);
+            meta.sbom = Some(LayerMetadata::new(sha));
+        }
+        // app slices: reused when any previous app layer has the diffID
+        let slices: Vec<&Produced> = (1..)
+            .map_while(|n| produced.get(&format!("slice-{n}")))
+            .collect();
+        let mut reused = 0;
+        for p in &slices {
+            cnb::debug!("Layer '{}' SHA: {}\n", p.id, p.diff_id);
+            if orig.app.iter().any(|a| a.sha == p.diff_id.as_str()) {
+                out.push(reuse(&p.diff_id, &p.created_by)?);
+                reused += 1;
+            } else {
+                out.push(Appended {
+                    diff_id: p.diff_id.clone(),
+                    created_by: p.created_by.clone(),
+                    blob: LayerBlob::New((*p).clone()),
+                });
+            }
+            meta.app.push(LayerMetadata::new(p.diff_id.to_string()));
+        }
+        if reused > 0 {
+            cnb::info!("Reused {reused}/{} app layer(s)\n", slices.len());
+        }
+        if slices.len() > reused {
+            cnb::info!("Added {}/{} app layer(s)\n", slices.len() - reused, slices.len());
+        }
+        let (a, sha) = add_or_reuse(LAUNCHER_ID, &orig.launcher.sha)
+            .map_err(|e| format!("exporting launcher configLayer: {e}"))?;
+        out.push(a);
+        meta.launcher.sha = sha;
+        let (a, sha) = add_or_reuse(CONFIG_ID, &orig.config.sha)
+            .map_err(|e| format!("exporting config layer: {e}"))?;
+        out.push(a);
+        meta.config.sha = sha;
+        if produced.contains_key(PROCESS_TYPES_ID) {
+            let (a, sha) = add_or_reuse(PROCESS_TYPES_ID, &orig.process_types.sha)
+                .map_err(|e| format!("exporting layer '{PROCESS_TYPES_ID}': {e}"))?;
+            out.push(a);
+            meta.process_types.sha = sha;
+        }
+        Ok(out)
+    }
+
+    /// Labels, env, working dir, entrypoint, cmd (Go `setLabels`, `setEnv`, …).
+    fn configure(&self, image: &mut Image, meta: &LayersMetadata) -> Result<(), String> {
+        let label = meta
+            .to_label()
+            .map_err(|e| format!("marshall metadata: {e}"))?;
+        cnb::info!("Adding label '{}'", cnb::files::LIFECYCLE_METADATA_LABEL);
+        image.set_label(cnb::files::LIFECYCLE_METADATA_LABEL, &label);
+        let build = md::build_metadata_label(&self.build_md, &launcher_metadata(), self.api)
+            .map_err(|e| format!("parse build metadata: {e}"))?;
+        cnb::info!("Adding label 'io.buildpacks.build.metadata'");
+        image.set_label("io.buildpacks.build.metadata", &build);
+        let project = ProjectMetadata::read_optional(&self.inputs.project_metadata_path)
+            .map_err(|e| e.to_string())?
+            .unwrap_or_default()
+            .to_label()
+            .map_err(|e| format!("parse project metadata: {e}"))?;
+        cnb::info!("Adding label '{}'", cnb::files::PROJECT_METADATA_LABEL);
+        image.set_label(cnb::files::PROJECT_METADATA_LABEL, &project);
+        for l in &self.build_md.labels {
+            cnb::info!("Adding label '{}'", l.key);
+            image.set_label(&l.key, &l.value);
+        }
+        if self.api.at_least("0.15") && !self.inputs.exec_env.is_empty() {
+            cnb::info!("Adding label 'io.buildpacks.exec-env'");
+            image.set_label("io.buildpacks.exec-env", &self.inputs.exec_env);
+        }
+        let layers = self.layers_dir.to_string_lossy();
+        let app = self.app_dir.to_string_lossy();
+        let api = self.api.to_string();
+        for (k, v) in [
+            ("CNB_LAYERS_DIR", layers.as_ref()),
+            ("CNB_APP_DIR", app.as_ref()),
+            ("CNB_PLATFORM_API", api.as_str()),
+            ("CNB_DEPRECATION_MODE", "quiet"),
+        ] {
+            cnb::debug!("Setting {k}={v}");
+            image.set_env(k, v);
+        }
+        let path = format!(
+            "{}:{}:{}",
+            produce::PROCESS_DIR,
+            produce::LIFECYCLE_DIR,
+            image.env("PATH").unwrap_or("")
+        );
+        cnb::debug!(
+            "Prepending {} and {} to PATH",
+            produce::PROCESS_DIR,
+            produce::LIFECYCLE_DIR
+        );
+        image.set_env("PATH", &path);
+        cnb::debug!("Setting WORKDIR: '{app}'");
+        image.set_working_dir(&app);
+        let entrypoint = self
+            .entrypoint()
+            .map_err(|e| format!("determining entrypoint: {e}"))?;
+        cnb::debug!("Setting ENTRYPOINT: '[{entrypoint}]'");
+        image.set_entrypoint(vec![entrypoint]);
+        image.set_cmd(Vec::new());
+        Ok(())
+    }
+
+    /// Go `Exporter.entrypoint`.
+    fn entrypoint(&self) -> Result<String, String> {
+        if let Some(t) = self.inputs.process_type.as_deref().filter(|t| !t.is_empty()) {
+            let Some(p) = self.build_md.find_process(t) else {
+                return Err(format!("tried to set {t} to default but it doesn't exist"));
+            };
+            cnb::info!("Setting default process type '{}'", p.kind);
+            return Ok(format!("{}/{}", produce::PROCESS_DIR, p.kind));
+        }
+        let t = &self.build_md.buildpack_default_process_type;
+        if t.is_empty() {
+            cnb::info!("no default process type");
+            return Ok(produce::LAUNCHER_PATH.into());
+        }
+        cnb::info!("Setting default process type '{t}'");
+        Ok(format!("{}/{t}", produce::PROCESS_DIR))
+    }
+
+    /// `SOURCE_DATE_EPOCH` or imgutil's normalized time.
+    fn created_at(&self) -> String {
+        match std::env::var("SOURCE_DATE_EPOCH") {
+            Ok(s) if !s.is_empty() => match s.parse::<i64>() {
+                Ok(secs) => rfc3339_utc(secs),
+                Err(_) => {
+                    cnb::warn!("Ignoring invalid SOURCE_DATE_EPOCH");
+                    DEFAULT_CREATED.into()
+                }
+            },
+            _ => DEFAULT_CREATED.into(),
+        }
+    }
+}
+
+/// Go `name.ParseMaybe`-style normalization for run.toml matching: registry/repository with
+/// the tag (`latest` by default); digests dropped.
+fn normalize(s: &str) -> String {
+    match cnb::image::reference::Reference::parse(s) {
+        Ok(r) => format!(
+            "{}:{}",
+            r.context(),
+            r.tag().unwrap_or(if r.digest().is_some() { "" } else { "latest" })
+        ),
+        Err(_) => s.to_string(),
+    }
+}
+
+/// The `launcher` of the build metadata label (Go `cmd.Version`, `cmd.SCMRepository`,
+/// `cmd.SCMCommit`).
+fn launcher_metadata() -> md::LauncherMetadata {
+    md::LauncherMetadata {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        source: md::SourceMetadata {
+            git: md::GitMetadata {
+                repository: option_env!("LIFECYCLE_SCM_REPOSITORY")
+                    .unwrap_or(env!("CARGO_PKG_REPOSITORY"))
+                    .to_string(),
+                commit: option_env!("LIFECYCLE_SCM_COMMIT").unwrap_or("").to_string(),
+            },
+        },
+    }
+}
+
+/// Go `copyBuildpacksioSBOMs`: the lifecycle's and the launcher's own SBOM files into
+/// `<layers>/sbom/{build,launch}/buildpacksio_lifecycle/…`.
+fn copy_lifecycle_sboms(inputs: &Inputs) -> Result<(), String> {
+    const DEFAULT_DIR: &str = "/cnb/lifecycle";
+    const EXTS: [&str; 3] = ["sbom.cdx.json", "sbom.spdx.json", "sbom.syft.json"];
+    let esc = "buildpacksio_lifecycle";
+    let sbom = inputs.layers_dir.join("sbom");
+    let copy_default = |component: &str, dst: &Path| -> Result<(), String> {
+        for ext in EXTS {
+            let name = format!("{component}.{ext}");
+            let src = Path::new(DEFAULT_DIR).join(&name);
+            match std::fs::metadata(&src) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    cnb::warn!("Did not find SBOM {name} in {DEFAULT_DIR}");
+                    continue;
+                }
+                Err(e) => return Err(e.to_string()),
+                Ok(_) => {}
+            }
+            std::fs::create_dir_all(dst).map_err(|e| e.to_string())?;
+            let to = dst.join(ext);
+            cnb::debug!("Copying SBOM {name} to {}", to.display());
+            std::fs::copy(&src, &to).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    };
+    copy_default("lifecycle", &sbom.join("build").join(esc))?;
+    let launch_dst = sbom.join("launch").join(esc).join("launcher");
+    let dir = &inputs.launcher_sbom_dir;
+    if dir.as_os_str().is_empty() || dir == Path::new(DEFAULT_DIR) {
+        return copy_default("launcher", &launch_dst);
+    }
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        cnb::warn!("Failed to list contents of directory {}", dir.display());
+        e.to_string()
+    })?;
+    std::fs::create_dir_all(&launch_dst).map_err(|e| e.to_string())?;
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if EXTS.iter().any(|x| name.ends_with(x)) {
+            std::fs::copy(e.path(), launch_dst.join(&name)).map_err(|err| {
+                cnb::warn!(
+                    "failed while copying SBOM from {} to {}",
+                    e.path().display(),
+                    launch_dst.join(&name).display()
+                );
+                err.to_string()
+            })?;
+        }
+    }
+    Ok(())
+}
