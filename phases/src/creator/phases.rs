@@ -133,5 +133,7 @@ pub fn exporter(i: &Inputs, run_image: String) -> exporter::Inputs {
         insecure_registries: i.insecure_registries.clone(),
         uid: i.uid,
         gid: i.gid,
+        exec_env: i.exec_env.clone(),
+        keychain: i.keychain.clone(),
     }
 }
