@@ -245,13 +245,17 @@ fn exports_app_image_then_reuses_every_layer() {
     let host = shared_registry().host();
     let app = format!("{host}/exp1-app:v1");
     let extra_tag = format!("{host}/exp1-app:extra");
+    let other_repo = format!("{host}/exp1-other:t");
     let out = exporter(
         &w,
         "0.15",
         &["-cache-dir", &w.s("cache")],
-        &[&app, &extra_tag],
+        &[&app, &extra_tag, &other_repo],
     );
     assert_eq!(out.code, 0, "{}", out.output);
+    if std::env::var_os("CNB_EXPORTER_SHOW").is_some() {
+        eprintln!("{}", out.output);
+    }
     for line in [
         "Adding layer 'example/bp:both'",
         "Adding layer 'example/bp:launch-layer'",
@@ -290,9 +294,16 @@ fn exports_app_image_then_reuses_every_layer() {
         .iter()
         .filter_map(|t| t.as_str())
         .collect();
-    assert_eq!(tags, [app.as_str(), extra_tag.as_str()]);
+    assert_eq!(tags, [app.as_str(), extra_tag.as_str(), other_repo.as_str()]);
     assert!(out.output.contains(&format!("*** Images ({digest}):")));
     assert_eq!(Digest::of(&skopeo_inspect_raw(&extra_tag, None)), digest);
+    // the tag in another repository got the blobs too (skopeo copies the whole image)
+    assert_eq!(Digest::of(&skopeo_inspect_raw(&other_repo, None)), digest);
+    skopeo_copy(
+        &format!("docker://{other_repo}"),
+        &format!("dir:{}", w.p("other-copy").display()),
+        None,
+    );
 
     // layers: run image, buildpack (name order), SBOM, slices, launcher, config, process types
     let cfg: Value = serde_json::from_slice(&skopeo_inspect_config(&app, None)).expect("json");
@@ -490,9 +501,10 @@ fn cache_image_is_written_and_readable_by_image_cache() {
     let w = setup("exp3");
     let host = shared_registry().host();
     let cache_ref = format!("{host}/exp3-cache:latest");
+    // Platform API 0.12: the previous cache image is deleted when a different one is pushed
     let out = exporter(
         &w,
-        "0.14",
+        "0.12",
         &["-cache-image", &cache_ref],
         &[&format!("{host}/exp3-app")],
     );
@@ -531,4 +543,371 @@ fn cache_image_is_written_and_readable_by_image_cache() {
     )
     .expect("read layer");
     assert_eq!(Digest::of(&tar), cacheonly);
+    drop(cache);
+    drop(_guard);
+
+    // a second export (-parallel): every cache layer reused, nothing uploaded to the cache
+    // repository
+    let before = blob_uploads("exp3-cache");
+    let out = exporter(
+        &w,
+        "0.13",
+        &["-cache-image", &cache_ref, "-parallel"],
+        &[&format!("{host}/exp3-app")],
+    );
+    assert_eq!(out.code, 0, "{}", out.output);
+    for line in [
+        "Reusing cache layer 'example/bp:both'",
+        "Reusing cache layer 'example/bp:cacheonly'",
+    ] {
+        assert!(out.output.contains(line), "missing {line:?} in:\n{}", out.output);
+    }
+    assert!(!out.output.contains("Failed to export cache"), "{}", out.output);
+    assert_eq!(blob_uploads("exp3-cache"), before, "{}", out.output);
+}
+
+/// The Go reference `lifecycle` named by `CNB_GO_LIFECYCLE`, if any.
+fn go_lifecycle() -> Option<PathBuf> {
+    let p = PathBuf::from(std::env::var_os("CNB_GO_LIFECYCLE")?);
+    p.is_file().then_some(p)
+}
+
+fn run_as_exporter(
+    binary: &Path,
+    w: &Work,
+    api: &str,
+    extra: &[&str],
+    images: &[&str],
+) -> Outcome {
+    let mut c = Command::new(binary);
+    c.arg0("exporter").env_clear();
+    c.env("PATH", "/usr/bin:/bin")
+        .env("HOME", w.p("home"))
+        .env("CNB_PLATFORM_API", api)
+        .env("CNB_NO_COLOR", "true");
+    c.args(["-layers", &w.s("layers")])
+        .args(["-app", &w.s("workspace")])
+        .args(["-group", &w.s("layers/group.toml")])
+        .args(["-analyzed", &w.s("analyzed.toml")])
+        .args(["-launcher", &w.s("launcher")])
+        .args(["-run", &w.s("run.toml")])
+        .args(["-report", &w.s("report.toml")])
+        .args(["-uid", &UID.to_string(), "-gid", &GID.to_string()]);
+    c.args(extra).args(images);
+    let out = c.output().expect("spawn exporter");
+    Outcome {
+        code: out.status.code().unwrap_or(-1),
+        output: strip_ansi(&format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )),
+    }
+}
+
+/// Debug output without what legitimately differs between runs and implementations.
+fn norm_debug(out: &str, app: &str) -> String {
+    out.lines()
+        .map(|l| {
+            let l = l.replace(app, "<app>");
+            let l = match (l.find(" started at "), l.find(" ran for ")) {
+                (Some(i), _) if l.starts_with("Timer: ") => format!("{} started", &l[..i]),
+                (_, Some(i)) if l.starts_with("Timer: ") => format!("{} ran", &l[..i]),
+                _ => l,
+            };
+            let mut s = String::new();
+            let mut rest = l.as_str();
+            while let Some(i) = rest.find("sha256:") {
+                s.push_str(&rest[..i]);
+                s.push_str("<sha>");
+                let after = &rest[i + 7..];
+                let hex = after.chars().take_while(char::is_ascii_hexdigit).count();
+                rest = &after[hex..];
+            }
+            s.push_str(rest);
+            s
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// With `CNB_GO_LIFECYCLE`: the Go exporter and ours on the same inputs and registry give the
+/// same diffIDs, the same labels (but the build label's `launcher` version/source), the same
+/// config otherwise, and the same manifest but for the compressed layer digests and sizes of
+/// the layers each of them compressed (different gzip implementations, by design).
+#[test]
+fn same_image_as_go_on_the_same_inputs() {
+    let Some(go) = go_lifecycle() else {
+        eprintln!("skipped: CNB_GO_LIFECYCLE not set");
+        return;
+    };
+    let w = setup("exp4");
+    let host = shared_registry().host();
+    let go_app = format!("{host}/exp4-go:v1");
+    let our_app = format!("{host}/exp4-ours:v1");
+    fs::create_dir_all(w.p("go-cache")).expect("mkdir");
+    fs::create_dir_all(w.p("our-cache")).expect("mkdir");
+    let g = run_as_exporter(&go, &w, "0.15", &["-cache-dir", &w.s("go-cache")], &[&go_app]);
+    assert_eq!(g.code, 0, "go: {}", g.output);
+    let o = run_as_exporter(
+        Path::new(BIN),
+        &w,
+        "0.15",
+        &["-cache-dir", &w.s("our-cache")],
+        &[&our_app],
+    );
+    assert_eq!(o.code, 0, "ours: {}", o.output);
+    if std::env::var_os("CNB_EXPORTER_SHOW").is_some() {
+        eprintln!("=== go\n{}\n=== ours\n{}", g.output, o.output);
+    }
+    // the whole info-level output, but for the image names and the manifest digest
+    let norm = |out: &str, name: &str| -> String {
+        out.lines()
+            .map(|l| {
+                if l.starts_with("*** Images (") {
+                    "*** Images (<digest>):".to_string()
+                } else {
+                    l.replace(name, "<app>")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(norm(&g.output, &go_app), norm(&o.output, &our_app));
+    // the volume caches: same metadata file, same layer files
+    let cache_files = |dir: &str| -> (Vec<u8>, Vec<String>) {
+        let committed = w.p(dir).join("committed");
+        let meta = fs::read(committed.join("io.buildpacks.lifecycle.cache.metadata")).expect("md");
+        let mut names: Vec<String> = fs::read_dir(&committed)
+            .expect("committed")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        (meta, names)
+    };
+    assert_eq!(cache_files("go-cache"), cache_files("our-cache"));
+    // a second export with each one's image as the previous image: same reuse decisions
+    let digest_of = |r: &str| Digest::of(&skopeo_inspect_raw(r, None));
+    let second = |binary: &Path, app: &str, repo: &str, cache: &str| -> Outcome {
+        let label = serde_json::from_slice::<Value>(&skopeo_inspect_config(app, None))
+            .expect("json")["config"]["Labels"]["io.buildpacks.lifecycle.metadata"]
+            .as_str()
+            .expect("label")
+            .to_string();
+        let mut analyzed = Analyzed::read(&w.p("analyzed.toml")).expect("analyzed");
+        analyzed.previous_image = Some(ImageIdentifier::new(format!(
+            "{host}/{repo}@{}",
+            digest_of(app)
+        )));
+        analyzed.layers_metadata = LayersMetadata::from_label(&label).expect("label");
+        analyzed.write(&w.p("analyzed.toml")).expect("write");
+        let out = run_as_exporter(binary, &w, "0.15", &["-cache-dir", &w.s(cache)], &[app]);
+        assert_eq!(out.code, 0, "{}", out.output);
+        out
+    };
+    let g2 = second(&go, &go_app, "exp4-go", "go-cache");
+    let o2 = second(Path::new(BIN), &our_app, "exp4-ours", "our-cache");
+    let norm2 = |out: &str, app: &str, repo: &str| {
+        norm(out, app).replace(&format!("{host}/{repo}@{}", digest_of(app)), "<previous>")
+    };
+    assert_eq!(
+        norm2(&g2.output, &go_app, "exp4-go"),
+        norm2(&o2.output, &our_app, "exp4-ours")
+    );
+    assert_eq!(cache_files("go-cache"), cache_files("our-cache"));
+    // debug level too (a third export of each, no cache): the same lines but for times,
+    // durations and digests (diffIDs are compared below through the configs)
+    let gd = run_as_exporter(&go, &w, "0.15", &["-log-level", "debug"], &[&go_app]);
+    let od = run_as_exporter(
+        Path::new(BIN),
+        &w,
+        "0.15",
+        &["-log-level", "debug"],
+        &[&our_app],
+    );
+    assert_eq!(
+        norm_debug(&gd.output, &go_app),
+        norm_debug(&od.output, &our_app)
+    );
+    let cfg = |r: &str| -> Value {
+        serde_json::from_slice(&skopeo_inspect_config(r, None)).expect("json")
+    };
+    let (mut gc, mut oc) = (cfg(&go_app), cfg(&our_app));
+    assert_eq!(gc["rootfs"], oc["rootfs"], "diffIDs");
+    for k in [
+        "io.buildpacks.lifecycle.metadata",
+        "io.buildpacks.project.metadata",
+        "custom.label",
+        "io.buildpacks.exec-env",
+    ] {
+        assert_eq!(gc["config"]["Labels"][k], oc["config"]["Labels"][k], "label {k}");
+    }
+    let build = |c: &Value| -> Value {
+        let mut v: Value = serde_json::from_str(
+            c["config"]["Labels"]["io.buildpacks.build.metadata"]
+                .as_str()
+                .expect("label"),
+        )
+        .expect("json");
+        v["launcher"] = Value::Null;
+        v
+    };
+    assert_eq!(build(&gc), build(&oc), "build label but launcher");
+    for c in [&mut gc, &mut oc] {
+        c["config"]["Labels"]["io.buildpacks.build.metadata"] = Value::Null;
+    }
+    assert_eq!(gc, oc, "config but the build label");
+    let manifest = |r: &str| -> Value {
+        serde_json::from_slice(&skopeo_inspect_raw(r, None)).expect("json")
+    };
+    let (gm, om) = (manifest(&go_app), manifest(&our_app));
+    assert_eq!(gm["mediaType"], om["mediaType"]);
+    assert_eq!(gm["annotations"], om["annotations"]);
+    assert_eq!(gm["config"]["mediaType"], om["config"]["mediaType"]);
+    let n = w.run_diff_ids.len();
+    let (gl, ol) = (gm["layers"].as_array().expect("l"), om["layers"].as_array().expect("l"));
+    assert_eq!(gl.len(), ol.len());
+    assert_eq!(gl[..n], ol[..n], "run image layers");
+    for (a, b) in gl.iter().zip(ol) {
+        assert_eq!(a["mediaType"], b["mediaType"]);
+    }
+}
+
+/// `-layout`: the run image is read from and the app image written to OCI layouts under
+/// `-layout-dir` (Go's reference → path mapping); skopeo reads the result.
+#[test]
+fn exports_to_an_oci_layout() {
+    let w = setup("exp5");
+    let host = shared_registry().host();
+    // lowercase only: the run image's `<path>@<digest>` must parse as a reference, as in Go
+    let layouts = std::env::temp_dir().join(format!("cnb-exp5-layout-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&layouts);
+    let run_path = layouts.join("index.docker.io/library/exp5-run/latest");
+    fs::create_dir_all(run_path.parent().expect("parent")).expect("mkdir");
+    skopeo_copy(
+        &format!("docker://{host}/exp5-run:latest"),
+        &format!("oci:{}", run_path.display()),
+        None,
+    );
+    let index: Value =
+        serde_json::from_slice(&fs::read(run_path.join("index.json")).expect("index")).expect("j");
+    let run_digest = index["manifests"][0]["digest"].as_str().expect("digest").to_string();
+    let analyzed = Analyzed {
+        run_image: Some(RunImage {
+            reference: format!("{}@{run_digest}", run_path.display()),
+            image: "exp5-run".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    analyzed.write(&w.p("analyzed.toml")).expect("analyzed");
+    fs::write(w.p("run.toml"), "[[images]]\nimage = \"exp5-run\"\n").expect("run.toml");
+    chmod_tree(&w.dir);
+    chmod_tree(&layouts);
+    let run = |binary: &Path, app: &str| {
+        let mut c = Command::new(binary);
+        c.arg0("exporter").env_clear();
+        c.env("PATH", "/usr/bin:/bin")
+            .env("HOME", w.p("home"))
+            .env("CNB_PLATFORM_API", "0.13")
+            .env("CNB_EXPERIMENTAL_MODE", "warn")
+            .env("SOURCE_DATE_EPOCH", "1700000000")
+            .env("CNB_NO_COLOR", "true");
+        c.args(["-layers", &w.s("layers")])
+            .args(["-app", &w.s("workspace")])
+            .args(["-group", &w.s("layers/group.toml")])
+            .args(["-analyzed", &w.s("analyzed.toml")])
+            .args(["-launcher", &w.s("launcher")])
+            .args(["-run", &w.s("run.toml")])
+            .args(["-report", &w.s("report.toml")])
+            .args(["-layout", "-layout-dir", &layouts.to_string_lossy()])
+            .args(["-uid", &UID.to_string(), "-gid", &GID.to_string()])
+            .arg(app);
+        c.output().expect("spawn")
+    };
+    let inspect_config = |path: &Path| -> Value {
+        let mut c = cnb::testing::skopeo();
+        let o = c
+            .args(["inspect", "--config", "--raw"])
+            .arg(format!("oci:{}", path.display()))
+            .output()
+            .expect("skopeo");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice(&o.stdout).expect("json")
+    };
+    // With CNB_GO_LIFECYCLE: Go's layout export of the same inputs, to compare below.
+    let go_cfg = go_lifecycle().map(|go| {
+        let out = run(&go, "exp5-go");
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+        let mut cfg = inspect_config(&layouts.join("index.docker.io/library/exp5-go/latest"));
+        cfg["config"]["Labels"]["io.buildpacks.build.metadata"] = Value::Null;
+        (cfg, String::from_utf8_lossy(&out.stdout).into_owned())
+    });
+    let out = run(Path::new(BIN), "exp5-app");
+    let out_stdout = strip_ansi(&String::from_utf8_lossy(&out.stdout));
+    let output = strip_ansi(&format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    ));
+    assert_eq!(out.status.code(), Some(0), "{output}");
+    let app_path = layouts.join("index.docker.io/library/exp5-app/latest");
+    assert!(
+        output.contains(&format!("Using app image: {}", app_path.display())),
+        "{output}"
+    );
+    assert!(output.contains(&format!("Saving {}...", app_path.display())), "{output}");
+    let cfg = inspect_config(&app_path);
+    if let Some((mut go_cfg, go_out)) = go_cfg {
+        let mut ours = cfg.clone();
+        ours["config"]["Labels"]["io.buildpacks.build.metadata"] = Value::Null;
+        go_cfg["config"]["Labels"]["io.buildpacks.build.metadata"] = Value::Null;
+        assert_eq!(go_cfg, ours, "layout config as Go's but the build label");
+        let norm = |o: &str, name: &str| {
+            o.lines()
+                .filter(|l| !l.starts_with("*** Images ("))
+                .map(|l| l.replace(name, "<app>"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert_eq!(norm(&go_out, "exp5-go"), norm(&out_stdout, "exp5-app"));
+    }
+    let diff_ids = cfg["rootfs"]["diff_ids"].as_array().expect("diff_ids");
+    let n = w.run_diff_ids.len();
+    assert_eq!(diff_ids.len(), n + 8);
+    assert_eq!(cfg["created"], "2023-11-14T22:13:20Z", "SOURCE_DATE_EPOCH");
+    assert!(
+        cfg["history"]
+            .as_array()
+            .expect("history")
+            .iter()
+            .all(|h| h["created"] == "2023-11-14T22:13:20Z")
+    );
+    assert_eq!(diff_ids[n + 1], expected(&w).launch_layer.to_string());
+    let label = LayersMetadata::from_label(
+        cfg["config"]["Labels"]["io.buildpacks.lifecycle.metadata"]
+            .as_str()
+            .expect("label"),
+    )
+    .expect("json");
+    // As Go: the digest of an *empty* linux/amd64 image, not the run image's (Go's layout
+    // exporter opens the run image path without a base image); see appimage.rs.
+    assert_eq!(
+        label.run_image.reference,
+        format!(
+            "{}@sha256:9bff545fd88403019875bc484da593c84761e6c89bae9058b76d1054d54548d0",
+            run_path.display()
+        )
+    );
+    let index: Value =
+        serde_json::from_slice(&fs::read(app_path.join("index.json")).expect("index")).expect("j");
+    assert_eq!(
+        index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"],
+        "latest"
+    );
+    let report: toml::Table =
+        toml::from_str(&fs::read_to_string(w.p("report.toml")).expect("report")).expect("toml");
+    assert!(report["image"].get("digest").is_none());
+    assert!(report["image"]["manifest-size"].as_integer().is_some());
+    let _ = fs::remove_dir_all(&layouts);
 }

@@ -46,19 +46,35 @@ fn write(path: &Path, text: &str, mode: u32) {
 
 fn tar_of(dir: &Path) -> (Digest, Vec<u8>) {
     let (uid, gid) = uid_gid();
-    let bytes = write_tar(&LayerSpec::dir(dir, Owner::new(uid.into(), gid.into())), Vec::new())
-        .expect("layer tar");
+    let bytes = write_tar(
+        &LayerSpec::dir(dir, Owner::new(uid.into(), gid.into())),
+        Vec::new(),
+    )
+    .expect("layer tar");
     (Digest::of(&bytes), bytes)
 }
 
 /// Builds `<tmp>/layers` with a cache-only layer (`maven_m2`), a launch+cache layer (`jdk`)
 /// and the SBOM tree, tars them like the exporter, then empties the layers directory.
 fn fixture() -> Fixture {
+    fixture_with(|_| {})
+}
+
+/// [`fixture`] with `extra` adding entries to the buildpack directory before tarring.
+fn fixture_with(extra: impl Fn(&Path)) -> Fixture {
     let tmp = tempfile::tempdir().unwrap();
     let layers = tmp.path().join("layers");
     let bp = layers.join(BP_DIR);
-    write(&bp.join("maven_m2/repository/org/acme/acme-1.0.jar"), "jar bytes\n", 0o644);
-    write(&bp.join("maven_m2/bin/mvnw"), "#!/bin/sh\necho mvn\n", 0o755);
+    write(
+        &bp.join("maven_m2/repository/org/acme/acme-1.0.jar"),
+        "jar bytes\n",
+        0o644,
+    );
+    write(
+        &bp.join("maven_m2/bin/mvnw"),
+        "#!/bin/sh\necho mvn\n",
+        0o755,
+    );
     write(&bp.join("maven_m2/settings.xml"), "<settings/>\n", 0o600);
     symlink("repository/org", bp.join("maven_m2/org-link")).unwrap();
     write(&bp.join("jdk/bin/java"), "#!/bin/sh\necho java\n", 0o755);
@@ -66,9 +82,25 @@ fn fixture() -> Fixture {
     symlink("bin", bp.join("jdk/current")).unwrap();
     symlink("/etc/ssl/certs/ca-certificates.crt", bp.join("jdk/cacerts")).unwrap();
     let sbom = layers.join("sbom");
-    write(&sbom.join("cache").join(BP_DIR).join("maven_m2/sbom.cdx.json"), "{\"m2\":1}", 0o644);
-    write(&sbom.join("launch").join(BP_DIR).join("jdk/sbom.cdx.json"), "{\"jdk\":1}", 0o644);
-    write(&sbom.join("launch").join(BP_DIR).join("sbom.cdx.json"), "{\"bp\":1}", 0o644);
+    write(
+        &sbom
+            .join("cache")
+            .join(BP_DIR)
+            .join("maven_m2/sbom.cdx.json"),
+        "{\"m2\":1}",
+        0o644,
+    );
+    write(
+        &sbom.join("launch").join(BP_DIR).join("jdk/sbom.cdx.json"),
+        "{\"jdk\":1}",
+        0o644,
+    );
+    write(
+        &sbom.join("launch").join(BP_DIR).join("sbom.cdx.json"),
+        "{\"bp\":1}",
+        0o644,
+    );
+    extra(&bp);
     let m2 = tar_of(&bp.join("maven_m2"));
     let jdk = tar_of(&bp.join("jdk"));
     let sb = tar_of(&sbom);
@@ -144,12 +176,17 @@ impl Fixture {
 
     /// Pushes the cache image `name` with `keychain`.
     fn image_cache(&self, name: &str, keychain: Keychain) {
+        self.image_cache_with(name, keychain, Vec::new());
+    }
+
+    fn image_cache_with(&self, name: &str, keychain: Keychain, insecure_registries: Vec<String>) {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .unwrap();
         let client = Client::new(ClientOptions {
             keychain,
+            insecure_registries,
             ..ClientOptions::default()
         });
         let backend = rt
@@ -203,7 +240,10 @@ impl Fixture {
         assert_eq!(mode(&l.join("bin/mvnw")), 0o755);
         assert_eq!(mode(&l.join("settings.xml")), 0o600);
         assert_eq!(mode(&l.join("repository/org/acme/acme-1.0.jar")), 0o644);
-        assert_eq!(fs::read_link(l.join("org-link")).unwrap(), Path::new("repository/org"));
+        assert_eq!(
+            fs::read_link(l.join("org-link")).unwrap(),
+            Path::new("repository/org")
+        );
         assert_eq!(
             fs::read_to_string(self.bp().join("maven_m2.toml")).unwrap(),
             "[metadata]\n  checksum = \"ab12\"\n"
@@ -212,7 +252,10 @@ impl Fixture {
 
     fn assert_jdk_restored(&self) {
         let l = self.bp().join("jdk");
-        assert_eq!(fs::read_to_string(l.join("bin/java")).unwrap(), "#!/bin/sh\necho java\n");
+        assert_eq!(
+            fs::read_to_string(l.join("bin/java")).unwrap(),
+            "#!/bin/sh\necho java\n"
+        );
         assert_eq!(mode(&l.join("bin/java")), 0o755);
         assert_eq!(mode(&l.join("lib/libjvm.so")), 0o640);
         assert_eq!(fs::read_link(l.join("current")).unwrap(), Path::new("bin"));
@@ -235,7 +278,16 @@ impl Fixture {
             fs::read_to_string(self.bp().join("jdk.sbom.cdx.json")).unwrap(),
             "{\"jdk\":1}"
         );
-        assert!(!self.layers.join("sbom").exists(), "<layers>/sbom must be removed");
+        assert!(
+            !self.layers.join("sbom").exists(),
+            "<layers>/sbom must be removed"
+        );
+    }
+
+    fn assert_no_layer_dirs(&self) {
+        for name in ["maven_m2", "jdk"] {
+            assert!(!self.bp().join(name).exists(), "{name} must not exist");
+        }
     }
 
     fn assert_no_layers(&self) {
@@ -257,12 +309,20 @@ impl Out {
     }
 
     fn has(&self, line: &str) -> &Self {
-        assert!(self.out.contains(line), "missing {line:?} in:\n{}", self.out);
+        assert!(
+            self.out.contains(line),
+            "missing {line:?} in:\n{}",
+            self.out
+        );
         self
     }
 
     fn lacks(&self, line: &str) -> &Self {
-        assert!(!self.out.contains(line), "unexpected {line:?} in:\n{}", self.out);
+        assert!(
+            !self.out.contains(line),
+            "unexpected {line:?} in:\n{}",
+            self.out
+        );
         self
     }
 }
@@ -285,7 +345,9 @@ fn restores_everything_from_a_cache_dir_into_empty_layers() {
         f.write_inputs(false);
         let cache = f.volume_cache();
         let out = f.restorer(api, &[], &["-cache-dir", cache.to_str().unwrap()]);
-        out.ok().has("Restoring data for SBOM from cache").lacks("Warning");
+        out.ok()
+            .has("Restoring data for SBOM from cache")
+            .lacks("Warning");
         for l in RESTORE_LINES {
             out.has(l);
         }
@@ -304,7 +366,9 @@ fn restores_everything_from_a_cache_image() {
     let name = format!("{}/restorer/cache:full", reg.host());
     f.image_cache(&name, Keychain::anonymous());
     let out = f.restorer("0.14", &[], &["-cache-image", &name]);
-    out.ok().has("Restoring data for SBOM from cache").lacks("Warning");
+    out.ok()
+        .has("Restoring data for SBOM from cache")
+        .lacks("Warning");
     for l in RESTORE_LINES {
         out.has(l);
     }
@@ -325,7 +389,12 @@ fn restores_everything_from_a_cache_image() {
     h.restorer(
         "0.15",
         &[],
-        &["-cache-image", &by_digest, "-cache-dir", bogus.to_str().unwrap()],
+        &[
+            "-cache-image",
+            &by_digest,
+            "-cache-dir",
+            bogus.to_str().unwrap(),
+        ],
     )
     .ok()
     .lacks("Warning");
@@ -358,7 +427,16 @@ fn no_cache_and_missing_cache_image() {
 fn delete_blob(reg: &Registry, repo: &str, digest: &str) {
     let url = format!("http://{}/v2/{repo}/blobs/{digest}", reg.host());
     let o = Command::new("curl")
-        .args(["-sS", "-o", "/dev/null", "-w", "%{http_code}", "-X", "DELETE", &url])
+        .args([
+            "-sS",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-X",
+            "DELETE",
+            &url,
+        ])
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&o.stdout), "202", "{url}");
@@ -371,17 +449,15 @@ fn cache_image_with_a_deleted_blob_is_ignored() {
     f.write_inputs(false);
     let name = format!("{}/restorer/broken:1", reg.host());
     f.image_cache(&name, Keychain::anonymous());
-    let manifest: serde_json::Value = serde_json::from_slice(&cnb::testing::skopeo_inspect_raw(
-        &name,
-        None,
-    ))
-    .unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&cnb::testing::skopeo_inspect_raw(&name, None)).unwrap();
     // Layers are in the order added: maven_m2 first.
     let m2_blob = manifest["layers"][0]["digest"].as_str().unwrap();
     delete_blob(reg, "restorer/broken", m2_blob);
     let out = f.restorer("0.14", &[], &["-cache-image", &name]);
-    out.ok()
-        .has(&format!("Ignoring cache image \"{name}\" because it was corrupt"));
+    out.ok().has(&format!(
+        "Ignoring cache image \"{name}\" because it was corrupt"
+    ));
     f.assert_store_toml();
     f.assert_no_layers();
 }
@@ -419,7 +495,11 @@ fn skip_layers_writes_only_store_toml() {
     let f = fixture();
     f.write_inputs(false);
     let cache = f.volume_cache();
-    let out = f.restorer("0.14", &[], &["-cache-dir", cache.to_str().unwrap(), "-skip-layers"]);
+    let out = f.restorer(
+        "0.14",
+        &[],
+        &["-cache-dir", cache.to_str().unwrap(), "-skip-layers"],
+    );
     out.ok()
         .has("Skipping buildpack layer analysis")
         .lacks("Restoring");
@@ -520,9 +600,13 @@ fn basic_auth_registry_with_cnb_registry_auth() {
     );
     // base64("user:pass")
     let auth = format!("{{\"{}\":\"Basic dXNlcjpwYXNz\"}}", reg.host());
-    g.restorer("0.14", &[("CNB_REGISTRY_AUTH", &auth)], &["-cache-image", &name_g])
-        .ok()
-        .lacks("Warning");
+    g.restorer(
+        "0.14",
+        &[("CNB_REGISTRY_AUTH", &auth)],
+        &["-cache-image", &name_g],
+    )
+    .ok()
+    .lacks("Warning");
     g.assert_m2_restored();
     g.assert_jdk_restored();
     g.assert_sboms_restored();
@@ -540,7 +624,11 @@ fn selected_run_image_must_be_readable_from_0_14() {
         format!("{analyzed}\n[run-image]\n  reference = \"\"\n  image = \"{run_image}\"\n"),
     )
     .unwrap();
-    fs::write(f.path("run.toml"), format!("[[images]]\n  image = \"{run_image}\"\n")).unwrap();
+    fs::write(
+        f.path("run.toml"),
+        format!("[[images]]\n  image = \"{run_image}\"\n"),
+    )
+    .unwrap();
     // A 404 counts as readable (Go's check only fails on 401/403 or transport errors).
     f.restorer("0.14", &[], &["-run", f.path("run.toml").to_str().unwrap()])
         .ok();
@@ -553,7 +641,8 @@ fn build_image_digest_goes_to_analyzed_toml() {
     let build = cnb::testing::push_busybox_fixture(&reg.host(), "restorer/build:1");
     let f = fixture();
     f.write_inputs(false);
-    f.restorer("0.14", &[], &["-build-image", &build.reference]).ok();
+    f.restorer("0.14", &[], &["-build-image", &build.reference])
+        .ok();
     let analyzed = fs::read_to_string(f.path("analyzed.toml")).unwrap();
     let want = format!(
         "[build-image]\n  reference = \"{}/restorer/build@{}\"\n",
@@ -569,4 +658,144 @@ fn build_image_digest_goes_to_analyzed_toml() {
     out.has(&format!(
         "ERROR: failed to pull builder image {missing}: failed to get remote image"
     ));
+}
+
+#[test]
+fn corrupt_blob_in_the_registry_is_a_warning_and_leaves_no_layer_dir() {
+    let reg = shared_registry();
+    let f = fixture();
+    f.write_inputs(false);
+    let name = format!("{}/restorer/corrupt:1", reg.host());
+    f.image_cache(&name, Keychain::anonymous());
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&cnb::testing::skopeo_inspect_raw(&name, None)).unwrap();
+    // Layers are in the order added: maven_m2 first. Damage its stored gzip bytes in place.
+    let blob = reg.blob_data_path(manifest["layers"][0]["digest"].as_str().unwrap());
+    let mut bytes = fs::read(&blob).unwrap();
+    let mid = bytes.len() / 2;
+    for b in &mut bytes[mid..mid + 8] {
+        *b ^= 0xff;
+    }
+    fs::write(&blob, &bytes).unwrap();
+    let out = f.restorer("0.14", &[], &["-cache-image", &name]);
+    out.ok()
+        .has("Warning: Skipping restore for layer samples/java-maven:maven_m2: ");
+    assert!(!f.bp().join("maven_m2").exists(), "no half-restored layer");
+    f.assert_jdk_restored();
+    f.assert_sboms_restored();
+}
+
+#[test]
+fn unreadable_selected_run_image_fails_from_0_14_but_not_with_layout() {
+    let reg = Registry::start(RegistryOptions {
+        htpasswd: Some(("user".into(), "pass".into())),
+        ..RegistryOptions::default()
+    });
+    let f = fixture();
+    f.write_inputs(false);
+    let run_image = format!("{}/restorer/private-run:latest", reg.host());
+    let analyzed = fs::read_to_string(f.path("analyzed.toml")).unwrap();
+    fs::write(
+        f.path("analyzed.toml"),
+        format!("{analyzed}\n[run-image]\n  reference = \"\"\n  image = \"{run_image}\"\n"),
+    )
+    .unwrap();
+    fs::write(
+        f.path("run.toml"),
+        format!("[[images]]\n  image = \"{run_image}\"\n"),
+    )
+    .unwrap();
+    let run = f.path("run.toml");
+    let run = run.to_str().unwrap();
+    // No credentials: 401 → not readable.
+    let out = f.restorer("0.14", &[], &["-run", run]);
+    assert_eq!(out.code, 1, "{}", out.out);
+    out.has(&format!(
+        "ERROR: selected run image '{run_image}' is not accessible"
+    ));
+    // Below 0.14 there is no check.
+    f.restorer("0.13", &[], &[]).ok();
+    // With a layout every image counts as readable (Go's nop checker).
+    let layout = f.path("layout");
+    f.restorer(
+        "0.14",
+        &[("CNB_EXPERIMENTAL_MODE", "silent")],
+        &[
+            "-run",
+            run,
+            "-layout",
+            "-layout-dir",
+            layout.to_str().unwrap(),
+        ],
+    )
+    .ok();
+    // With credentials it is readable.
+    let auth = format!("{{\"{}\":\"Basic dXNlcjpwYXNz\"}}", reg.host());
+    f.restorer("0.14", &[("CNB_REGISTRY_AUTH", &auth)], &["-run", run])
+        .ok();
+}
+
+#[test]
+fn cache_of_another_layers_dir_is_a_warning() {
+    let f = fixture();
+    f.write_inputs(false);
+    let cache = f.volume_cache();
+    // g restores f's cache: its tars name f's layers directory.
+    let g = fixture();
+    g.write_inputs(false);
+    let out = g.restorer("0.14", &[], &["-cache-dir", cache.to_str().unwrap()]);
+    out.ok()
+        .has("Warning: Skipping restore for layer samples/java-maven:maven_m2: failed to extract layer 'samples/java-maven:maven_m2': entry '")
+        .has("Removing \"samples/java-maven:jdk\", wrong sha")
+        .has("Warning: Skipping restore for SBOM layer: ");
+    g.assert_no_layer_dirs();
+    assert!(!f.bp().exists(), "nothing written to the other layers dir");
+}
+
+#[test]
+fn device_node_in_a_cached_layer_fails_the_restore_with_42() {
+    if uid_gid().0 != 0 {
+        eprintln!("skipping: mknod needs root");
+        return;
+    }
+    let f = fixture_with(|bp| {
+        cnb::layers::testtree::mkchardev(&bp.join("maven_m2/null"), 0o600, 1, 3).unwrap();
+    });
+    f.write_inputs(false);
+    let cache = f.volume_cache();
+    let out = f.restorer("0.14", &[], &["-cache-dir", cache.to_str().unwrap()]);
+    assert_eq!(out.code, 42, "{}", out.out);
+    out.has(
+        "ERROR: failed to restore: restoring data: restoring layer samples/java-maven:maven_m2: ",
+    )
+    .has("device nodes are not allowed");
+    assert!(!f.bp().join("maven_m2").exists(), "no half-restored layer");
+}
+
+#[test]
+fn cache_image_on_a_self_signed_tls_registry_needs_insecure_registry() {
+    let reg = Registry::start(RegistryOptions {
+        tls: true,
+        ..RegistryOptions::default()
+    });
+    let f = fixture();
+    f.write_inputs(false);
+    let name = format!("{}/restorer/tls:1", reg.host());
+    f.image_cache_with(&name, Keychain::anonymous(), vec![reg.host()]);
+    // Without -insecure-registry the certificate is refused: like Go ("connect to repo
+    // store"), opening the cache fails with exit 1.
+    let out = f.restorer("0.15", &[], &["-cache-image", &name]);
+    assert_eq!(out.code, 1, "{}", out.out);
+    out.has("ERROR: failed to create image cache: ");
+    assert!(out.out.contains("certificate"), "{}", out.out);
+    f.assert_no_layer_dirs();
+    f.restorer(
+        "0.15",
+        &[],
+        &["-insecure-registry", &reg.host(), "-cache-image", &name],
+    )
+    .ok()
+    .lacks("Warning");
+    f.assert_m2_restored();
+    f.assert_jdk_restored();
 }

@@ -14,11 +14,12 @@ use common::BIN;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// `sh -c SCRIPT sh <binary> <scenario dir> <cache committed dir> <out prefix>`: writes
+/// `sh -c SCRIPT sh <binary> <scenario dir> <cache committed dir> <out prefix> [cache flags]`
+/// (default `-cache-dir /cache`): writes
 /// `<out>.log` (stdout+stderr, then `exit=<code>`) and `<out>.tree` (every path under
 /// `/layers` with type, mode, owner and link target, then every file's content).
 const SCRIPT: &str = r#"
-BIN=$1; SC=$2; CACHE=$3; OUT=$4
+BIN=$1; SC=$2; CACHE=$3; OUT=$4; CACHE_FLAGS=${5:--cache-dir /cache}
 R=$(mktemp -d)
 unshare -m sh -c "
 set -e
@@ -32,7 +33,7 @@ cp $BIN $R/w/lifecycle; ln -s lifecycle $R/w/restorer
 cp $SC/group.toml $SC/analyzed.toml $R/w/
 chown -R 1000:1000 $R/w
 set +e
-env -i PATH=/usr/bin:/usr/sbin CNB_PLATFORM_API=0.14 CNB_USER_ID=1000 CNB_GROUP_ID=1000 CNB_NO_COLOR=true /usr/sbin/chroot $R /w/restorer -layers /layers -cache-dir /cache -group /w/group.toml -analyzed /w/analyzed.toml > $OUT.log 2>&1; echo exit=\$? >> $OUT.log
+env -i PATH=/usr/bin:/usr/sbin CNB_PLATFORM_API=0.14 CNB_USER_ID=1000 CNB_GROUP_ID=1000 CNB_NO_COLOR=true /usr/sbin/chroot $R /w/restorer -layers /layers -cache-dir /cache -group /w/group.toml -analyzed /w/analyzed.toml $CACHE_FLAGS > $OUT.log 2>&1; echo exit=\$? >> $OUT.log
 cd $R/layers && { find . -printf '%p %y %m %U:%G %l\n' | sort; find . -type f | sort | while read f; do echo \"== \$f\"; cat \"\$f\"; done; } > $OUT.tree
 "
 rmdir $R
@@ -55,6 +56,15 @@ fn can_run() -> bool {
 /// Runs `bin` on `scenario`; returns (log lines sorted, tree). Log lines are sorted because
 /// the Go restorer logs a buildpack's app-image layers in Go map order (random).
 fn restore(bin: &Path, scenario: &str, out: &Path) -> (Vec<String>, String) {
+    restore_with(bin, scenario, out, "-cache-dir /cache")
+}
+
+fn restore_with(
+    bin: &Path,
+    scenario: &str,
+    out: &Path,
+    cache_flags: &str,
+) -> (Vec<String>, String) {
     let sc = testdata().join("restorer/go-written").join(scenario);
     let cache = testdata().join("cache/go-written/committed");
     let prefix = out.join(scenario);
@@ -64,6 +74,7 @@ fn restore(bin: &Path, scenario: &str, out: &Path) -> (Vec<String>, String) {
         .arg(&sc)
         .arg(&cache)
         .arg(&prefix)
+        .arg(cache_flags)
         .status()
         .expect("run sh");
     assert!(status.success());
@@ -98,5 +109,65 @@ fn go_written_cache_dir_restores_like_go() {
             assert_eq!(log, glog, "{scenario}: log vs live Go");
             assert_eq!(tree, gtree, "{scenario}: tree vs live Go");
         }
+    }
+}
+
+/// The Go-written cache's layers pushed as a cache image by our engine (`ImageCache` over the
+/// registry client): our restorer restores exactly what Go restored from the volume cache,
+/// and (live, with `CNB_GO_LIFECYCLE`) so does the Go restorer reading our cache image.
+#[test]
+fn engine_cache_image_of_go_layers_restores_like_go() {
+    use cnb::cache::registry_backend::RegistryCacheBackend;
+    use cnb::cache::{Cache, CacheCompression, ImageCache, VolumeCache};
+    use cnb::registry::{Client, ClientOptions, RemoteStore};
+    if !can_run() {
+        return;
+    }
+    let reg = cnb::testing::shared_registry();
+    let name = format!("{}/restorer-go/cache:1", reg.host());
+    let tmp = tempfile::tempdir().unwrap();
+    // Read the Go-written volume cache (a copy: opening a volume cache resets staging/).
+    let vol = tmp.path().join("vol");
+    std::fs::create_dir(&vol).unwrap();
+    let copied = Command::new("cp")
+        .arg("-a")
+        .arg(testdata().join("cache/go-written/committed"))
+        .arg(&vol)
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    let source = VolumeCache::open(&vol).unwrap();
+    let meta = source.metadata_bytes().unwrap().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = Client::new(ClientOptions::default());
+    let backend = rt
+        .block_on(RegistryCacheBackend::open(RemoteStore::new(client), &name))
+        .unwrap();
+    let image = ImageCache::new(backend, CacheCompression::Gzip, tmp.path(), false).unwrap();
+    for d in cnb::cache::metadata_layer_diff_ids(&meta) {
+        let mut r = source.retrieve_layer(&d).unwrap();
+        image.add_layer(&d, &mut r).unwrap();
+    }
+    image.set_metadata(&meta).unwrap();
+    image.commit().unwrap();
+
+    let flags = format!("-cache-image {name}");
+    let golden = testdata().join("restorer/go-written/from-cache");
+    let want_tree = std::fs::read_to_string(golden.join("expected.tree")).unwrap();
+    let want_log = std::fs::read_to_string(golden.join("expected.log")).unwrap();
+    let rs = tmp.path().join("rs");
+    std::fs::create_dir(&rs).unwrap();
+    let (log, tree) = restore_with(Path::new(BIN), "from-cache", &rs, &flags);
+    assert_eq!(tree, want_tree, "tree; log: {log:#?}");
+    assert_eq!(log, sorted_lines(&want_log), "log");
+    if let Some(go) = std::env::var_os("CNB_GO_LIFECYCLE") {
+        let gdir = tmp.path().join("go");
+        std::fs::create_dir(&gdir).unwrap();
+        let (glog, gtree) = restore_with(Path::new(&go), "from-cache", &gdir, &flags);
+        assert_eq!(tree, gtree, "tree vs live Go");
+        assert_eq!(log, glog, "log vs live Go");
     }
 }

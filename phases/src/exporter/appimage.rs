@@ -10,7 +10,9 @@ use cnb::image::{
 };
 use cnb::registry::RemoteStore;
 use futures_util::StreamExt;
+use std::collections::BTreeMap;
 use std::future::Future;
+use std::path::Path;
 
 /// Uploads running at the same time.
 const UPLOADS: usize = 4;
@@ -70,11 +72,7 @@ impl Dest for RemoteStore {
 
 impl Dest for LayoutStore {
     async fn copy_in(&self, from: &str, to: &str, desc: &Descriptor) -> Result<(), String> {
-        let reader = self
-            .open_blob(from, desc)
-            .await
-            .map_err(|e| e.to_string())?;
-        self.put_blob(to, BlobSource::Reader(reader), Some(desc))
+        cnb::image::store::copy_blob(self, from, self, to, desc)
             .await
             .map(|_| ())
             .map_err(|e| e.to_string())
@@ -100,6 +98,13 @@ pub struct Read {
     pub digest: Digest,
 }
 
+/// Whether the manifest document names its own `mediaType` (umoci's, for one, does not).
+fn names_media_type(bytes: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(bytes)
+        .ok()
+        .is_some_and(|v| v.get("mediaType").is_some())
+}
+
 /// Reads image `name` (`Ok(None)` when it does not exist).
 pub async fn read<S: ImageStore>(
     store: &S,
@@ -118,7 +123,12 @@ pub async fn read<S: ImageStore>(
         .config(name, &manifest)
         .await
         .map_err(|e| e.to_string())?;
-    let image = Image::from_raw(&raw, &config).map_err(|e| e.to_string())?;
+    let mut image = Image::from_raw(&raw, &config).map_err(|e| e.to_string())?;
+    if !names_media_type(raw.bytes()) {
+        // ggcr keeps the base manifest's fields: no `mediaType` in, none out (the upload's
+        // Content-Type still is the manifest's type).
+        image.manifest_mut().media_type = cnb::image::MediaType::new("");
+    }
     Ok(Some(Read {
         name: name.to_string(),
         image,
@@ -126,12 +136,22 @@ pub async fn read<S: ImageStore>(
     }))
 }
 
+/// The run image identifier Go's layout exporter records: `layout.NewImage(<run path>)`
+/// without a base image is an *empty* image, so the digest is that of an empty image of the
+/// layout platform, not the run image's (kept for byte-identical labels).
+pub fn go_layout_run_image_id(path: &str, platform: &Platform) -> Result<String, String> {
+    let empty = Image::new(platform, cnb::image::MediaType::OCI_MANIFEST)
+        .build()
+        .map_err(|e| e.to_string())?;
+    Ok(format!("{path}@{}", empty.manifest.digest()))
+}
+
 /// Where an appended layer's blob comes from.
 pub enum LayerBlob {
-    /// Produced here: compress and upload unless the target has it.
-    New(Produced),
-    /// A layer of the previous image with this descriptor.
-    Previous(Descriptor),
+    /// The produced layer with this id: compress and upload unless the target has it.
+    New(String),
+    /// The previous image's layer with the same diffID.
+    Previous,
 }
 
 /// One layer on top of the run image.
@@ -141,29 +161,37 @@ pub struct Appended {
     pub blob: LayerBlob,
 }
 
-/// Appends the layers to `image` (compressing the new ones, in parallel) and returns, per
-/// layer, the blob to upload (`None` = copy from the previous image).
+/// Appends the layers to `image` (compressing the new ones, in parallel; reused ones point
+/// at the previous image's blobs) and returns, per layer, the blob to upload (`None` = copy
+/// from the previous image).
 pub fn append_layers(
     image: &mut Image,
     layers: Vec<Appended>,
+    produced: &BTreeMap<String, Produced>,
+    previous: Option<&Image>,
+    dir: &Path,
 ) -> Result<Vec<(Descriptor, Option<produce::Blob>)>, String> {
     let media_type = imgutil_layer_media_type(true);
-    let jobs: Vec<_> = layers.into_iter().collect();
-    let blobs = cnb::layers::map_parallel(
-        jobs.iter().collect::<Vec<_>>(),
-        0,
-        |a: &Appended| match &a.blob {
-            LayerBlob::New(p) => produce::compress(&p.tar).map(Some),
-            LayerBlob::Previous(_) => Ok(None),
-        },
-    );
+    let jobs: Vec<(usize, &Appended)> = layers.iter().enumerate().collect();
+    let blobs = cnb::layers::map_parallel(jobs, 0, |(n, a): (usize, &Appended)| match &a.blob {
+        LayerBlob::New(id) => produced
+            .get(id)
+            .ok_or_else(|| format!("creating layer '{id}': not produced"))
+            .and_then(|p| produce::compressed(p, dir, n))
+            .map(Some),
+        LayerBlob::Previous => Ok(None),
+    });
     let mut out = Vec::new();
-    for (a, blob) in jobs.into_iter().zip(blobs) {
+    for (a, blob) in layers.into_iter().zip(blobs) {
         let blob = blob?;
-        let desc = match (&a.blob, &blob) {
-            (_, Some(b)) => Descriptor::new(media_type.clone(), b.digest.clone(), b.size),
-            (LayerBlob::Previous(d), None) => d.clone(),
-            (LayerBlob::New(_), None) => return Err("layer not compressed".into()),
+        let desc = match &blob {
+            Some(b) => Descriptor::new(media_type.clone(), b.digest.clone(), b.size),
+            None => previous
+                .and_then(|p| p.layer_by_diff_id(&a.diff_id))
+                .cloned()
+                .ok_or_else(|| {
+                    format!("failed to find layer with diff ID {:?}", a.diff_id.as_str())
+                })?,
         };
         image.append_layer(
             desc.clone(),
@@ -231,4 +259,20 @@ pub async fn upload<S: Dest>(
         .await
         .map_err(|e| e.to_string())?;
     Ok(())
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The digest Go v0.21.17's layout exporter wrote into `runImage.reference` for a
+    /// linux/amd64 layout (recorded from the live comparison in `phases/tests/exporter.rs`).
+    #[test]
+    fn layout_run_image_id_is_gos() {
+        assert_eq!(
+            go_layout_run_image_id("/l/run", &Platform::layout_default()).unwrap(),
+            "/l/run@sha256:9bff545fd88403019875bc484da593c84761e6c89bae9058b76d1054d54548d0"
+        );
+    }
 }

@@ -5,16 +5,51 @@
 use super::Inputs;
 use super::layers_dir;
 use super::run::{Ctx, ProducedSet, SBOM_CACHE_ID};
-use crate::common::timer::Measurement;
 use cnb::cache::registry_backend::RegistryCacheBackend;
-use cnb::cache::{Cache, CacheChoice, CacheCompression, CacheError, ImageCache, VolumeCache};
-use cnb::digest::Digest;
+use cnb::cache::{Cache, CacheChoice, CacheCompression, ImageCache, VolumeCache};
+use super::produce::{self, Produced};
+use cnb::digest::HashingWriter;
 use cnb::exit::{ExitCode, LifecycleError};
 use cnb::files::{BuildpackLayerMetadata, BuildpackLayersMetadata, CacheMetadata};
 use cnb::registry::RemoteStore;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub type DynCache = Box<dyn Cache + Send + Sync>;
+
+/// Log lines of the cache export, kept while it runs beside the app image and printed after
+/// the image's own lines: the output is then ordered as Go's (image first, then cache).
+#[derive(Default)]
+pub struct Log(Vec<(Level, String)>);
+
+#[derive(Clone, Copy)]
+enum Level {
+    Debug,
+    Info,
+    Warn,
+}
+
+impl Log {
+    fn debug(&mut self, s: String) {
+        self.0.push((Level::Debug, s));
+    }
+    fn info(&mut self, s: String) {
+        self.0.push((Level::Info, s));
+    }
+    pub fn warn(&mut self, s: String) {
+        self.0.push((Level::Warn, s));
+    }
+
+    /// Prints the kept lines.
+    pub fn replay(self) {
+        for (level, line) in self.0 {
+            match level {
+                Level::Debug => cnb::debug!("{line}"),
+                Level::Info => cnb::info!("{line}"),
+                Level::Warn => cnb::warn!("{line}"),
+            }
+        }
+    }
+}
 
 /// Go `initCache`: the cache image wins over the cache dir; none → `None`.
 pub fn open(
@@ -46,10 +81,40 @@ pub fn open(
 }
 
 /// Go `Exporter.Cache`.
-pub fn export(ctx: &Ctx<'_>, produced: &ProducedSet, cache: &dyn Cache) -> Result<(), String> {
-    let _m = Measurement::start("Cache");
+pub fn export(
+    ctx: &Ctx<'_>,
+    produced: &ProducedSet,
+    cache: &dyn Cache,
+    log: &mut Log,
+    gate: Option<std::sync::mpsc::Receiver<bool>>,
+) -> Result<(), String> {
+    let start = std::time::Instant::now();
+    log.debug(format!("Timer: Cache started at {}", now()));
+    let res = export_inner(ctx, produced, cache, log, gate);
+    log.debug(format!(
+        "Timer: Cache ran for {} and ended at {}",
+        crate::common::timer::go_duration(start.elapsed()),
+        now()
+    ));
+    res
+}
+
+fn now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    cnb::image::config::rfc3339_utc(i64::try_from(secs).unwrap_or(0))
+}
+
+fn export_inner(
+    ctx: &Ctx<'_>,
+    produced: &ProducedSet,
+    cache: &dyn Cache,
+    log: &mut Log,
+    gate: Option<std::sync::mpsc::Receiver<bool>>,
+) -> Result<(), String> {
     if !cache.exists() {
-        cnb::info!("Layer cache not found");
+        log.info("Layer cache not found".into());
     }
     let orig = cache
         .metadata_bytes()
@@ -58,7 +123,7 @@ pub fn export(ctx: &Ctx<'_>, produced: &ProducedSet, cache: &dyn Cache) -> Resul
         .unwrap_or_default();
     let mut meta = CacheMetadata::default();
     for bp in ctx.group {
-        let dir = layers_dir::read(&ctx.layers_dir, &bp.id)
+        let dir = layers_dir::read_quiet(&ctx.layers_dir, &bp.id)
             .map_err(|e| format!("reading layers for buildpack '{}': {e}", bp.id))?;
         let mut bp_md = BuildpackLayersMetadata {
             id: bp.id.clone(),
@@ -72,17 +137,17 @@ pub fn export(ctx: &Ctx<'_>, produced: &ProducedSet, cache: &dyn Cache) -> Resul
                 continue;
             }
             if !l.has_local_contents() {
-                cnb::warn!(
+                log.warn(format!(
                     "Failed to cache layer '{}' because it has no contents",
                     l.identifier
-                );
+                ));
                 continue;
             }
             let prev = orig
                 .for_buildpack(&bp.id)
                 .and_then(|b| b.layers.get(&l.name))
                 .map_or("", |m| m.sha.as_str());
-            match add_or_reuse(cache, produced, &l.identifier, prev) {
+            match add_or_reuse(cache, produced, &l.identifier, prev, log) {
                 Ok(sha) => {
                     bp_md.layers.insert(
                         l.name.clone(),
@@ -95,13 +160,24 @@ pub fn export(ctx: &Ctx<'_>, produced: &ProducedSet, cache: &dyn Cache) -> Resul
                         },
                     );
                 }
-                Err(e) => cnb::warn!("Failed to cache layer '{}': {e}", l.identifier),
+                Err(e) => log.warn(format!("Failed to cache layer '{}': {e}", l.identifier)),
             }
         }
         meta.buildpacks.push(bp_md);
     }
     if ctx.api.at_least("0.8") && produced.contains_key(SBOM_CACHE_ID) {
-        meta.sbom.sha = add_or_reuse(cache, produced, SBOM_CACHE_ID, &orig.sbom.sha)?;
+        log.debug(format!(
+            "Found SBOM of type cache for at {}",
+            ctx.layers_dir.join("sbom/cache").display()
+        ));
+        meta.sbom.sha = add_or_reuse(cache, produced, SBOM_CACHE_ID, &orig.sbom.sha, log)?;
+    }
+    // Without -parallel Go exports the cache only once the image is saved: nothing is
+    // committed when the image export failed.
+    if let Some(gate) = gate
+        && !gate.recv().unwrap_or(false)
+    {
+        return Ok(());
     }
     let label = meta
         .to_label()
@@ -121,34 +197,91 @@ fn add_or_reuse(
     produced: &ProducedSet,
     id: &str,
     previous_sha: &str,
+    log: &mut Log,
 ) -> Result<String, String> {
     let p = produced
         .get(id)
         .ok_or_else(|| format!("creating layer '{id}': not produced"))?;
     let sha = p.diff_id.to_string();
+    let mut reused = false;
     if sha == previous_sha {
         match cache.verify_layer(&p.diff_id) {
             Ok(()) => {
-                cnb::info!("Reusing cache layer '{id}'\n");
-                cnb::debug!("Layer '{id}' SHA: {sha}\n");
-                if let Err(e) = cache.reuse_layer(&p.diff_id) {
-                    if e.is_read_err() {
-                        cnb::warn!("Skipping re-use for layer {id}: {e}");
-                    } else {
-                        return Err(format!("reusing layer {id}: {e}"));
+                log.info(format!("Reusing cache layer '{id}'\n"));
+                log.debug(format!("Layer '{id}' SHA: {sha}\n"));
+                match cache.reuse_layer(&p.diff_id) {
+                    Ok(()) => reused = true,
+                    Err(e) if e.is_read_err() => {
+                        log.warn(format!("Skipping re-use for layer {id}: {e}"));
                     }
+                    Err(e) => return Err(format!("reusing layer {id}: {e}")),
                 }
             }
-            Err(e) if e.is_read_err() => cnb::warn!("Skipping reuse for layer {id}: {e}"),
+            Err(e) if e.is_read_err() => log.warn(format!("Skipping reuse for layer {id}: {e}")),
             Err(e) => return Err(format!("verifying layer '{id}': {e}")),
         }
     }
-    cnb::info!("Adding cache layer '{id}'\n");
-    cnb::debug!("Layer '{id}' SHA: {sha}\n");
-    add_file(cache, &p.diff_id, &p.tar).map_err(|e| e.to_string())?;
+    log.info(format!("Adding cache layer '{id}'\n"));
+    log.debug(format!("Layer '{id}' SHA: {sha}\n"));
+    // Go adds the layer even after reusing it (a no-op then): the line is kept, the work not.
+    if !reused {
+        add(cache, p)?;
+    }
     Ok(sha)
 }
 
-fn add_file(cache: &dyn Cache, diff_id: &Digest, tar: &std::path::Path) -> Result<(), CacheError> {
-    cache.add_layer_file(diff_id, tar)
+/// Adds `p` from its tar file when the app image needed one too, else streams its tar
+/// straight into the cache (no temp file).
+fn add(cache: &dyn Cache, p: &Produced) -> Result<(), String> {
+    if let Some(tar) = &p.tar {
+        return cache
+            .add_layer_file(&p.diff_id, tar)
+            .map_err(|e| e.to_string());
+    }
+    let w = cache.layer_writer().map_err(|e| e.to_string())?;
+    let w = produce::write_source(&p.source, HashingWriter::new(w))
+        .map_err(|e| format!("creating layer '{}': {e}", p.id))?;
+    let (w, diff_id, _) = w.finish();
+    produce::check_same(p, &diff_id)?;
+    w.finish(&diff_id).map_err(|e| e.to_string())
+}
+
+/// Ids of the cache=true layers (and the cache SBOM) whose diffID differs from the previous
+/// cache's: the ones the cache will need bytes for.
+pub fn new_layers(ctx: &Ctx<'_>, produced: &ProducedSet, cache: &dyn Cache) -> BTreeSet<String> {
+    let orig = cache
+        .metadata_bytes()
+        .ok()
+        .flatten()
+        .and_then(|b| CacheMetadata::from_json(&b).ok())
+        .unwrap_or_default();
+    let mut out = BTreeSet::new();
+    for bp in ctx.group {
+        let Ok(dir) = layers_dir::read_quiet(&ctx.layers_dir, &bp.id) else {
+            continue;
+        };
+        for l in &dir.layers {
+            let Ok(t) = l.read() else { continue };
+            if !t.types.cache {
+                continue;
+            }
+            let prev = orig
+                .for_buildpack(&bp.id)
+                .and_then(|b| b.layers.get(&l.name))
+                .map_or("", |m| m.sha.as_str());
+            if produced
+                .get(&l.identifier)
+                .is_some_and(|p| p.diff_id.as_str() != prev)
+            {
+                out.insert(l.identifier.clone());
+            }
+        }
+    }
+    if produced
+        .get(SBOM_CACHE_ID)
+        .is_some_and(|p| p.diff_id.as_str() != orig.sbom.sha)
+    {
+        out.insert(SBOM_CACHE_ID.to_string());
+    }
+    out
 }

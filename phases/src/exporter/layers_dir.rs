@@ -41,10 +41,22 @@ fn toml_path(layer: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// Reads `<layers_dir>/<escaped id>`; a missing directory has no layers.
+/// Reads `<layers_dir>/<escaped id>`; a missing directory has no layers. Logs at debug level
+/// like Go.
 pub fn read(layers_dir: &Path, id: &str) -> Result<BuildpackDir, String> {
+    read_logged(layers_dir, id, true)
+}
+
+/// [`read`] without the debug lines (for the extra passes Go does not make).
+pub fn read_quiet(layers_dir: &Path, id: &str) -> Result<BuildpackDir, String> {
+    read_logged(layers_dir, id, false)
+}
+
+fn read_logged(layers_dir: &Path, id: &str, log: bool) -> Result<BuildpackDir, String> {
     let path = layers_dir.join(escape_id(id));
-    cnb::debug!("Reading buildpack directory: {}", path.display());
+    if log {
+        cnb::debug!("Reading buildpack directory: {}", path.display());
+    }
     let mut out = BuildpackDir {
         store: None,
         layers: Vec::new(),
@@ -64,7 +76,9 @@ pub fn read(layers_dir: &Path, id: &str) -> Result<BuildpackDir, String> {
     let mut tomls = Vec::new();
     for e in &entries {
         let name = e.file_name().to_string_lossy().into_owned();
-        cnb::debug!("Reading buildpack directory item: {name}");
+        if log {
+            cnb::debug!("Reading buildpack directory item: {name}");
+        }
         let is_dir = e.file_type().map(|t| t.is_dir()).unwrap_or(false);
         if is_dir {
             out.layers.push(layer(id, &path, &name));

@@ -8,6 +8,7 @@ use super::appimage::{self, Appended, Dest, LayerBlob};
 use super::cache;
 use super::layers_dir;
 use super::produce::{self, Job, Produced, Source};
+
 use crate::common::{self, StoreKind, timer::Measurement};
 use cnb::api::Version;
 use cnb::digest::Digest;
@@ -45,41 +46,172 @@ pub fn run(inputs: &Inputs, keychain: &Keychain) -> Result<(), LifecycleError> {
         .prefix("lifecycle.exporter.layer")
         .tempdir()
         .map_err(|e| failed("create temp directory", e))?;
-    let kind = common::store_kind(inputs.use_layout, inputs.layout_dir.as_deref());
-    let ctx = Ctx::new(inputs, &group.group, analyzed, artifacts.path())?;
-    let _m = Measurement::start("Exporter");
-    // Every layer tar, app and cache alike, is produced once here.
-    let produced = ctx.produce_all().map_err(export_err)?;
-    std::thread::scope(|s| {
-        let cache_thread = cache.map(|c| {
-            let ctx = &ctx;
-            let produced = &produced;
-            s.spawn(move || {
-                if !inputs.parallel_export {
-                    // Go runs the cache after the image unless -parallel; the tars are shared,
-                    // so running it beside the uploads only changes the log order.
-                }
-                if let Err(e) = cache::export(ctx, produced, c.as_ref()) {
-                    cnb::warn!("Failed to export cache: {e}\n");
-                }
-            })
-        });
-        let res = match &kind {
-            StoreKind::Remote => {
-                rt.block_on(ctx.export_image(&remote, Platform::current(), &produced))
-            }
-            StoreKind::Layout(store) => {
-                rt.block_on(ctx.export_image(store, Platform::layout_default(), &produced))
-            }
-        };
-        if let Some(t) = cache_thread {
-            let _ = t.join();
+    // Go reads project metadata first (a missing file is a debug line, an unreadable one fails).
+    let project = match ProjectMetadata::read_optional(&inputs.project_metadata_path) {
+        Ok(Some(p)) => p,
+        Ok(None) => {
+            cnb::debug!(
+                "No project metadata found at path {:?}, project metadata will not be exported",
+                inputs.project_metadata_path.to_string_lossy()
+            );
+            ProjectMetadata::default()
         }
-        let report = res?;
-        report
-            .write(&inputs.report_path)
-            .map_err(|e| LifecycleError::failed(ExitCode::ExportError, "write export report", e))
-    })
+        Err(e) => return Err(LifecycleError::new(ExitCode::Failed, e.to_string())),
+    };
+    if analyzed.run_image.as_ref().is_some_and(|r| r.extend) {
+        return Err(export_err(
+            "the run image was extended by image extensions, which cnb-lifecycle-rs does not support",
+        ));
+    }
+    let kind = common::store_kind(inputs.use_layout, inputs.layout_dir.as_deref());
+    // Go `initRemoteAppImage` / `initLayoutAppImage` log before the export starts.
+    let previous_ref = analyzed.previous_image_ref().to_string();
+    let (name, tags) = match &kind {
+        StoreKind::Remote => {
+            if !previous_ref.is_empty() {
+                cnb::info!("Reusing layers from image '{previous_ref}'");
+            }
+            (inputs.output_image.clone(), inputs.additional_tags.clone())
+        }
+        StoreKind::Layout(store) => {
+            if !previous_ref.is_empty() {
+                let path = store
+                    .path_for(&previous_ref)
+                    .map_err(|e| failed("parsing previous image reference", e))?;
+                cnb::info!("Reusing layers from image '{}'", path.display());
+            }
+            let path = store
+                .path_for(&inputs.output_image)
+                .map_err(|e| failed("parsing output image reference", e))?;
+            cnb::info!("Using app image: {}\n", path.display());
+            // Additional tags are not written into the layout (Go writes them as paths
+            // relative to the working directory).
+            (path.to_string_lossy().into_owned(), Vec::new())
+        }
+    };
+    // Go's "Exporter" timer covers the image export (SBOM copy to save), not the cache.
+    let timer = Measurement::start("Exporter");
+    let ctx = Ctx::new(inputs, &group.group, analyzed, project, artifacts.path())?;
+    // Hash first: a layer whose diffID is reused is never written anywhere.
+    let hashed = ctx.hash_all().map_err(export_err)?;
+    let cache_new = match &cache {
+        Some(c) => cache::new_layers(&ctx, &hashed, c.as_ref()),
+        None => Default::default(),
+    };
+    let job = Job2 {
+        ctx: &ctx,
+        rt: &rt,
+        hashed,
+        cache,
+        cache_new,
+        name: &name,
+        tags: &tags,
+        timer,
+    };
+    let written = match &kind {
+        StoreKind::Remote => job.run(&remote, Platform::current()),
+        StoreKind::Layout(store) => job.run(store, Platform::layout_default()),
+    };
+    drop(artifacts);
+    written
+}
+
+/// One export run over a store: prepare the image (logs in Go order), write what is new, then
+/// the cache beside the uploads.
+struct Job2<'a> {
+    ctx: &'a Ctx<'a>,
+    rt: &'a tokio::runtime::Runtime,
+    hashed: ProducedSet,
+    cache: Option<cache::DynCache>,
+    cache_new: std::collections::BTreeSet<String>,
+    name: &'a str,
+    tags: &'a [String],
+    timer: Measurement,
+}
+
+impl Job2<'_> {
+    fn run<S: Dest>(self, store: &S, platform: Platform) -> Result<(), LifecycleError> {
+        let Job2 {
+            ctx,
+            rt,
+            mut hashed,
+            cache,
+            cache_new,
+            name,
+            tags,
+            timer,
+        } = self;
+        let inputs = ctx.inputs;
+        let prepared = rt.block_on(ctx.prepare(store, &platform, &hashed))?;
+        // A layer new to both the image and the cache is written once, as a tar both read.
+        let both: Vec<(usize, Produced)> = prepared
+            .new_ids()
+            .filter(|id| cache_new.contains(*id))
+            .filter_map(|id| hashed.get(id).cloned())
+            .enumerate()
+            .collect();
+        let dir = &ctx.artifacts;
+        for r in cnb::layers::map_parallel(both, 0, |(n, mut p)| {
+            produce::write_tar_file(&mut p, dir, n).map(|()| p)
+        }) {
+            let p = r.map_err(export_err)?;
+            hashed.insert(p.id.clone(), p);
+        }
+        let (gate_tx, gate_rx) = std::sync::mpsc::channel::<bool>();
+        let gate = (!inputs.parallel_export).then_some(gate_rx);
+        let hashed = &hashed;
+        std::thread::scope(|s| {
+            // Go runs the cache after the image unless -parallel; here it always runs beside
+            // the image uploads and its log lines come after the image's, in Go's order.
+            let cache_thread = cache.map(|c| {
+                s.spawn(move || {
+                    let mut log = cache::Log::default();
+                    if let Err(e) = cache::export(ctx, hashed, c.as_ref(), &mut log, gate) {
+                        log.warn(format!("Failed to export cache: {e}\n"));
+                    }
+                    log
+                })
+            });
+            let res = rt.block_on(ctx.finish(store, prepared, hashed, name, tags));
+            timer.end();
+            let written = res.and_then(|report| {
+                report.write(&inputs.report_path).map_err(|e| {
+                    LifecycleError::failed(ExitCode::ExportError, "write export report", e)
+                })
+            });
+            let ok = written.is_ok();
+            let _ = gate_tx.send(ok);
+            if let Some(t) = cache_thread {
+                match t.join() {
+                    Ok(log) if ok || inputs.parallel_export => log.replay(),
+                    Ok(_) => {}
+                    Err(_) => cnb::warn!("Failed to export cache: cache export panicked\n"),
+                }
+            }
+            written
+        })
+    }
+}
+
+/// The app image after planning: base and previous images, the layers to append, the label.
+pub struct Prepared {
+    base: appimage::Read,
+    previous: Option<appimage::Read>,
+    image: Image,
+    base_layers: usize,
+    appended: Vec<Appended>,
+    meta: LayersMetadata,
+    layout: bool,
+}
+
+impl Prepared {
+    /// Ids of the layers the image adds (not reused).
+    fn new_ids(&self) -> impl Iterator<Item = &str> {
+        self.appended.iter().filter_map(|a| match &a.blob {
+            LayerBlob::New(id) => Some(id.as_str()),
+            LayerBlob::Previous => None,
+        })
+    }
 }
 
 /// Inputs of one export, resolved.
@@ -93,6 +225,7 @@ pub struct Ctx<'a> {
     pub artifacts: PathBuf,
     pub owner: cnb::archive::Owner,
     pub build_md: Metadata,
+    pub project: ProjectMetadata,
 }
 
 /// Ids of the produced layers, keyed for lookup.
@@ -118,13 +251,13 @@ impl<'a> Ctx<'a> {
         inputs: &'a Inputs,
         group: &'a [cnb::buildpack::GroupElement],
         analyzed: Analyzed,
+        project: ProjectMetadata,
         artifacts: &Path,
     ) -> Result<Ctx<'a>, LifecycleError> {
         let api = inputs.platform_api;
         if api.at_least("0.11") {
-            copy_lifecycle_sboms(inputs).map_err(|e| {
-                export_err(format!("failed to copy buildpacksio SBOMs: {e}"))
-            })?;
+            copy_lifecycle_sboms(inputs)
+                .map_err(|e| export_err(format!("failed to copy buildpacksio SBOMs: {e}")))?;
         }
         let layers_dir = go_abs(&inputs.layers_dir)
             .map_err(|e| export_err(format!("layers dir absolute path: {e}")))?;
@@ -142,6 +275,7 @@ impl<'a> Ctx<'a> {
             artifacts: artifacts.to_path_buf(),
             owner: produce::owner(inputs.uid, inputs.gid),
             build_md,
+            project,
         })
     }
 
@@ -153,7 +287,7 @@ impl<'a> Ctx<'a> {
     fn jobs(&self) -> Result<Vec<Job>, String> {
         let mut jobs = Vec::new();
         for bp in self.group {
-            let dir = layers_dir::read(&self.layers_dir, &bp.id)
+            let dir = layers_dir::read_quiet(&self.layers_dir, &bp.id)
                 .map_err(|e| format!("reading layers for buildpack '{}': {e}", bp.id))?;
             for l in &dir.layers {
                 let Ok(t) = l.read() else { continue };
@@ -169,7 +303,6 @@ impl<'a> Ctx<'a> {
         for (kind, id) in [("launch", SBOM_LAUNCH_ID), ("cache", SBOM_CACHE_ID)] {
             let p = self.layers_dir.join("sbom").join(kind);
             if std::fs::read_dir(&p).is_ok() {
-                cnb::debug!("Found SBOM of type {kind} for at {}", p.display());
                 jobs.push(Job {
                     id: id.into(),
                     created_by: SBOM_LAYER_NAME.into(),
@@ -177,7 +310,6 @@ impl<'a> Ctx<'a> {
                 });
             }
         }
-        cnb::debug!("Adding app layers");
         let slices: Vec<cnb::layers::Slice> = self
             .build_md
             .slices
@@ -227,11 +359,9 @@ impl<'a> Ctx<'a> {
         Ok(jobs)
     }
 
-    /// Writes every layer tar, on all cores.
-    fn produce_all(&self) -> Result<ProducedSet, String> {
-        let jobs: Vec<(usize, Job)> = self.jobs()?.into_iter().enumerate().collect();
-        let dir = &self.artifacts;
-        let out = cnb::layers::map_parallel(jobs, 0, |(n, job)| produce::produce(job, dir, n));
+    /// Hashes every layer, on all cores, writing nothing.
+    fn hash_all(&self) -> Result<ProducedSet, String> {
+        let out = cnb::layers::map_parallel(self.jobs()?, 0, produce::hash);
         let mut set = BTreeMap::new();
         for p in out {
             let p = p?;
@@ -240,15 +370,17 @@ impl<'a> Ctx<'a> {
         Ok(set)
     }
 
-    /// Go `Exporter.Export` for the app image, then the save and the report.
-    async fn export_image<S: Dest>(
+    /// Go's app image set-up and `Exporter.Export` up to the layers: reads the run and
+    /// previous images, decides every layer (logging as Go) and fills the metadata label.
+    async fn prepare<S: Dest>(
         &self,
         store: &S,
-        platform: Platform,
+        platform: &Platform,
         produced: &ProducedSet,
-    ) -> Result<Report, LifecycleError> {
+    ) -> Result<Prepared, LifecycleError> {
         let i = self.inputs;
-        let base = appimage::read(store, &i.run_image, &platform)
+        let layout = store.kind() == "layout";
+        let base = appimage::read(store, &i.run_image, platform)
             .await
             .map_err(|e| failed("create new app image", e))?
             .ok_or_else(|| {
@@ -261,18 +393,30 @@ impl<'a> Ctx<'a> {
         let previous = if previous_ref.is_empty() {
             None
         } else {
-            cnb::info!("Reusing layers from image '{previous_ref}'");
-            appimage::read(store, &previous_ref, &platform)
+            appimage::read(store, &previous_ref, platform)
                 .await
                 .ok()
                 .flatten()
         };
-        let run_image_id = store
-            .identifier(&i.run_image, &base.digest)
-            .map_err(|e| failed("get run image ID", e))?;
+        let run_image_id = if layout {
+            let path = cnb::image::layout_path::parse_identifier(&i.run_image)
+                .map(|(p, _)| p.to_string_lossy().into_owned())
+                .map_err(|e| failed("parsing run image reference", e))?;
+            appimage::go_layout_run_image_id(&path, platform)
+                .map_err(|e| failed("get run image reference", e))?
+        } else {
+            store
+                .identifier(&i.run_image, &base.digest)
+                .map_err(|e| failed("get run image ID", e))?
+        };
         let mut image = base.image.clone();
         image.ggcr_compatible();
         let base_layers = image.layers().len();
+        if layout {
+            let r = cnb::image::reference::Reference::parse(&i.output_image)
+                .map_err(|e| failed("parsing output image reference", e))?;
+            image.set_annotation(cnb::image::ANNOTATION_REF_NAME, r.identifier());
+        }
 
         let mut meta = LayersMetadata::default();
         meta.run_image = RunImageForRebase {
@@ -288,20 +432,53 @@ impl<'a> Ctx<'a> {
         meta.run_image.mirrors = rie.mirrors.clone();
         meta.stack = Some(Stack { run_image: rie });
 
+        let appended = self.plan_layers(&mut meta, produced).map_err(export_err)?;
+        Ok(Prepared {
+            base,
+            previous,
+            image,
+            base_layers,
+            appended,
+            meta,
+            layout,
+        })
+    }
+
+    /// The rest of `Exporter.Export`: layers written/compressed as needed, config, save,
+    /// report.
+    async fn finish<S: Dest>(
+        &self,
+        store: &S,
+        prepared: Prepared,
+        produced: &ProducedSet,
+        name: &str,
+        tags: &[String],
+    ) -> Result<Report, LifecycleError> {
+        let Prepared {
+            base,
+            previous,
+            mut image,
+            base_layers,
+            appended,
+            meta,
+            layout,
+        } = prepared;
         let prev_img = previous.as_ref().map(|p| &p.image);
-        let appended = self
-            .plan_layers(&mut meta, produced, prev_img)
-            .map_err(export_err)?;
-        let blobs = tokio::task::block_in_place(|| appimage::append_layers(&mut image, appended))
-            .map_err(export_err)?;
+        let dir = &self.artifacts;
+        let blobs = tokio::task::block_in_place(|| {
+            appimage::append_layers(&mut image, appended, produced, prev_img, dir)
+        })
+        .map_err(export_err)?;
         self.configure(&mut image, &meta).map_err(export_err)?;
         image.set_created_at_and_history(&self.created_at(), true);
         let built = image.build().map_err(export_err)?;
-        cnb::info!("Saving {}...\n", i.output_image);
-        let m = Measurement::start("Saving image");
+        // Go's timer is named after the image; the process exports one image, so leaking
+        // the name once is fine.
+        let m = Measurement::start(Box::leak(format!("Saving {name}...").into_boxed_str()));
+        cnb::info!("Saving {name}...\n");
         appimage::upload(
             store,
-            &i.output_image,
+            name,
             &base,
             base_layers,
             previous.as_ref().map(|p| p.name.as_str()),
@@ -310,30 +487,35 @@ impl<'a> Ctx<'a> {
         )
         .await
         .map_err(|e| export_err(format!("saving image: {e}")))?;
-        let saved = store.save(&i.output_image, &built, &i.additional_tags).await;
-        m.end();
+        let saved = store.save(name, &built, tags).await;
         let digest = built.manifest.digest().to_string();
         let mut statuses: Vec<(String, Result<(), String>)> = Vec::new();
         match saved {
-            Ok(tags) => {
-                statuses.push((i.output_image.clone(), Ok(())));
-                statuses.extend(tags);
+            Ok(saved_tags) => {
+                statuses.push((name.to_string(), Ok(())));
+                statuses.extend(saved_tags);
             }
             Err(e) => {
-                statuses.push((i.output_image.clone(), Err(e.clone())));
-                for t in &i.additional_tags {
+                statuses.push((name.to_string(), Err(e.clone())));
+                for t in tags {
                     statuses.push((t.clone(), Err(e.clone())));
                 }
             }
         }
-        cnb::info!("*** Images ({digest}):\n");
-        let mut tags = Vec::new();
+        // imgutil's identifier: the digest, or `<path>@<digest>` for a layout.
+        let short = if layout {
+            format!("{name}@{digest}")
+        } else {
+            digest.clone()
+        };
+        cnb::info!("*** Images ({short}):\n");
+        let mut saved_names = Vec::new();
         let mut errors = Vec::new();
         for (n, st) in &statuses {
             match st {
                 Ok(()) => {
                     cnb::info!("      {n}\n");
-                    tags.push(n.clone());
+                    saved_names.push(n.clone());
                 }
                 Err(e) => {
                     cnb::info!("      {n} - {e}\n");
@@ -341,8 +523,11 @@ impl<'a> Ctx<'a> {
                 }
             }
         }
-        cnb::debug!("\n*** Digest: {digest}\n");
+        if !layout {
+            cnb::debug!("\n*** Digest: {digest}\n");
+        }
         cnb::debug!("\n*** Manifest Size: {}\n", built.manifest.size());
+        m.end();
         if !errors.is_empty() {
             return Err(export_err(format!(
                 "failed to write image to the following tags: {}",
@@ -351,8 +536,8 @@ impl<'a> Ctx<'a> {
         }
         Ok(Report {
             image: ImageReport {
-                tags: Some(tags),
-                digest,
+                tags: Some(saved_names),
+                digest: if layout { String::new() } else { digest },
                 manifest_size: i64::try_from(built.manifest.size()).unwrap_or(0),
                 ..Default::default()
             },
@@ -386,18 +571,14 @@ impl<'a> Ctx<'a> {
         &self,
         meta: &mut LayersMetadata,
         produced: &ProducedSet,
-        previous: Option<&Image>,
     ) -> Result<Vec<Appended>, String> {
         let orig = self.orig().clone();
         let mut out = Vec::new();
         let reuse = |diff: &Digest, created_by: &str| -> Result<Appended, String> {
-            let desc = previous
-                .and_then(|p| p.layer_by_diff_id(diff))
-                .ok_or_else(|| format!("failed to find layer with diff ID {:?}", diff.as_str()))?;
             Ok(Appended {
                 diff_id: diff.clone(),
                 created_by: created_by.to_string(),
-                blob: LayerBlob::Previous(desc.clone()),
+                blob: LayerBlob::Previous,
             })
         };
         // addOrReuseBuildpackLayer
@@ -406,6 +587,8 @@ impl<'a> Ctx<'a> {
                 .get(id)
                 .ok_or_else(|| format!("creating layer '{id}': not produced"))?;
             let sha = p.diff_id.to_string();
+            // Go's factory makes the layer twice and says so the second time.
+            cnb::debug!("Reusing tarball for layer {id:?} with SHA: {sha}");
             if sha == previous_sha {
                 cnb::info!("Reusing layer '{id}'\n");
                 cnb::debug!("Layer '{id}' SHA: {sha}\n");
@@ -417,7 +600,7 @@ impl<'a> Ctx<'a> {
                     Appended {
                         diff_id: p.diff_id.clone(),
                         created_by: p.created_by.clone(),
-                        blob: LayerBlob::New(p.clone()),
+                        blob: LayerBlob::New(p.id.clone()),
                     },
                     sha,
                 ))
@@ -500,6 +683,10 @@ impl<'a> Ctx<'a> {
             }
         }
         if produced.contains_key(SBOM_LAUNCH_ID) {
+            cnb::debug!(
+                "Found SBOM of type launch for at {}",
+                self.layers_dir.join("sbom/launch").display()
+            );
             let prev = orig.sbom.as_ref().map_or("", |s| s.sha.as_str());
             let (a, sha) = add_or_reuse(SBOM_LAUNCH_ID, prev)
                 .map_err(|e| format!("exporting layer '{SBOM_LAUNCH_ID}': {e}"))?;
@@ -507,6 +694,7 @@ impl<'a> Ctx<'a> {
             meta.sbom = Some(LayerMetadata::new(sha));
         }
         // app slices: reused when any previous app layer has the diffID
+        cnb::debug!("Adding app layers");
         let slices: Vec<&Produced> = (1..)
             .map_while(|n| produced.get(&format!("slice-{n}")))
             .collect();
@@ -520,7 +708,7 @@ impl<'a> Ctx<'a> {
                 out.push(Appended {
                     diff_id: p.diff_id.clone(),
                     created_by: p.created_by.clone(),
-                    blob: LayerBlob::New((*p).clone()),
+                    blob: LayerBlob::New(p.id.clone()),
                 });
             }
             meta.app.push(LayerMetadata::new(p.diff_id.to_string()));
@@ -559,9 +747,8 @@ impl<'a> Ctx<'a> {
             .map_err(|e| format!("parse build metadata: {e}"))?;
         cnb::info!("Adding label 'io.buildpacks.build.metadata'");
         image.set_label("io.buildpacks.build.metadata", &build);
-        let project = ProjectMetadata::read_optional(&self.inputs.project_metadata_path)
-            .map_err(|e| e.to_string())?
-            .unwrap_or_default()
+        let project = self
+            .project
             .to_label()
             .map_err(|e| format!("parse project metadata: {e}"))?;
         cnb::info!("Adding label '{}'", cnb::files::PROJECT_METADATA_LABEL);
@@ -603,7 +790,7 @@ impl<'a> Ctx<'a> {
         let entrypoint = self
             .entrypoint()
             .map_err(|e| format!("determining entrypoint: {e}"))?;
-        cnb::debug!("Setting ENTRYPOINT: '[{entrypoint}]'");
+        cnb::debug!("Setting ENTRYPOINT: '{entrypoint}'");
         image.set_entrypoint(vec![entrypoint]);
         image.set_cmd(Vec::new());
         Ok(())

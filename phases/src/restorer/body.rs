@@ -8,10 +8,10 @@ use cnb::cache::{Cache, CacheChoice};
 use cnb::exit::{ExitCode, LifecycleError};
 use cnb::files::run_image::resolve_run_image_from_analyzed;
 use cnb::files::{Analyzed, ImageIdentifier, LayersMetadata, Run};
-use cnb::image::{ImageStore, Platform};
-use cnb::registry::RemoteStore;
 use cnb::image::reference::Reference;
+use cnb::image::{ImageStore, Platform};
 use cnb::registry::Client;
+use cnb::registry::RemoteStore;
 use std::path::Path;
 use tokio::runtime::Runtime;
 
@@ -51,7 +51,11 @@ pub fn run(inputs: &Inputs) -> Result<(), LifecycleError> {
             cnb::debug!("Run image info in analyzed metadata is: ");
             cnb::debug!("{}", analyzed.run_image_debug_json());
             analyzed.write(&inputs.analyzed_path).map_err(|e| {
-                LifecycleError::failed(ExitCode::Failed, "write analyzed metadata", go_write_error(e))
+                LifecycleError::failed(
+                    ExitCode::Failed,
+                    "write analyzed metadata",
+                    go_write_error(e),
+                )
             })?;
             analyzed.layers_metadata
         }
@@ -61,7 +65,8 @@ pub fn run(inputs: &Inputs) -> Result<(), LifecycleError> {
         }
     };
 
-    let choice = CacheChoice::from_flags(inputs.cache_image.as_deref(), inputs.cache_dir.as_deref());
+    let choice =
+        CacheChoice::from_flags(inputs.cache_image.as_deref(), inputs.cache_dir.as_deref());
     let cache = cache::open(&choice, &rt, &client)?;
     // Cache calls block on `rt` from plain threads; keep it alive (and not entered) meanwhile.
     restore(inputs, &group.group, &app_meta, cache.as_deref())
@@ -81,11 +86,18 @@ fn update_analyzed(
     analyzed: &mut Analyzed,
 ) -> Result<(), LifecycleError> {
     if let Some(b) = &inputs.build_image {
-        let reference = build_image_reference(rt, client, b)
-            .map_err(|e| LifecycleError::failed(ExitCode::Failed, &format!("pull builder image {b}"), e))?;
+        let reference = build_image_reference(rt, client, b).map_err(|e| {
+            LifecycleError::failed(ExitCode::Failed, &format!("pull builder image {b}"), e)
+        })?;
         analyzed.build_image = Some(ImageIdentifier::new(reference));
         cnb::debug!("Adding build image info to analyzed metadata: ");
-        cnb::debug!("{{\"reference\":{:?}}}", analyzed.build_image.as_ref().map_or("", |i| i.reference.as_str()));
+        cnb::debug!(
+            "{{\"reference\":{:?}}}",
+            analyzed
+                .build_image
+                .as_ref()
+                .map_or("", |i| i.reference.as_str())
+        );
     }
     if inputs.platform_api.less_than("0.14") {
         return Ok(());
@@ -93,17 +105,27 @@ fn update_analyzed(
     let run = match Run::read_optional(&inputs.run_path).map_err(|e| failed(e.to_string()))? {
         Some(r) => r,
         None => {
-            cnb::info!("No run metadata found at path {:?}", inputs.run_path.display().to_string());
+            cnb::info!(
+                "No run metadata found at path {:?}",
+                inputs.run_path.display().to_string()
+            );
             Run::default()
         }
     };
     let name = analyzed.run_image_image().to_string();
     let normalize = |s: &str| {
-        let trimmed = if s.contains("@sha256:") { s.split('@').next().unwrap_or(s) } else { s };
+        let trimmed = if s.contains("@sha256:") {
+            s.split('@').next().unwrap_or(s)
+        } else {
+            s
+        };
         Reference::parse(trimmed).map_or_else(|_| s.to_string(), |r| r.name())
     };
-    let readable = |r: &str| rt.block_on(common::access::can_read(client, r));
-    resolve_run_image_from_analyzed(&name, &run, normalize, readable).map_err(|e| failed(e.to_string()))?;
+    // Go `AccessChecker`: with the daemon or a layout every image counts as readable.
+    let nop = inputs.use_daemon || inputs.use_layout;
+    let readable = |r: &str| nop || rt.block_on(common::access::can_read(client, r));
+    resolve_run_image_from_analyzed(&name, &run, normalize, readable)
+        .map_err(|e| failed(e.to_string()))?;
     Ok(())
 }
 

@@ -44,9 +44,16 @@ pub fn restore(
             continue;
         };
         let bp_dir = layers_dir.join(escape_id(&bp.id));
-        cnb::debug!("Reading Buildpack Layers directory {}", layers_dir.display());
+        cnb::debug!(
+            "Reading Buildpack Layers directory {}",
+            layers_dir.display()
+        );
         for name in layer_names(&bp_dir).map_err(|e| {
-            format!("reading buildpack layer directory: open {}: {}", bp_dir.display(), cnb::cache::go_io_text(&e))
+            format!(
+                "reading buildpack layer directory: open {}: {}",
+                bp_dir.display(),
+                cnb::cache::go_io_text(&e)
+            )
         })? {
             let Some(layer) = cached.get(&name).filter(|l| l.cache) else {
                 continue;
@@ -63,7 +70,8 @@ pub fn restore(
                 continue;
             }
             cnb::info!("Restoring data for {id:?} from cache");
-            let sha = Digest::parse(&layer.sha).map_err(|e| format!("restoring layer {id}: {e}"))?;
+            let sha =
+                Digest::parse(&layer.sha).map_err(|e| format!("restoring layer {id}: {e}"))?;
             jobs.push(Job { id, dir, sha });
         }
     }
@@ -139,13 +147,19 @@ fn restore_one(cache: &dyn Cache, job: &Job, owner: Owner) -> Result<(), String>
     }
     remove_dir(&job.dir).map_err(|e| format!("removing stale layer directory: {e}"))?;
     cnb::debug!("Retrieving data for {:?}", job.sha.to_string());
-    let result = cache.retrieve_layer(&job.sha).map_err(Failure::Cache).and_then(|reader| {
-        let mut opts = ExtractOptions::new(&job.dir, &job.dir, job.id.clone());
-        // Layers may link anywhere (e.g. `/etc/ssl/certs`); the extractor never follows links.
-        opts.allow_symlinks_out = true;
-        let expected = Expected { digest: None, diff_id: Some(job.sha.clone()) };
-        extract(reader, Some(TAR), &expected, &opts).map_err(|e| classify(e, &job.sha))
-    });
+    let result = cache
+        .retrieve_layer(&job.sha)
+        .map_err(Failure::Cache)
+        .and_then(|reader| {
+            let mut opts = ExtractOptions::new(&job.dir, &job.dir, job.id.clone());
+            // Layers may link anywhere (e.g. `/etc/ssl/certs`); the extractor never follows links.
+            opts.allow_symlinks_out = true;
+            let expected = Expected {
+                digest: None,
+                diff_id: Some(job.sha.clone()),
+            };
+            extract(reader, Some(TAR), &expected, &opts).map_err(|e| classify(e, &job.sha))
+        });
     match result {
         Ok(_) => Ok(()),
         Err(f) => {
@@ -172,15 +186,28 @@ enum Failure {
 /// data), are cache read errors; anything else (refused entries, disk errors) is real.
 fn classify(e: ExtractError, sha: &Digest) -> Failure {
     match e {
-        ExtractError::Mismatch { found, .. } => Failure::Cache(CacheError::verify_mismatch(sha, &found)),
+        ExtractError::Mismatch { found, .. } => {
+            Failure::Cache(CacheError::verify_mismatch(sha, &found))
+        }
         ExtractError::Read { ref source, .. } => match cache_error_of(source) {
-            Some(CacheError::Read { kind, message }) => Failure::Cache(CacheError::Read { kind: *kind, message: message.clone() }),
+            Some(CacheError::Read { kind, message }) => Failure::Cache(CacheError::Read {
+                kind: *kind,
+                message: message.clone(),
+            }),
             _ if is_stream_failure(source) => Failure::Cache(CacheError::Read {
                 kind: cnb::cache::ReadErrKind::Corrupt,
                 message: format!("failed to read cache layer with SHA '{sha}': {source}"),
             }),
             _ => Failure::Extract(e),
         },
+        // Entries naming paths outside `<layers>/<bp>/<layer>`: a cache written with another
+        // layers directory. Go would write them there; we do not, and rebuild the layer.
+        ExtractError::Entry { ref reason, .. } if reason.starts_with("outside of '") => {
+            Failure::Cache(CacheError::Read {
+                kind: cnb::cache::ReadErrKind::Corrupt,
+                message: e.to_string(),
+            })
+        }
         other => Failure::Extract(other),
     }
 }

@@ -76,7 +76,12 @@ pub fn restore(
     Ok(shas)
 }
 
-fn write(bp_dir: &Path, id: &str, name: &str, data: &Option<cnb::files::Table>) -> Result<(), String> {
+fn write(
+    bp_dir: &Path,
+    id: &str,
+    name: &str,
+    data: &Option<cnb::files::Table>,
+) -> Result<(), String> {
     let path = bp_dir.join(format!("{name}.toml"));
     cnb::debug!("Writing layer metadata for {id:?}");
     LayerToml::write_metadata_only(&path, data).map_err(|e| e.to_string())

@@ -43,15 +43,27 @@ fn from_cache(cache: &dyn Cache, sbom_dir: &Path, sha: &str) -> Result<(), Strin
         Err(e) => return Err(e.to_string()),
     };
     let opts = ExtractOptions::new(sbom_dir, sbom_dir, "buildpacksio/lifecycle:cache.sbom");
-    let expected = Expected { digest: None, diff_id: Some(sha.clone()) };
-    if let Err(e) = extract(reader, Some("application/vnd.oci.image.layer.v1.tar"), &expected, &opts) {
+    let expected = Expected {
+        digest: None,
+        diff_id: Some(sha.clone()),
+    };
+    if let Err(e) = extract(
+        reader,
+        Some("application/vnd.oci.image.layer.v1.tar"),
+        &expected,
+        &opts,
+    ) {
         let _ = std::fs::remove_dir_all(sbom_dir);
         cnb::warn!("Skipping restore for SBOM layer: {e}");
     }
     Ok(())
 }
 
-fn to_buildpack_layers(layers_dir: &Path, sbom_dir: &Path, buildpacks: &[GroupElement]) -> io::Result<()> {
+fn to_buildpack_layers(
+    layers_dir: &Path,
+    sbom_dir: &Path,
+    buildpacks: &[GroupElement],
+) -> io::Result<()> {
     for kind in ["cache", "launch"] {
         for bp in buildpacks {
             let escaped = escape_id(&bp.id);
@@ -69,7 +81,10 @@ fn to_buildpack_layers(layers_dir: &Path, sbom_dir: &Path, buildpacks: &[GroupEl
                 for f in std::fs::read_dir(layer.path())? {
                     let f = f?;
                     let name = f.file_name().to_string_lossy().into_owned();
-                    if !f.file_type()?.is_file() || !name.starts_with("sbom.") || !name.ends_with("json") {
+                    if !f.file_type()?.is_file()
+                        || !name.starts_with("sbom.")
+                        || !name.ends_with("json")
+                    {
                         continue;
                     }
                     std::fs::copy(f.path(), dest.join(format!("{layer_name}.{name}")))?;
