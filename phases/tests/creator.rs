@@ -93,3 +93,36 @@ fn extensions_are_refused_with_exit_22() {
         r.all()
     );
 }
+
+/// Go ≥ 0.10: with `-skip-restore` the restore step still runs (store.toml) but restores no
+/// layer metadata or data ("Skipping buildpack layer analysis"), so a build on an empty
+/// layers dir starts from scratch although the cache image holds the layers.
+#[test]
+fn skip_restore_still_restores_but_skips_layers() {
+    if !root_or_skip("skip_restore_still_restores_but_skips_layers") {
+        return;
+    }
+    let run = run_image("skip");
+    let ws = Workspace::new("hello", &["creator/buildpacks/cnb-test_cache-demo"], None);
+    let host = shared_registry().host();
+    let app = format!("{host}/app-skip");
+    let cache = format!("{host}/cache-skip:latest");
+    let launcher = env!("CARGO_BIN_EXE_launcher");
+    let flags = ["-cache-image", &cache, "-run-image", &run, "-launcher", launcher];
+    let all = ["ANALYZING", "DETECTING", "RESTORING", "BUILDING", "EXPORTING"];
+
+    let r = ws.creator(&flags, &app);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(r.banners(), all);
+
+    ws.empty_layers();
+    let mut skip = flags.to_vec();
+    skip.push("-skip-restore");
+    let r = ws.creator(&skip, &app);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(r.banners(), all);
+    assert!(r.stdout.contains("Skipping buildpack layer analysis"), "{}", r.all());
+    assert!(r.stdout.contains("cache-demo: m2 not restored"), "{}", r.all());
+    assert!(r.stdout.contains("cache-demo: runtime not restored"), "{}", r.all());
+    assert!(!r.stdout.contains("restored from cache"), "{}", r.all());
+}
