@@ -2,13 +2,15 @@
 //! process. Flags, input resolution, and the phase body slot.
 
 use crate::cli::flags::{self as f, Flag, Gated, all, since};
-use crate::cli::{
-    CommandLine, bad_args, bad_inputs, not_implemented, opt, resolve_paths, validate,
-};
+use crate::cli::{CommandLine, bad_args, bad_inputs, opt, resolve_paths, validate};
+use crate::common::KeychainSlot;
 use cnb::api::Version;
-use cnb::exit::{ExitCode, LifecycleError};
+use cnb::exit::LifecycleError;
 use serde::Serialize;
 use std::path::PathBuf;
+
+mod phases;
+mod sequence;
 
 /// Go `createCmd.DefineFlags`. `-stack` is registered at every API; there is no `-image`, and
 /// no `-analyzed/-group/-plan/-extensions/-extended/-generated` (env or defaults only).
@@ -96,6 +98,12 @@ pub struct Inputs {
     pub exec_env: String,
     pub uid: i64,
     pub gid: i64,
+    /// `CNB_EXTENDED_DIR` (handed to the exporter; the creator never extends).
+    pub extended_dir: PathBuf,
+    /// Registry credentials, resolved in [`privileges`] before the privilege drop and shared
+    /// by every in-process phase.
+    #[serde(skip)]
+    pub keychain: KeychainSlot,
 }
 
 /// Go `createCmd.Args` + `ResolveInputs(Create)`.
@@ -169,6 +177,8 @@ pub fn resolve(parsed: CommandLine, api: Version) -> Result<Inputs, LifecycleErr
         exec_env: i.exec_env,
         uid: i.uid,
         gid: i.gid,
+        extended_dir: i.extended_dir.into(),
+        keychain: KeychainSlot::default(),
     })
 }
 
@@ -177,9 +187,10 @@ pub fn resolve(parsed: CommandLine, api: Version) -> Result<Inputs, LifecycleErr
 /// ("failed to chown volumes: …" / "failed to exec as user <uid>:<gid>: …" /
 /// "failed to set environment for user <uid>: …", exit 1).
 pub fn privileges(inputs: &Inputs) -> Result<(), LifecycleError> {
-    // KEYCHAIN HOOK: resolve registry credentials (lifecycle-spec §11.1) and, with `-daemon`,
-    // the docker client HERE, first, while still the invoking user (usually root): helpers,
-    // config files and the docker socket may not be readable after the drop below.
+    // Credentials first, while still the invoking user (usually root): credential helpers
+    // and docker config files may not be readable after the drop below (lifecycle-spec §11.1).
+    // `-daemon` is refused by the analyzer, so no docker client is opened here.
+    inputs.keychain.resolve(&phases::registry_images(inputs))?;
     let dirs = [
         inputs.cache_dir.as_deref(),
         inputs.launch_cache_dir.as_deref(),
@@ -192,7 +203,9 @@ pub fn privileges(inputs: &Inputs) -> Result<(), LifecycleError> {
     unsafe { cnb::privileges::set_environment_for_user(inputs.uid) }
 }
 
-/// The creator body (the five phases in-process). Sub-phase errors keep their own codes.
-pub fn run(_inputs: &Inputs) -> Result<(), LifecycleError> {
-    Err(not_implemented(ExitCode::Failed, "create", "creator"))
+/// The creator body: analyze, detect, restore, build and export in-process, in Go's order,
+/// each behind its `===> PHASE` banner (see `creator/sequence.rs`). Sub-phase errors keep
+/// their own codes.
+pub fn run(inputs: &Inputs) -> Result<(), LifecycleError> {
+    sequence::run(inputs)
 }

@@ -47,9 +47,9 @@ fn phase_symlinks_dispatch_on_basename() {
         ),
         (
             "creator",
-            vec!["-run-image", "r.io/run", "r.io/app"],
-            1,
-            "failed to create: creator is not implemented yet",
+            vec!["-daemon", "-run-image", "r.io/run", "r.io/app"],
+            32,
+            "failed to initialize analyzer: -daemon is not supported",
         ),
         (
             "extender",

@@ -270,8 +270,9 @@ fn creator_chowns_drops_and_needs_a_passwd_entry() {
             "127.0.0.1:1/app",
         ],
     );
-    assert_eq!(r.code, 1, "{}", output(&r));
-    assert!(output(&r).contains("failed to create: creator is not implemented yet"));
+    assert!(output(&r).contains("===> ANALYZING"), "{}", output(&r));
+    assert_eq!(r.code, 32, "{}", output(&r));
+    assert!(output(&r).contains("failed to initialize analyzer"), "{}", output(&r));
 }
 
 /// `lifecycle <args>` started as 4321:4321 with no supplementary groups.
