@@ -27,12 +27,7 @@ fn phase_symlinks_dispatch_on_basename() {
             32,
             "failed to initialize analyzer: -daemon is not supported",
         ),
-        (
-            "restorer",
-            vec![],
-            1,
-            "failed to read group file: open ",
-        ),
+        ("restorer", vec![], 1, "failed to read group file: open "),
         (
             "exporter.exe",
             vec!["app"],

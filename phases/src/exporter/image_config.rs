@@ -172,7 +172,10 @@ mod tests {
             normalize(&format!("127.0.0.1:5000/run@{d}")),
             "127.0.0.1:5000/run:latest"
         );
-        assert_eq!(normalize("run"), normalize("index.docker.io/library/run:latest"));
+        assert_eq!(
+            normalize("run"),
+            normalize("index.docker.io/library/run:latest")
+        );
         assert_eq!(normalize("Not A Ref"), "Not A Ref");
     }
 }
