@@ -36,7 +36,10 @@ fn build_failure_passes_through_after_restoring_as_the_build_user() {
     let app = format!("{}/app-failbuild", shared_registry().host());
     let r = ws.creator(&["-run-image", &run], &app);
     assert_eq!(r.code, 51, "{}", r.all());
-    assert_eq!(r.banners(), ["ANALYZING", "DETECTING", "RESTORING", "BUILDING"]);
+    assert_eq!(
+        r.banners(),
+        ["ANALYZING", "DETECTING", "RESTORING", "BUILDING"]
+    );
     assert!(r.stdout.contains("failbuild: giving up"), "{}", r.all());
     assert!(
         r.all().contains("failed to build: exit status 3"),
@@ -67,7 +70,11 @@ fn failed_detection_passes_through_without_restoring() {
     let r = ws.creator(&["-run-image", &run], &app);
     assert_eq!(r.code, 20, "{}", r.all());
     assert_eq!(r.banners(), ["ANALYZING", "DETECTING"]);
-    assert!(r.all().contains("No buildpack groups passed detection."), "{}", r.all());
+    assert!(
+        r.all().contains("No buildpack groups passed detection."),
+        "{}",
+        r.all()
+    );
 }
 
 #[test]
@@ -80,7 +87,11 @@ fn extensions_are_refused_with_exit_22() {
         "{}\n[[order-extensions]]\n\n  [[order-extensions.group]]\n    id = \"cnb-test/ext\"\n    version = \"0.0.1\"\n",
         order_of("cnb-test/cache-demo")
     );
-    let ws = Workspace::new("hello", &["creator/buildpacks/cnb-test_cache-demo"], Some(&order));
+    let ws = Workspace::new(
+        "hello",
+        &["creator/buildpacks/cnb-test_cache-demo"],
+        Some(&order),
+    );
     let app = format!("{}/app-ext", shared_registry().host());
     let r = ws.creator(&["-run-image", &run], &app);
     assert_eq!(r.code, 22, "{}", r.all());
@@ -108,8 +119,21 @@ fn skip_restore_still_restores_but_skips_layers() {
     let app = format!("{host}/app-skip");
     let cache = format!("{host}/cache-skip:latest");
     let launcher = env!("CARGO_BIN_EXE_launcher");
-    let flags = ["-cache-image", &cache, "-run-image", &run, "-launcher", launcher];
-    let all = ["ANALYZING", "DETECTING", "RESTORING", "BUILDING", "EXPORTING"];
+    let flags = [
+        "-cache-image",
+        &cache,
+        "-run-image",
+        &run,
+        "-launcher",
+        launcher,
+    ];
+    let all = [
+        "ANALYZING",
+        "DETECTING",
+        "RESTORING",
+        "BUILDING",
+        "EXPORTING",
+    ];
 
     let r = ws.creator(&flags, &app);
     assert_eq!(r.code, 0, "{}", r.all());
@@ -121,8 +145,20 @@ fn skip_restore_still_restores_but_skips_layers() {
     let r = ws.creator(&skip, &app);
     assert_eq!(r.code, 0, "{}", r.all());
     assert_eq!(r.banners(), all);
-    assert!(r.stdout.contains("Skipping buildpack layer analysis"), "{}", r.all());
-    assert!(r.stdout.contains("cache-demo: m2 not restored"), "{}", r.all());
-    assert!(r.stdout.contains("cache-demo: runtime not restored"), "{}", r.all());
+    assert!(
+        r.stdout.contains("Skipping buildpack layer analysis"),
+        "{}",
+        r.all()
+    );
+    assert!(
+        r.stdout.contains("cache-demo: m2 not restored"),
+        "{}",
+        r.all()
+    );
+    assert!(
+        r.stdout.contains("cache-demo: runtime not restored"),
+        "{}",
+        r.all()
+    );
     assert!(!r.stdout.contains("restored from cache"), "{}", r.all());
 }

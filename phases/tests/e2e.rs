@@ -48,7 +48,13 @@ fn assert_ok(r: &Run) {
     assert_eq!(r.code, 0, "{}", r.all());
     assert_eq!(
         r.banners(),
-        ["ANALYZING", "DETECTING", "RESTORING", "BUILDING", "EXPORTING"],
+        [
+            "ANALYZING",
+            "DETECTING",
+            "RESTORING",
+            "BUILDING",
+            "EXPORTING"
+        ],
         "{}",
         r.all()
     );
@@ -97,9 +103,15 @@ fn cache_restore_layer_reuse_and_run() {
     let r1 = ws.creator(&flags, &app);
     assert_ok(&r1);
     let build1 = section(&r1, "BUILDING", "EXPORTING");
-    assert!(build1.contains("cache-demo: building as uid 1000 gid 1000"), "{build1}");
+    assert!(
+        build1.contains("cache-demo: building as uid 1000 gid 1000"),
+        "{build1}"
+    );
     assert!(build1.contains("cache-demo: m2 not restored"), "{build1}");
-    assert!(build1.contains("cache-demo: runtime not restored"), "{build1}");
+    assert!(
+        build1.contains("cache-demo: runtime not restored"),
+        "{build1}"
+    );
     let (digest1, layers1) = published(&format!("{app}:latest"));
     assert_eq!(report_digest(&ws.layers), digest1.to_string());
     let (_, cache_layers1) = published(&cache);
@@ -123,7 +135,9 @@ fn cache_restore_layer_reuse_and_run() {
     assert_eq!(layers2, layers1, "every app layer reused");
     assert_eq!(report_digest(&ws.layers), digest2.to_string());
     let requests = reg.requests();
-    let uploads2: BTreeSet<String> = uploaded_blobs(&requests[seen..], "app").into_iter().collect();
+    let uploads2: BTreeSet<String> = uploaded_blobs(&requests[seen..], "app")
+        .into_iter()
+        .collect();
     let layer_set1: BTreeSet<String> = layers1.iter().cloned().collect();
     assert!(
         uploads2.is_disjoint(&layer_set1),
@@ -131,8 +145,9 @@ fn cache_restore_layer_reuse_and_run() {
         uploads2.intersection(&layer_set1).collect::<Vec<_>>()
     );
     let (_, cache_layers2) = published(&cache);
-    let cache_uploads2: BTreeSet<String> =
-        uploaded_blobs(&requests[seen..], "cache").into_iter().collect();
+    let cache_uploads2: BTreeSet<String> = uploaded_blobs(&requests[seen..], "cache")
+        .into_iter()
+        .collect();
     let cache_set: BTreeSet<String> = cache_layers2.iter().cloned().collect();
     assert!(
         cache_uploads2.is_disjoint(&cache_set),
@@ -148,13 +163,21 @@ fn cache_restore_layer_reuse_and_run() {
     assert_eq!(report_digest(&ws.layers), digest3.to_string());
     assert_eq!(layers3.len(), layers2.len());
     let changed: Vec<&String> = layers3.iter().filter(|l| !layers2.contains(l)).collect();
-    assert_eq!(changed.len(), 1, "only the app layer changes: {layers2:?} -> {layers3:?}");
+    assert_eq!(
+        changed.len(),
+        1,
+        "only the app layer changes: {layers2:?} -> {layers3:?}"
+    );
     let layer_set3: BTreeSet<String> = layers3.iter().cloned().collect();
     let uploaded3: Vec<String> = uploaded_blobs(&reg.requests()[seen..], "app")
         .into_iter()
         .filter(|d| layer_set3.contains(d))
         .collect();
-    assert_eq!(uploaded3, [changed[0].clone()], "only the changed layer is uploaded");
+    assert_eq!(
+        uploaded3,
+        [changed[0].clone()],
+        "only the changed layer is uploaded"
+    );
 
     // ---- pull, unpack and run the default process
     let out = tempfile::tempdir().expect("temp dir");
@@ -198,11 +221,19 @@ fn run_default_process(bundle: &Path) -> String {
     let process = &spec["process"];
     let strings = |v: &serde_json::Value| -> Vec<String> {
         v.as_array()
-            .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let args = strings(&process["args"]);
-    assert_eq!(args.first().map(String::as_str), Some("/cnb/process/web"), "{args:?}");
+    assert_eq!(
+        args.first().map(String::as_str),
+        Some("/cnb/process/web"),
+        "{args:?}"
+    );
     let uid = process["user"]["uid"].as_u64().unwrap_or(0);
     let gid = process["user"]["gid"].as_u64().unwrap_or(0);
     let mut c = Command::new(chroot_bin());

@@ -272,7 +272,11 @@ fn creator_chowns_drops_and_needs_a_passwd_entry() {
     );
     assert!(output(&r).contains("===> ANALYZING"), "{}", output(&r));
     assert_eq!(r.code, 32, "{}", output(&r));
-    assert!(output(&r).contains("failed to initialize analyzer"), "{}", output(&r));
+    assert!(
+        output(&r).contains("failed to initialize analyzer"),
+        "{}",
+        output(&r)
+    );
 }
 
 /// `lifecycle <args>` started as 4321:4321 with no supplementary groups.

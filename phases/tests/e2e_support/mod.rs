@@ -188,7 +188,15 @@ pub fn static_launcher() -> PathBuf {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("RUSTFLAGS", "-C target-feature=+crt-static")
         .env("CARGO_TARGET_DIR", &target)
-        .args(["build", "--target", triple, "-p", "lifecycle", "--bin", "launcher"])
+        .args([
+            "build",
+            "--target",
+            triple,
+            "-p",
+            "lifecycle",
+            "--bin",
+            "launcher",
+        ])
         .status()
         .expect("spawn cargo for the static launcher");
     assert!(st.success(), "building the static launcher failed");
