@@ -5,9 +5,12 @@
 
 mod appimage;
 mod cache;
+mod image_config;
 mod layers_dir;
+mod plan;
 mod produce;
 mod run;
+mod sbom;
 
 use crate::cli::flags::{self as f, Flag, Gated, all, since, until};
 use crate::cli::{CommandLine, bad_args, bad_inputs, opt, resolve_paths, validate};

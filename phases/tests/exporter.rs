@@ -89,7 +89,10 @@ fn setup(name: &str) -> Work {
         "[types]\nlaunch = true\n[metadata]\nversion = \"1.2.3\"\n",
     );
     write(&bp.join("both/lib/libx.so"), "libx\n");
-    write(&bp.join("both.toml"), "[types]\nlaunch = true\ncache = true\n");
+    write(
+        &bp.join("both.toml"),
+        "[types]\nlaunch = true\ncache = true\n",
+    );
     write(&bp.join("cacheonly/dl/pkg.tgz"), "pkg\n");
     write(&bp.join("cacheonly.toml"), "[types]\ncache = true\n");
     write(&bp.join("buildonly/x"), "x\n");
@@ -274,7 +277,11 @@ fn exports_app_image_then_reuses_every_layer() {
         "Adding cache layer 'example/bp:both'",
         "Adding cache layer 'example/bp:cacheonly'",
     ] {
-        assert!(out.output.contains(line), "missing {line:?} in:\n{}", out.output);
+        assert!(
+            out.output.contains(line),
+            "missing {line:?} in:\n{}",
+            out.output
+        );
     }
     assert!(!out.output.contains("buildonly'"), "{}", out.output);
 
@@ -294,7 +301,10 @@ fn exports_app_image_then_reuses_every_layer() {
         .iter()
         .filter_map(|t| t.as_str())
         .collect();
-    assert_eq!(tags, [app.as_str(), extra_tag.as_str(), other_repo.as_str()]);
+    assert_eq!(
+        tags,
+        [app.as_str(), extra_tag.as_str(), other_repo.as_str()]
+    );
     assert!(out.output.contains(&format!("*** Images ({digest}):")));
     assert_eq!(Digest::of(&skopeo_inspect_raw(&extra_tag, None)), digest);
     // the tag in another repository got the blobs too (skopeo copies the whole image)
@@ -314,7 +324,10 @@ fn exports_app_image_then_reuses_every_layer() {
         .map(|v| v.as_str().expect("str").to_string())
         .collect();
     let manifest: Value = serde_json::from_slice(&raw).expect("manifest");
-    assert_eq!(manifest["layers"].as_array().expect("layers").len(), diff_ids.len());
+    assert_eq!(
+        manifest["layers"].as_array().expect("layers").len(),
+        diff_ids.len()
+    );
     let e = expected(&w);
     let n = w.run_diff_ids.len();
     assert_eq!(diff_ids.len(), n + 8, "{diff_ids:?}");
@@ -347,13 +360,19 @@ fn exports_app_image_then_reuses_every_layer() {
     assert_eq!(bp.layers["both"].sha, e.both.to_string());
     assert!(bp.layers["both"].cache && bp.layers["both"].launch);
     assert_eq!(
-        bp.layers["launch-layer"].data.as_ref().map(|d| d["version"].as_str() == Some("1.2.3")),
+        bp.layers["launch-layer"]
+            .data
+            .as_ref()
+            .map(|d| d["version"].as_str() == Some("1.2.3")),
         Some(true)
     );
     assert!(bp.store.is_some());
     assert_eq!(label.app.len(), 2);
     assert_eq!(label.config.sha, e.config.to_string());
-    assert_eq!(label.sbom.as_ref().map(|s| s.sha.clone()), Some(e.sbom.to_string()));
+    assert_eq!(
+        label.sbom.as_ref().map(|s| s.sha.clone()),
+        Some(e.sbom.to_string())
+    );
     assert_eq!(label.run_image.reference, w.run_ref);
     assert_eq!(label.run_image.top_layer, w.run_diff_ids[n - 1]);
     assert_eq!(label.run_image.mirrors, ["mirror.example/run"]);
@@ -364,9 +383,12 @@ fn exports_app_image_then_reuses_every_layer() {
 
     // other labels and config
     let labels = &cfg["config"]["Labels"];
-    let build: Value =
-        serde_json::from_str(labels["io.buildpacks.build.metadata"].as_str().expect("build"))
-            .expect("json");
+    let build: Value = serde_json::from_str(
+        labels["io.buildpacks.build.metadata"]
+            .as_str()
+            .expect("build"),
+    )
+    .expect("json");
     assert_eq!(build["processes"][0]["type"], "web");
     assert_eq!(build["processes"][0]["command"][0], "/bin/busybox");
     assert_eq!(build["buildpack-default-process-type"], "web");
@@ -404,13 +426,20 @@ fn exports_app_image_then_reuses_every_layer() {
         "Layer: 'both', Created by buildpack: example/bp@1.0.0"
     );
     assert_eq!(history[n + 3]["created_by"], "Application Slice: 1");
-    assert_eq!(history[n + 5]["created_by"], "Buildpacks Application Launcher");
+    assert_eq!(
+        history[n + 5]["created_by"],
+        "Buildpacks Application Launcher"
+    );
 
     // files at the right paths with the right owners: skopeo copies the image to a `dir:`
     // and GNU tar extracts its layers in order, as root keeping owners. (umoci refuses the
     // image: like Go's, its OCI manifest lists Docker-typed layers, imgutil's default.)
     let copy = w.p("copy");
-    skopeo_copy(&format!("docker://{app}"), &format!("dir:{}", copy.display()), None);
+    skopeo_copy(
+        &format!("docker://{app}"),
+        &format!("dir:{}", copy.display()),
+        None,
+    );
     let bundle = w.p("bundle");
     fs::create_dir_all(bundle.join("rootfs")).expect("rootfs");
     // (the run image's umoci-made busybox layer is left out: GNU tar finds it truncated)
@@ -448,11 +477,11 @@ fn exports_app_image_then_reuses_every_layer() {
 
     // second export with the previous image: every layer reused, no blob uploaded
     let mut analyzed = Analyzed::read(&w.p("analyzed.toml")).expect("analyzed");
-    analyzed.previous_image = Some(ImageIdentifier::new(format!(
-        "{host}/exp1-app@{digest}"
-    )));
+    analyzed.previous_image = Some(ImageIdentifier::new(format!("{host}/exp1-app@{digest}")));
     analyzed.layers_metadata = label.clone();
-    analyzed.write(&w.p("analyzed.toml")).expect("write analyzed");
+    analyzed
+        .write(&w.p("analyzed.toml"))
+        .expect("write analyzed");
     let before = blob_uploads("exp1-app");
     let out2 = exporter(&w, "0.15", &["-cache-dir", &w.s("cache")], &[&app]);
     assert_eq!(out2.code, 0, "{}", out2.output);
@@ -468,7 +497,11 @@ fn exports_app_image_then_reuses_every_layer() {
         "Reusing cache layer 'example/bp:both'",
         "Reusing cache layer 'example/bp:cacheonly'",
     ] {
-        assert!(out2.output.contains(line), "missing {line:?} in:\n{}", out2.output);
+        assert!(
+            out2.output.contains(line),
+            "missing {line:?} in:\n{}",
+            out2.output
+        );
     }
     assert!(!out2.output.contains("Adding layer"), "{}", out2.output);
     let cfg2: Value = serde_json::from_slice(&skopeo_inspect_config(&app, None)).expect("json");
@@ -492,6 +525,31 @@ fn launch_layer_with_only_toml_is_reused_or_fails_like_go() {
         out.output
     );
     assert!(!w.p("report.toml").exists());
+
+    // with metadata for it but a previous image without that layer: Go's imgutil error
+    let sha = format!("sha256:{}", "ab".repeat(32));
+    let label = format!(
+        r#"{{"buildpacks":[{{"key":"{BP}","version":"1.0.0","layers":{{"launch-layer":{{"sha":"{sha}","data":null,"build":false,"launch":true,"cache":false}}}}}}]}}"#
+    );
+    let mut analyzed = Analyzed::read(&w.p("analyzed.toml")).expect("analyzed");
+    analyzed.previous_image = Some(ImageIdentifier::new(w.run_ref.clone()));
+    analyzed.layers_metadata = LayersMetadata::from_label(&label).expect("label");
+    analyzed.write(&w.p("analyzed.toml")).expect("write");
+    let out = exporter(&w, "0.14", &[], &[&format!("{host}/exp2-app")]);
+    assert_eq!(out.code, 62, "{}", out.output);
+    assert!(
+        out.output
+            .contains("Reusing layer 'example/bp:launch-layer'"),
+        "{}",
+        out.output
+    );
+    assert!(
+        out.output.contains(&format!(
+            "failed to export: failed to get layer by diffID: unknown diffID {sha}"
+        )),
+        "{}",
+        out.output
+    );
 }
 
 #[test]
@@ -509,7 +567,11 @@ fn cache_image_is_written_and_readable_by_image_cache() {
         &[&format!("{host}/exp3-app")],
     );
     assert_eq!(out.code, 0, "{}", out.output);
-    assert!(!out.output.contains("Failed to export cache"), "{}", out.output);
+    assert!(
+        !out.output.contains("Failed to export cache"),
+        "{}",
+        out.output
+    );
     let e = expected(&w);
     let cacheonly = diff_id(&LayerSpec::dir(
         w.p(&format!("layers/{BP_DIR}/cacheonly")),
@@ -560,9 +622,17 @@ fn cache_image_is_written_and_readable_by_image_cache() {
         "Reusing cache layer 'example/bp:both'",
         "Reusing cache layer 'example/bp:cacheonly'",
     ] {
-        assert!(out.output.contains(line), "missing {line:?} in:\n{}", out.output);
+        assert!(
+            out.output.contains(line),
+            "missing {line:?} in:\n{}",
+            out.output
+        );
     }
-    assert!(!out.output.contains("Failed to export cache"), "{}", out.output);
+    assert!(
+        !out.output.contains("Failed to export cache"),
+        "{}",
+        out.output
+    );
     assert_eq!(blob_uploads("exp3-cache"), before, "{}", out.output);
 }
 
@@ -572,13 +642,7 @@ fn go_lifecycle() -> Option<PathBuf> {
     p.is_file().then_some(p)
 }
 
-fn run_as_exporter(
-    binary: &Path,
-    w: &Work,
-    api: &str,
-    extra: &[&str],
-    images: &[&str],
-) -> Outcome {
+fn run_as_exporter(binary: &Path, w: &Work, api: &str, extra: &[&str], images: &[&str]) -> Outcome {
     let mut c = Command::new(binary);
     c.arg0("exporter").env_clear();
     c.env("PATH", "/usr/bin:/bin")
@@ -647,7 +711,13 @@ fn same_image_as_go_on_the_same_inputs() {
     let our_app = format!("{host}/exp4-ours:v1");
     fs::create_dir_all(w.p("go-cache")).expect("mkdir");
     fs::create_dir_all(w.p("our-cache")).expect("mkdir");
-    let g = run_as_exporter(&go, &w, "0.15", &["-cache-dir", &w.s("go-cache")], &[&go_app]);
+    let g = run_as_exporter(
+        &go,
+        &w,
+        "0.15",
+        &["-cache-dir", &w.s("go-cache")],
+        &[&go_app],
+    );
     assert_eq!(g.code, 0, "go: {}", g.output);
     let o = run_as_exporter(
         Path::new(BIN),
@@ -740,7 +810,10 @@ fn same_image_as_go_on_the_same_inputs() {
         "custom.label",
         "io.buildpacks.exec-env",
     ] {
-        assert_eq!(gc["config"]["Labels"][k], oc["config"]["Labels"][k], "label {k}");
+        assert_eq!(
+            gc["config"]["Labels"][k], oc["config"]["Labels"][k],
+            "label {k}"
+        );
     }
     let build = |c: &Value| -> Value {
         let mut v: Value = serde_json::from_str(
@@ -757,15 +830,17 @@ fn same_image_as_go_on_the_same_inputs() {
         c["config"]["Labels"]["io.buildpacks.build.metadata"] = Value::Null;
     }
     assert_eq!(gc, oc, "config but the build label");
-    let manifest = |r: &str| -> Value {
-        serde_json::from_slice(&skopeo_inspect_raw(r, None)).expect("json")
-    };
+    let manifest =
+        |r: &str| -> Value { serde_json::from_slice(&skopeo_inspect_raw(r, None)).expect("json") };
     let (gm, om) = (manifest(&go_app), manifest(&our_app));
     assert_eq!(gm["mediaType"], om["mediaType"]);
     assert_eq!(gm["annotations"], om["annotations"]);
     assert_eq!(gm["config"]["mediaType"], om["config"]["mediaType"]);
     let n = w.run_diff_ids.len();
-    let (gl, ol) = (gm["layers"].as_array().expect("l"), om["layers"].as_array().expect("l"));
+    let (gl, ol) = (
+        gm["layers"].as_array().expect("l"),
+        om["layers"].as_array().expect("l"),
+    );
     assert_eq!(gl.len(), ol.len());
     assert_eq!(gl[..n], ol[..n], "run image layers");
     for (a, b) in gl.iter().zip(ol) {
@@ -791,7 +866,10 @@ fn exports_to_an_oci_layout() {
     );
     let index: Value =
         serde_json::from_slice(&fs::read(run_path.join("index.json")).expect("index")).expect("j");
-    let run_digest = index["manifests"][0]["digest"].as_str().expect("digest").to_string();
+    let run_digest = index["manifests"][0]["digest"]
+        .as_str()
+        .expect("digest")
+        .to_string();
     let analyzed = Analyzed {
         run_image: Some(RunImage {
             reference: format!("{}@{run_digest}", run_path.display()),
@@ -838,7 +916,12 @@ fn exports_to_an_oci_layout() {
     // With CNB_GO_LIFECYCLE: Go's layout export of the same inputs, to compare below.
     let go_cfg = go_lifecycle().map(|go| {
         let out = run(&go, "exp5-go");
-        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
         let mut cfg = inspect_config(&layouts.join("index.docker.io/library/exp5-go/latest"));
         cfg["config"]["Labels"]["io.buildpacks.build.metadata"] = Value::Null;
         (cfg, String::from_utf8_lossy(&out.stdout).into_owned())
@@ -856,7 +939,10 @@ fn exports_to_an_oci_layout() {
         output.contains(&format!("Using app image: {}", app_path.display())),
         "{output}"
     );
-    assert!(output.contains(&format!("Saving {}...", app_path.display())), "{output}");
+    assert!(
+        output.contains(&format!("Saving {}...", app_path.display())),
+        "{output}"
+    );
     let cfg = inspect_config(&app_path);
     if let Some((mut go_cfg, go_out)) = go_cfg {
         let mut ours = cfg.clone();

@@ -799,3 +799,60 @@ fn cache_image_on_a_self_signed_tls_registry_needs_insecure_registry() {
     f.assert_m2_restored();
     f.assert_jdk_restored();
 }
+
+/// By hand: `CNB_RESTORER_PERF_MB=512 cargo test --release -p lifecycle --test restorer perf
+/// -- --ignored --nocapture` prints how long restoring a big layer (one large file plus 5000
+/// small ones) takes from a cache image and from a cache dir.
+#[test]
+#[ignore]
+fn perf_big_layer() {
+    let mb: usize = std::env::var("CNB_RESTORER_PERF_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256);
+    let f = fixture_with(|bp| {
+        let big = bp.join("maven_m2/big.bin");
+        fs::write(&big, cnb::layers::testtree::pseudo_random(7, mb << 20)).unwrap();
+        for i in 0..5000 {
+            write(
+                &bp.join(format!("maven_m2/many/{}/f{i}.txt", i % 50)),
+                &"x".repeat(i % 300),
+                0o644,
+            );
+        }
+    });
+    f.write_inputs(false);
+    let reg = shared_registry();
+    let name = format!("{}/restorer/perf:1", reg.host());
+    let t = std::time::Instant::now();
+    f.image_cache(&name, Keychain::anonymous());
+    eprintln!("push cache image: {:?}", t.elapsed());
+    let t = std::time::Instant::now();
+    f.restorer("0.14", &[], &["-cache-image", &name])
+        .ok()
+        .lacks("Warning");
+    eprintln!(
+        "restore {mb} MiB + 5000 files from the cache image: {:?}",
+        t.elapsed()
+    );
+    f.assert_m2_restored();
+    fs::remove_dir_all(&f.layers).unwrap();
+    fs::create_dir(&f.layers).unwrap();
+    let cache = f.volume_cache();
+    let t = std::time::Instant::now();
+    f.restorer("0.14", &[], &["-cache-dir", cache.to_str().unwrap()])
+        .ok()
+        .lacks("Warning");
+    eprintln!(
+        "restore {mb} MiB + 5000 files from the cache dir: {:?}",
+        t.elapsed()
+    );
+    let t = std::time::Instant::now();
+    f.restorer("0.14", &[], &["-cache-dir", cache.to_str().unwrap()])
+        .ok()
+        .has("already present");
+    eprintln!(
+        "second restore on the same volume (no download): {:?}",
+        t.elapsed()
+    );
+}

@@ -17,6 +17,9 @@ use std::path::Path;
 /// Uploads running at the same time.
 const UPLOADS: usize = 4;
 
+/// Each extra name with its own outcome.
+pub type TagOutcomes = Vec<(String, Result<(), String>)>;
+
 /// An image store the exporter writes to, able to bring a blob of another image over.
 pub trait Dest: ImageStore + Clone + 'static {
     /// Makes blob `desc` of image `from` available to image `to` (skip, mount or copy).
@@ -34,14 +37,12 @@ pub trait Dest: ImageStore + Clone + 'static {
         name: &str,
         built: &Built,
         tags: &[String],
-    ) -> impl Future<Output = Result<Vec<(String, Result<(), String>)>, String>> + Send;
+    ) -> impl Future<Output = Result<TagOutcomes, String>> + Send;
 }
 
 impl Dest for RemoteStore {
     async fn copy_in(&self, from: &str, to: &str, desc: &Descriptor) -> Result<(), String> {
-        let parse = |s: &str| {
-            cnb::image::reference::Reference::parse(s).map_err(|e| e.to_string())
-        };
+        let parse = |s: &str| cnb::image::reference::Reference::parse(s).map_err(|e| e.to_string());
         let (from, to) = (parse(from)?, parse(to)?);
         if from.context() == to.context() {
             return Ok(());
@@ -58,7 +59,7 @@ impl Dest for RemoteStore {
         name: &str,
         built: &Built,
         tags: &[String],
-    ) -> Result<Vec<(String, Result<(), String>)>, String> {
+    ) -> Result<TagOutcomes, String> {
         let res = self
             .put_manifest_tagged(name, &built.manifest, tags)
             .await
@@ -83,7 +84,7 @@ impl Dest for LayoutStore {
         name: &str,
         built: &Built,
         _tags: &[String],
-    ) -> Result<Vec<(String, Result<(), String>)>, String> {
+    ) -> Result<TagOutcomes, String> {
         self.put_manifest(name, &built.manifest)
             .await
             .map_err(|e| e.to_string())?;
@@ -189,8 +190,12 @@ pub fn append_layers(
             None => previous
                 .and_then(|p| p.layer_by_diff_id(&a.diff_id))
                 .cloned()
+                // imgutil + ggcr's words
                 .ok_or_else(|| {
-                    format!("failed to find layer with diff ID {:?}", a.diff_id.as_str())
+                    format!(
+                        "failed to get layer by diffID: unknown diffID {}",
+                        a.diff_id
+                    )
                 })?,
         };
         image.append_layer(
@@ -255,12 +260,15 @@ pub async fn upload<S: Dest>(
     results.into_iter().collect::<Result<Vec<()>, String>>()?;
     let cfg = built.manifest.manifest().map_err(|e| e.to_string())?.config;
     store
-        .put_blob(name, BlobSource::Bytes(built.config.bytes().clone()), Some(&cfg))
+        .put_blob(
+            name,
+            BlobSource::Bytes(built.config.bytes().clone()),
+            Some(&cfg),
+        )
         .await
         .map_err(|e| e.to_string())?;
     Ok(())
 }
-
 
 #[cfg(test)]
 mod tests {

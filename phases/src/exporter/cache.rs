@@ -4,10 +4,10 @@
 
 use super::Inputs;
 use super::layers_dir;
+use super::produce::{self, Produced};
 use super::run::{Ctx, ProducedSet, SBOM_CACHE_ID};
 use cnb::cache::registry_backend::RegistryCacheBackend;
 use cnb::cache::{Cache, CacheChoice, CacheCompression, ImageCache, VolumeCache};
-use super::produce::{self, Produced};
 use cnb::digest::HashingWriter;
 use cnb::exit::{ExitCode, LifecycleError};
 use cnb::files::{BuildpackLayerMetadata, BuildpackLayersMetadata, CacheMetadata};
@@ -62,8 +62,9 @@ pub fn open(
             let fail = |e: &dyn std::fmt::Display| {
                 LifecycleError::failed(ExitCode::Failed, "create image cache", e)
             };
-            let backend = RegistryCacheBackend::open_blocking(handle.clone(), remote.clone(), &name)
-                .map_err(|e| fail(&e))?;
+            let backend =
+                RegistryCacheBackend::open_blocking(handle.clone(), remote.clone(), &name)
+                    .map_err(|e| fail(&e))?;
             let compression = CacheCompression::from_flag_or_env(None).map_err(|e| fail(&e.0))?;
             let delete_previous = inputs.platform_api.less_than("0.13");
             let c = ImageCache::new(backend, compression, &std::env::temp_dir(), delete_previous)
@@ -71,9 +72,8 @@ pub fn open(
             Ok(Some(Box::new(c)))
         }
         CacheChoice::Volume(dir) => {
-            let c = VolumeCache::open(&dir).map_err(|e| {
-                LifecycleError::failed(ExitCode::Failed, "create volume cache", e)
-            })?;
+            let c = VolumeCache::open(&dir)
+                .map_err(|e| LifecycleError::failed(ExitCode::Failed, "create volume cache", e))?;
             Ok(Some(Box::new(c)))
         }
         CacheChoice::None => Ok(None),

@@ -91,9 +91,8 @@ fn read_logged(layers_dir: &Path, id: &str, log: bool) -> Result<BuildpackDir, S
             "store" => {
                 let p = path.join("store.toml");
                 let text = std::fs::read_to_string(&p).map_err(|e| e.to_string())?;
-                let store: StoreToml = toml::from_str(&text).map_err(|e| {
-                    format!("failed decoding store.toml for buildpack {id:?}: {e}")
-                })?;
+                let store: StoreToml = toml::from_str(&text)
+                    .map_err(|e| format!("failed decoding store.toml for buildpack {id:?}: {e}"))?;
                 out.store = Some(store);
             }
             "launch" | "build" => {}

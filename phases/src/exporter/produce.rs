@@ -74,7 +74,8 @@ pub fn write_tar_file(p: &mut Produced, dir: &Path, n: usize) -> Result<(), Stri
     let tar = dir.join(format!("{n}.tar"));
     let err = |e: &dyn std::fmt::Display| format!("creating layer '{}': {e}", p.id);
     let file = File::create(&tar).map_err(|e| err(&e))?;
-    let w = write_source(&p.source, HashingWriter::new(BufWriter::new(file))).map_err(|e| err(&e))?;
+    let w =
+        write_source(&p.source, HashingWriter::new(BufWriter::new(file))).map_err(|e| err(&e))?;
     let (mut buf, diff_id, _) = w.finish();
     buf.flush().map_err(|e| err(&e))?;
     check_same(p, &diff_id)?;
@@ -151,7 +152,10 @@ pub fn validate_process_type(t: &str) -> Result<(), String> {
 
 /// The layer owner Go's factory forces (`-uid`/`-gid`; negative values never reach here).
 pub fn owner(uid: i64, gid: i64) -> Owner {
-    Owner::new(u64::try_from(uid).unwrap_or(0), u64::try_from(gid).unwrap_or(0))
+    Owner::new(
+        u64::try_from(uid).unwrap_or(0),
+        u64::try_from(gid).unwrap_or(0),
+    )
 }
 
 /// A compressed blob of a produced layer.
@@ -279,8 +283,14 @@ mod tests {
         let tar = q.tar.clone().unwrap();
         assert_eq!(Digest::of(&std::fs::read(&tar).unwrap()), p.diff_id);
         let spooled = compressed(&q, &out, 2).unwrap();
-        assert_eq!((streamed.digest, streamed.size), (spooled.digest.clone(), spooled.size));
-        assert_eq!(Digest::of(&std::fs::read(&spooled.path).unwrap()), spooled.digest);
+        assert_eq!(
+            (streamed.digest, streamed.size),
+            (spooled.digest.clone(), spooled.size)
+        );
+        assert_eq!(
+            Digest::of(&std::fs::read(&spooled.path).unwrap()),
+            spooled.digest
+        );
     }
 
     #[test]

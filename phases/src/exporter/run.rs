@@ -8,28 +8,24 @@ use super::appimage::{self, Appended, Dest, LayerBlob};
 use super::cache;
 use super::layers_dir;
 use super::produce::{self, Job, Produced, Source};
-
 use crate::common::{self, StoreKind, timer::Measurement};
 use cnb::api::Version;
-use cnb::digest::Digest;
 use cnb::exit::{ExitCode, LifecycleError};
 use cnb::files::metadata::{self as md, Metadata};
 use cnb::files::{
-    Analyzed, BuildpackLayerMetadata, BuildpackLayersMetadata, ImageReport, LayerMetadata,
-    LayersMetadata, ProjectMetadata, Report, RunImageForExport, RunImageForRebase, Stack,
+    Analyzed, ImageReport, LayersMetadata, ProjectMetadata, Report, RunImageForRebase, Stack,
 };
-use cnb::image::config::{DEFAULT_CREATED, rfc3339_utc};
 use cnb::image::{Image, Platform};
 use cnb::layers::LayerSpec;
 use cnb::registry::{Keychain, RemoteStore};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-fn export_err(cause: impl std::fmt::Display) -> LifecycleError {
+pub(super) fn export_err(cause: impl std::fmt::Display) -> LifecycleError {
     LifecycleError::failed(ExitCode::ExportError, "export", cause)
 }
 
-fn failed(action: &str, cause: impl std::fmt::Display) -> LifecycleError {
+pub(super) fn failed(action: &str, cause: impl std::fmt::Display) -> LifecycleError {
     LifecycleError::failed(ExitCode::Failed, action, cause)
 }
 
@@ -233,10 +229,10 @@ pub type ProducedSet = BTreeMap<String, Produced>;
 
 pub const SBOM_LAUNCH_ID: &str = "buildpacksio/lifecycle:launch.sbom";
 pub const SBOM_CACHE_ID: &str = "buildpacksio/lifecycle:cache.sbom";
-const SBOM_LAYER_NAME: &str = "Software Bill-of-Materials";
-const LAUNCHER_ID: &str = "buildpacksio/lifecycle:launcher";
-const CONFIG_ID: &str = "buildpacksio/lifecycle:config";
-const PROCESS_TYPES_ID: &str = "buildpacksio/lifecycle:process-types";
+pub(super) const SBOM_LAYER_NAME: &str = "Software Bill-of-Materials";
+pub(super) const LAUNCHER_ID: &str = "buildpacksio/lifecycle:launcher";
+pub(super) const CONFIG_ID: &str = "buildpacksio/lifecycle:config";
+pub(super) const PROCESS_TYPES_ID: &str = "buildpacksio/lifecycle:process-types";
 
 pub fn buildpack_created_by(layer: &str, id: &str, version: &str) -> String {
     format!("Layer: '{layer}', Created by buildpack: {id}@{version}")
@@ -256,7 +252,7 @@ impl<'a> Ctx<'a> {
     ) -> Result<Ctx<'a>, LifecycleError> {
         let api = inputs.platform_api;
         if api.at_least("0.11") {
-            copy_lifecycle_sboms(inputs)
+            super::sbom::copy_lifecycle_sboms(inputs)
                 .map_err(|e| export_err(format!("failed to copy buildpacksio SBOMs: {e}")))?;
         }
         let layers_dir = go_abs(&inputs.layers_dir)
@@ -279,7 +275,7 @@ impl<'a> Ctx<'a> {
         })
     }
 
-    fn orig(&self) -> &LayersMetadata {
+    pub(super) fn orig(&self) -> &LayersMetadata {
         &self.analyzed.layers_metadata
     }
 
@@ -418,19 +414,20 @@ impl<'a> Ctx<'a> {
             image.set_annotation(cnb::image::ANNOTATION_REF_NAME, r.identifier());
         }
 
-        let mut meta = LayersMetadata::default();
-        meta.run_image = RunImageForRebase {
-            top_layer: image
-                .top_layer_diff_id()
-                .map(|d| d.to_string())
-                .unwrap_or_default(),
-            reference: run_image_id,
+        let rie = self.run_image_for_export().map_err(export_err)?;
+        let mut meta = LayersMetadata {
+            run_image: RunImageForRebase {
+                top_layer: image
+                    .top_layer_diff_id()
+                    .map(|d| d.to_string())
+                    .unwrap_or_default(),
+                reference: run_image_id,
+                image: rie.image.clone(),
+                mirrors: rie.mirrors.clone(),
+            },
+            stack: Some(Stack { run_image: rie }),
             ..Default::default()
         };
-        let rie = self.run_image_for_export().map_err(export_err)?;
-        meta.run_image.image = rie.image.clone();
-        meta.run_image.mirrors = rie.mirrors.clone();
-        meta.stack = Some(Stack { run_image: rie });
 
         let appended = self.plan_layers(&mut meta, produced).map_err(export_err)?;
         Ok(Prepared {
@@ -544,369 +541,4 @@ impl<'a> Ctx<'a> {
             ..Default::default()
         })
     }
-
-    /// Go `platform.GetRunImageForExport` (Platform API ≥ 0.12).
-    fn run_image_for_export(&self) -> Result<RunImageForExport, String> {
-        let run = cnb::files::Run::read_optional(&self.inputs.run_path)
-            .map_err(|e| e.to_string())?
-            .unwrap_or_default();
-        if run.images.is_empty() {
-            return Ok(RunImageForExport::default());
-        }
-        let wanted = self.analyzed.run_image_image();
-        if let Some(r) = run.find_by_ref(wanted, normalize) {
-            return Ok(r.clone());
-        }
-        if !self.build_md.extensions.is_empty() {
-            return Ok(RunImageForExport {
-                image: wanted.to_string(),
-                mirrors: Vec::new(),
-            });
-        }
-        Ok(run.images[0].clone())
-    }
-
-    /// The image layers above the run image, in Go order, with the metadata label filled in.
-    fn plan_layers(
-        &self,
-        meta: &mut LayersMetadata,
-        produced: &ProducedSet,
-    ) -> Result<Vec<Appended>, String> {
-        let orig = self.orig().clone();
-        let mut out = Vec::new();
-        let reuse = |diff: &Digest, created_by: &str| -> Result<Appended, String> {
-            Ok(Appended {
-                diff_id: diff.clone(),
-                created_by: created_by.to_string(),
-                blob: LayerBlob::Previous,
-            })
-        };
-        // addOrReuseBuildpackLayer
-        let add_or_reuse = |id: &str, previous_sha: &str| -> Result<(Appended, String), String> {
-            let p = produced
-                .get(id)
-                .ok_or_else(|| format!("creating layer '{id}': not produced"))?;
-            let sha = p.diff_id.to_string();
-            // Go's factory makes the layer twice and says so the second time.
-            cnb::debug!("Reusing tarball for layer {id:?} with SHA: {sha}");
-            if sha == previous_sha {
-                cnb::info!("Reusing layer '{id}'\n");
-                cnb::debug!("Layer '{id}' SHA: {sha}\n");
-                Ok((reuse(&p.diff_id, &p.created_by)?, sha))
-            } else {
-                cnb::info!("Adding layer '{id}'\n");
-                cnb::debug!("Layer '{id}' SHA: {sha}\n");
-                Ok((
-                    Appended {
-                        diff_id: p.diff_id.clone(),
-                        created_by: p.created_by.clone(),
-                        blob: LayerBlob::New(p.id.clone()),
-                    },
-                    sha,
-                ))
-            }
-        };
-        for bp in self.group {
-            let dir = layers_dir::read(&self.layers_dir, &bp.id)
-                .map_err(|e| format!("reading layers for buildpack '{}': {e}", bp.id))?;
-            cnb::debug!(
-                "Processing buildpack directory: {}",
-                self.layers_dir.join(cnb::buildpack::escape_id(&bp.id)).display()
-            );
-            let mut bp_md = BuildpackLayersMetadata {
-                id: bp.id.clone(),
-                version: bp.version.clone(),
-                layers: BTreeMap::new(),
-                store: dir.store.clone(),
-            };
-            let orig_bp = orig.for_buildpack(&bp.id);
-            let mut malformed = Vec::new();
-            for l in &dir.layers {
-                let t = match l.read() {
-                    Ok(t) => t,
-                    Err(_) => {
-                        malformed.push(l.identifier.clone());
-                        continue;
-                    }
-                };
-                if !t.types.launch {
-                    continue;
-                }
-                cnb::debug!("Processing launch layer: {}", l.path.display());
-                let created_by = buildpack_created_by(&l.name, &bp.id, &bp.version);
-                let orig_layer = orig_bp.and_then(|o| o.layers.get(&l.name));
-                let sha = if l.has_local_contents() {
-                    let prev = orig_layer.map_or("", |o| o.sha.as_str());
-                    let (a, sha) = add_or_reuse(&l.identifier, prev)?;
-                    out.push(a);
-                    sha
-                } else {
-                    if t.types.cache {
-                        return Err(format!(
-                            "layer '{}' is cache=true but has no contents",
-                            l.identifier
-                        ));
-                    }
-                    let Some(o) = orig_layer else {
-                        return Err(format!(
-                            "cannot reuse '{0}', previous image has no metadata for layer '{0}'",
-                            l.identifier
-                        ));
-                    };
-                    cnb::info!("Reusing layer '{}'\n", l.identifier);
-                    cnb::debug!("Layer '{}' SHA: {}\n", l.identifier, o.sha);
-                    let diff = Digest::parse(&o.sha)
-                        .map_err(|e| format!("reusing layer: '{}': {e}", l.identifier))?;
-                    out.push(
-                        reuse(&diff, &created_by)
-                            .map_err(|e| format!("reusing layer: '{}': {e}", l.identifier))?,
-                    );
-                    o.sha.clone()
-                };
-                bp_md.layers.insert(
-                    l.name.clone(),
-                    BuildpackLayerMetadata {
-                        sha,
-                        data: t.metadata.clone(),
-                        build: t.types.build,
-                        launch: t.types.launch,
-                        cache: t.types.cache,
-                    },
-                );
-            }
-            meta.buildpacks.push(bp_md);
-            if !malformed.is_empty() {
-                return Err(format!(
-                    "failed to parse metadata for layers '[{}]'",
-                    malformed.join(" ")
-                ));
-            }
-        }
-        if produced.contains_key(SBOM_LAUNCH_ID) {
-            cnb::debug!(
-                "Found SBOM of type launch for at {}",
-                self.layers_dir.join("sbom/launch").display()
-            );
-            let prev = orig.sbom.as_ref().map_or("", |s| s.sha.as_str());
-            let (a, sha) = add_or_reuse(SBOM_LAUNCH_ID, prev)
-                .map_err(|e| format!("exporting layer '{SBOM_LAUNCH_ID}': {e}"))?;
-            out.push(a);
-            meta.sbom = Some(LayerMetadata::new(sha));
-        }
-        // app slices: reused when any previous app layer has the diffID
-        cnb::debug!("Adding app layers");
-        let slices: Vec<&Produced> = (1..)
-            .map_while(|n| produced.get(&format!("slice-{n}")))
-            .collect();
-        let mut reused = 0;
-        for p in &slices {
-            cnb::debug!("Layer '{}' SHA: {}\n", p.id, p.diff_id);
-            if orig.app.iter().any(|a| a.sha == p.diff_id.as_str()) {
-                out.push(reuse(&p.diff_id, &p.created_by)?);
-                reused += 1;
-            } else {
-                out.push(Appended {
-                    diff_id: p.diff_id.clone(),
-                    created_by: p.created_by.clone(),
-                    blob: LayerBlob::New(p.id.clone()),
-                });
-            }
-            meta.app.push(LayerMetadata::new(p.diff_id.to_string()));
-        }
-        if reused > 0 {
-            cnb::info!("Reused {reused}/{} app layer(s)\n", slices.len());
-        }
-        if slices.len() > reused {
-            cnb::info!("Added {}/{} app layer(s)\n", slices.len() - reused, slices.len());
-        }
-        let (a, sha) = add_or_reuse(LAUNCHER_ID, &orig.launcher.sha)
-            .map_err(|e| format!("exporting launcher configLayer: {e}"))?;
-        out.push(a);
-        meta.launcher.sha = sha;
-        let (a, sha) = add_or_reuse(CONFIG_ID, &orig.config.sha)
-            .map_err(|e| format!("exporting config layer: {e}"))?;
-        out.push(a);
-        meta.config.sha = sha;
-        if produced.contains_key(PROCESS_TYPES_ID) {
-            let (a, sha) = add_or_reuse(PROCESS_TYPES_ID, &orig.process_types.sha)
-                .map_err(|e| format!("exporting layer '{PROCESS_TYPES_ID}': {e}"))?;
-            out.push(a);
-            meta.process_types.sha = sha;
-        }
-        Ok(out)
-    }
-
-    /// Labels, env, working dir, entrypoint, cmd (Go `setLabels`, `setEnv`, …).
-    fn configure(&self, image: &mut Image, meta: &LayersMetadata) -> Result<(), String> {
-        let label = meta
-            .to_label()
-            .map_err(|e| format!("marshall metadata: {e}"))?;
-        cnb::info!("Adding label '{}'", cnb::files::LIFECYCLE_METADATA_LABEL);
-        image.set_label(cnb::files::LIFECYCLE_METADATA_LABEL, &label);
-        let build = md::build_metadata_label(&self.build_md, &launcher_metadata(), self.api)
-            .map_err(|e| format!("parse build metadata: {e}"))?;
-        cnb::info!("Adding label 'io.buildpacks.build.metadata'");
-        image.set_label("io.buildpacks.build.metadata", &build);
-        let project = self
-            .project
-            .to_label()
-            .map_err(|e| format!("parse project metadata: {e}"))?;
-        cnb::info!("Adding label '{}'", cnb::files::PROJECT_METADATA_LABEL);
-        image.set_label(cnb::files::PROJECT_METADATA_LABEL, &project);
-        for l in &self.build_md.labels {
-            cnb::info!("Adding label '{}'", l.key);
-            image.set_label(&l.key, &l.value);
-        }
-        if self.api.at_least("0.15") && !self.inputs.exec_env.is_empty() {
-            cnb::info!("Adding label 'io.buildpacks.exec-env'");
-            image.set_label("io.buildpacks.exec-env", &self.inputs.exec_env);
-        }
-        let layers = self.layers_dir.to_string_lossy();
-        let app = self.app_dir.to_string_lossy();
-        let api = self.api.to_string();
-        for (k, v) in [
-            ("CNB_LAYERS_DIR", layers.as_ref()),
-            ("CNB_APP_DIR", app.as_ref()),
-            ("CNB_PLATFORM_API", api.as_str()),
-            ("CNB_DEPRECATION_MODE", "quiet"),
-        ] {
-            cnb::debug!("Setting {k}={v}");
-            image.set_env(k, v);
-        }
-        let path = format!(
-            "{}:{}:{}",
-            produce::PROCESS_DIR,
-            produce::LIFECYCLE_DIR,
-            image.env("PATH").unwrap_or("")
-        );
-        cnb::debug!(
-            "Prepending {} and {} to PATH",
-            produce::PROCESS_DIR,
-            produce::LIFECYCLE_DIR
-        );
-        image.set_env("PATH", &path);
-        cnb::debug!("Setting WORKDIR: '{app}'");
-        image.set_working_dir(&app);
-        let entrypoint = self
-            .entrypoint()
-            .map_err(|e| format!("determining entrypoint: {e}"))?;
-        cnb::debug!("Setting ENTRYPOINT: '{entrypoint}'");
-        image.set_entrypoint(vec![entrypoint]);
-        image.set_cmd(Vec::new());
-        Ok(())
-    }
-
-    /// Go `Exporter.entrypoint`.
-    fn entrypoint(&self) -> Result<String, String> {
-        if let Some(t) = self.inputs.process_type.as_deref().filter(|t| !t.is_empty()) {
-            let Some(p) = self.build_md.find_process(t) else {
-                return Err(format!("tried to set {t} to default but it doesn't exist"));
-            };
-            cnb::info!("Setting default process type '{}'", p.kind);
-            return Ok(format!("{}/{}", produce::PROCESS_DIR, p.kind));
-        }
-        let t = &self.build_md.buildpack_default_process_type;
-        if t.is_empty() {
-            cnb::info!("no default process type");
-            return Ok(produce::LAUNCHER_PATH.into());
-        }
-        cnb::info!("Setting default process type '{t}'");
-        Ok(format!("{}/{t}", produce::PROCESS_DIR))
-    }
-
-    /// `SOURCE_DATE_EPOCH` or imgutil's normalized time.
-    fn created_at(&self) -> String {
-        match std::env::var("SOURCE_DATE_EPOCH") {
-            Ok(s) if !s.is_empty() => match s.parse::<i64>() {
-                Ok(secs) => rfc3339_utc(secs),
-                Err(_) => {
-                    cnb::warn!("Ignoring invalid SOURCE_DATE_EPOCH");
-                    DEFAULT_CREATED.into()
-                }
-            },
-            _ => DEFAULT_CREATED.into(),
-        }
-    }
-}
-
-/// Go `name.ParseMaybe`-style normalization for run.toml matching: registry/repository with
-/// the tag (`latest` by default); digests dropped.
-fn normalize(s: &str) -> String {
-    match cnb::image::reference::Reference::parse(s) {
-        Ok(r) => format!(
-            "{}:{}",
-            r.context(),
-            r.tag().unwrap_or(if r.digest().is_some() { "" } else { "latest" })
-        ),
-        Err(_) => s.to_string(),
-    }
-}
-
-/// The `launcher` of the build metadata label (Go `cmd.Version`, `cmd.SCMRepository`,
-/// `cmd.SCMCommit`).
-fn launcher_metadata() -> md::LauncherMetadata {
-    md::LauncherMetadata {
-        version: env!("CARGO_PKG_VERSION").to_string(),
-        source: md::SourceMetadata {
-            git: md::GitMetadata {
-                repository: option_env!("LIFECYCLE_SCM_REPOSITORY")
-                    .unwrap_or(env!("CARGO_PKG_REPOSITORY"))
-                    .to_string(),
-                commit: option_env!("LIFECYCLE_SCM_COMMIT").unwrap_or("").to_string(),
-            },
-        },
-    }
-}
-
-/// Go `copyBuildpacksioSBOMs`: the lifecycle's and the launcher's own SBOM files into
-/// `<layers>/sbom/{build,launch}/buildpacksio_lifecycle/…`.
-fn copy_lifecycle_sboms(inputs: &Inputs) -> Result<(), String> {
-    const DEFAULT_DIR: &str = "/cnb/lifecycle";
-    const EXTS: [&str; 3] = ["sbom.cdx.json", "sbom.spdx.json", "sbom.syft.json"];
-    let esc = "buildpacksio_lifecycle";
-    let sbom = inputs.layers_dir.join("sbom");
-    let copy_default = |component: &str, dst: &Path| -> Result<(), String> {
-        for ext in EXTS {
-            let name = format!("{component}.{ext}");
-            let src = Path::new(DEFAULT_DIR).join(&name);
-            match std::fs::metadata(&src) {
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    cnb::warn!("Did not find SBOM {name} in {DEFAULT_DIR}");
-                    continue;
-                }
-                Err(e) => return Err(e.to_string()),
-                Ok(_) => {}
-            }
-            std::fs::create_dir_all(dst).map_err(|e| e.to_string())?;
-            let to = dst.join(ext);
-            cnb::debug!("Copying SBOM {name} to {}", to.display());
-            std::fs::copy(&src, &to).map_err(|e| e.to_string())?;
-        }
-        Ok(())
-    };
-    copy_default("lifecycle", &sbom.join("build").join(esc))?;
-    let launch_dst = sbom.join("launch").join(esc).join("launcher");
-    let dir = &inputs.launcher_sbom_dir;
-    if dir.as_os_str().is_empty() || dir == Path::new(DEFAULT_DIR) {
-        return copy_default("launcher", &launch_dst);
-    }
-    let entries = std::fs::read_dir(dir).map_err(|e| {
-        cnb::warn!("Failed to list contents of directory {}", dir.display());
-        e.to_string()
-    })?;
-    std::fs::create_dir_all(&launch_dst).map_err(|e| e.to_string())?;
-    for e in entries.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        if EXTS.iter().any(|x| name.ends_with(x)) {
-            std::fs::copy(e.path(), launch_dst.join(&name)).map_err(|err| {
-                cnb::warn!(
-                    "failed while copying SBOM from {} to {}",
-                    e.path().display(),
-                    launch_dst.join(&name).display()
-                );
-                err.to_string()
-            })?;
-        }
-    }
-    Ok(())
 }
