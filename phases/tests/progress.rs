@@ -170,6 +170,13 @@ fn zero_interval_reports_every_upload_up_to_100_percent() {
         .expect(" / ");
     assert_eq!(done, total, "{last}");
     assert!(output.contains(&format!("Saving {image}...")), "{output}");
+    // downloads report too: the run image's config blob is read from the registry
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("Downloading sha256:") && l.ends_with("(100%)")),
+        "{output}"
+    );
 }
 
 #[test]
