@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod keychain;
+pub mod progress;
 pub mod runtime;
 pub mod store;
 pub mod timer;

@@ -52,11 +52,13 @@ pub fn store_kind(use_layout: bool, layout_dir: Option<&Path>) -> StoreKind {
     }
 }
 
-/// A registry client with the phase's credentials and `-insecure-registry` prefixes.
+/// A registry client with the phase's credentials and `-insecure-registry` prefixes, reporting
+/// the progress of long blob transfers at info level (`progress.rs`).
 pub fn client(keychain: &Keychain, insecure_registries: &[String]) -> Client {
     Client::new(ClientOptions {
         keychain: keychain.clone(),
         insecure_registries: insecure_registries.to_vec(),
+        progress: Some(super::progress::reporter()),
         ..ClientOptions::default()
     })
 }
