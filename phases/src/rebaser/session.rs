@@ -7,7 +7,7 @@ use cnb::files::LayersMetadata;
 use cnb::files::run_image::{best_run_image_mirror, run_image_from_metadata};
 use cnb::image::reference::Reference;
 use cnb::image::{ImageStore, Platform, StoreError};
-use cnb::registry::{Client, ClientOptions, Keychain, RemoteStore};
+use cnb::registry::{Keychain, RemoteStore};
 use std::sync::OnceLock;
 use tokio::runtime::Runtime;
 
@@ -24,11 +24,7 @@ pub fn runtime() -> Result<&'static Runtime, String> {
 }
 
 pub fn store(keychain: Keychain, insecure: &[String]) -> RemoteStore {
-    RemoteStore::new(Client::new(ClientOptions {
-        keychain,
-        insecure_registries: insecure.to_vec(),
-        ..ClientOptions::default()
-    }))
+    RemoteStore::new(crate::common::client(&keychain, insecure))
 }
 
 /// The platform images are read for (imgutil's default: linux and this machine's GOARCH).
