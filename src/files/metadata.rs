@@ -99,18 +99,8 @@ pub struct GroupElement {
     pub optional: bool,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Label {
-    pub key: String,
-    pub value: String,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Slice {
-    pub paths: Vec<String>,
-}
+/// `[[labels]]` and `[[slices]]` have the same shape here as in launch.toml.
+pub use super::launch::{Label, Slice};
 
 /// A legacy BOM entry (`buildpack.BOMEntry`: the embedded `Require` fields, then `buildpack`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

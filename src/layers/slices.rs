@@ -19,12 +19,8 @@ use std::fs::Metadata;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-/// One `[[slices]]` entry of launch.toml.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Slice {
-    #[serde(default)]
-    pub paths: Vec<String>,
-}
+/// A launch.toml `[[slices]]` entry: the app-dir globs of one slice layer.
+pub use crate::files::launch::Slice;
 
 type Key = Vec<u8>;
 
