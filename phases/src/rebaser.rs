@@ -112,7 +112,7 @@ fn set_app_image(inputs: &Inputs) -> Result<(rebase::Read, String), LifecycleErr
     let keychain =
         cnb::registry::Keychain::from_environment(&[&target]).map_err(|e| fail(e.to_string()))?;
     let store = session::store(keychain, &inputs.insecure_registries);
-    let rt = session::runtime().map_err(fail)?;
+    let rt = crate::common::shared_runtime()?;
     let app = match rt.block_on(session::read(&store, &target)) {
         Ok(Some(app)) => app,
         Ok(None) => return Err(fail("failed to access image to rebase".into())),
@@ -183,7 +183,7 @@ pub fn run(inputs: &Inputs) -> Result<(), LifecycleError> {
         }
     };
     let failed = |cause: String| rebase_error(format!("failed to rebase: {cause}"));
-    let rt = session::runtime().map_err(failed)?;
+    let rt = crate::common::shared_runtime()?;
     let new_base = rt
         .block_on(session::open_with_retries(&store, &run_image))
         .map_err(|e| LifecycleError::failed(ExitCode::Failed, "access run image", e))?;

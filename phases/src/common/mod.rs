@@ -12,5 +12,5 @@ pub mod timer;
 
 pub use access::{ensure_read_access, ensure_write_access};
 pub use keychain::KeychainSlot;
-pub use runtime::{block_on, runtime};
+pub use runtime::{block_on, runtime, shared_runtime};
 pub use store::{StoreKind, client, store_kind};

@@ -1,6 +1,6 @@
-//! Registry plumbing private to the rebaser (to be folded into the shared phase plumbing):
-//! one tokio runtime, the keychain resolved before the privilege drop, and reading an image
-//! (manifest + config) by name.
+//! Registry plumbing private to the rebaser: its store, reading an image (manifest + config)
+//! by name, and choosing the run image from the app image's label. The process-wide runtime
+//! it runs on is `common::shared_runtime`.
 
 use super::rebase::{LABEL_LIFECYCLE_METADATA, Read};
 use cnb::files::LayersMetadata;
@@ -8,20 +8,6 @@ use cnb::files::run_image::{best_run_image_mirror, run_image_from_metadata};
 use cnb::image::reference::Reference;
 use cnb::image::{ImageStore, Platform, StoreError};
 use cnb::registry::{Keychain, RemoteStore};
-use std::sync::OnceLock;
-use tokio::runtime::Runtime;
-
-pub fn runtime() -> Result<&'static Runtime, String> {
-    static RT: OnceLock<Runtime> = OnceLock::new();
-    if let Some(rt) = RT.get() {
-        return Ok(rt);
-    }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("start async runtime: {e}"))?;
-    Ok(RT.get_or_init(|| rt))
-}
 
 pub fn store(keychain: Keychain, insecure: &[String]) -> RemoteStore {
     RemoteStore::new(crate::common::client(&keychain, insecure))
