@@ -13,6 +13,7 @@ pub mod files;
 pub mod image;
 pub mod layers;
 pub mod log;
+pub mod pipe;
 pub mod privileges;
 pub mod registry;
 pub mod testing;

@@ -126,7 +126,7 @@ async fn same_bytes_and_digest_as_the_go_lifecycle() {
                 digest: Digest::of(&std::fs::read(&blob).unwrap()),
                 size: 159,
                 media_type: CacheCompression::Gzip.media_type(),
-                path: blob,
+                path: Some(blob),
             })],
             label,
         })
@@ -218,11 +218,15 @@ async fn commit_reopen_reuse_without_upload() {
             .any(|q| names(q, reused_blob) && q.method != "GET"),
         "the reused layer's blob is neither checked nor uploaded: {reqs:?}"
     );
-    // Uploads: c's blob (a spooled file goes in one PUT) and the config, nothing else.
+    // Uploads: c's blob, streamed while it was compressed (one PATCH, then the PUT naming
+    // its digest), and the config (one PUT), nothing else.
     let uploads = blob_uploads(&reqs);
-    assert_eq!(uploads.len(), 2, "{uploads:?}");
+    assert_eq!(uploads.len(), 3, "{uploads:?}");
+    assert_eq!(uploads.iter().filter(|q| q.method == "PATCH").count(), 1);
     assert!(
-        uploads.iter().any(|q| names(q, &second.layers[1].digest)),
+        uploads
+            .iter()
+            .any(|q| q.method == "PUT" && names(q, &second.layers[1].digest)),
         "{uploads:?}"
     );
     // Platform API < 0.13: the previous manifest was deleted.
@@ -429,5 +433,60 @@ async fn whole_path_against_the_go_one_layer_golden() {
         (btype(&ours_blob), btype(&go_blob)),
         (1, 2),
         "fixed vs dynamic Huffman"
+    );
+}
+
+/// Cache layers stream to the registry while they are compressed: nothing is spooled to disk,
+/// and a layer whose bytes do not match its diffID is abandoned, never committed.
+#[tokio::test(flavor = "multi_thread")]
+async fn layers_stream_without_spool_and_a_wrong_layer_is_not_committed() {
+    let reg = Registry::start(RegistryOptions::default());
+    let name = format!("{}/cache/streamed:latest", reg.host());
+    let spool = tempfile::tempdir().unwrap();
+    let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 241) as u8).collect();
+    let (a, b) = (tar_layer("a.bin", &big), tar_layer("b.txt", b"layer b\n"));
+    let backend = open(&name).await;
+    let sp = spool.path().to_path_buf();
+    let (a2, b2) = (a.clone(), b.clone());
+    let spooled = blocking(move || {
+        let cache = ImageCache::new(backend, CacheCompression::Gzip, &sp, false).unwrap();
+        // The inner spool dir exists but stays empty while layers are added.
+        let mut w = cache.layer_writer().unwrap();
+        std::io::Write::write_all(&mut w, &a2).unwrap();
+        let during: usize = std::fs::read_dir(&sp)
+            .unwrap()
+            .map(|d| std::fs::read_dir(d.unwrap().path()).unwrap().count())
+            .sum();
+        w.finish(&Digest::of(&a2)).unwrap();
+        let e = cache
+            .add_layer(&Digest::of(b"not b"), &mut &b2[..])
+            .unwrap_err();
+        assert!(
+            matches!(e, cnb::cache::CacheError::DigestMismatch { .. }),
+            "{e}"
+        );
+        cache
+            .set_metadata(metadata(&[("a", &Digest::of(&a2))]).as_bytes())
+            .unwrap();
+        cache.commit().unwrap();
+        during
+    })
+    .await;
+    assert_eq!(spooled, 0, "no spooled blob file");
+    let m = manifest_of(&name).await;
+    assert_eq!(m.layers.len(), 1);
+    let reqs = reg.requests();
+    let committed: Vec<_> = reqs
+        .iter()
+        .filter(|q| q.method == "PUT" && q.path.contains("/blobs/uploads/") && q.status == 201)
+        .collect();
+    // a's blob and the config: b's upload was started but never committed.
+    assert_eq!(committed.len(), 2, "{committed:?}");
+    assert!(committed.iter().any(|q| names(q, &m.layers[0].digest)));
+    assert_eq!(
+        std::fs::read(reg.blob_data_path(m.layers[0].digest.as_str()))
+            .unwrap()
+            .len() as u64,
+        m.layers[0].size
     );
 }

@@ -49,7 +49,8 @@ pub enum CacheImageState {
     },
 }
 
-/// A layer blob spooled to local disk, ready to upload.
+/// A new layer blob: spooled to local disk, ready to upload, or already uploaded while it was
+/// written ([`CacheImageBackend::blob_upload`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SpooledBlob {
     pub diff_id: Digest,
@@ -57,7 +58,15 @@ pub struct SpooledBlob {
     pub digest: Digest,
     pub size: u64,
     pub media_type: &'static str,
-    pub path: PathBuf,
+    /// The spooled file; `None` when the backend already holds the blob.
+    pub path: Option<PathBuf>,
+}
+
+/// A blob upload in progress: the compressed bytes are written to it as they are made.
+pub trait BlobUpload: std::io::Write + Send {
+    /// Ends the blob and waits until the backend stored it; the backend's digest and size
+    /// must be `digest` and `size` (computed by the writer's own pass).
+    fn finish(self: Box<Self>, digest: &Digest, size: u64) -> Result<(), CacheError>;
 }
 
 /// One layer of the cache image to push, bottom first.
@@ -105,6 +114,12 @@ pub trait CacheImageBackend: Send + Sync {
     /// and fail the read on mismatch. Unknown diffID or missing blob →
     /// [`CacheError::layer_not_found`].
     fn blob_reader(&self, diff_id: &Digest) -> Result<Box<dyn Read + Send>, CacheError>;
+
+    /// Starts storing a new layer blob now, streamed as it is written (no spool file); `None`
+    /// when the backend only takes blobs in [`push`](Self::push).
+    fn blob_upload(&self) -> Option<Result<Box<dyn BlobUpload>, CacheError>> {
+        None
+    }
 
     /// Uploads new blobs (skipping those the registry already has), mounts nothing, writes
     /// config and manifest under the tag; returns the new manifest digest.

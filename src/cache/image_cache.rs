@@ -1,12 +1,13 @@
 //! [`ImageCache`]: the cache image as a [`Cache`], over any [`CacheImageBackend`]. Added layers
-//! are compressed once, while their diffID and blob digest are computed in the same pass, into
-//! a spool directory; `commit` hands the backend the finished plan.
+//! are compressed once, while their diffID and blob digest are computed in the same pass,
+//! straight into the backend's upload when it streams blobs ([`CacheImageBackend::blob_upload`],
+//! the registry), else into a spool directory; `commit` hands the backend the finished plan.
 
 use super::compression::{CacheCompression, LayerEncoder, decompressing_reader};
 use super::error::{CacheError, op_path};
 use super::image::{
-    CacheImageBackend, CacheImagePlan, CacheImageState, PlannedLayer, PushLayer, PushRequest,
-    SpooledBlob,
+    BlobUpload, CacheImageBackend, CacheImagePlan, CacheImageState, PlannedLayer, PushLayer,
+    PushRequest, SpooledBlob,
 };
 use super::{Cache, LayerWriter};
 use crate::digest::{Digest, HashingWriter};
@@ -134,6 +135,13 @@ impl<B: CacheImageBackend> Cache for ImageCache<B> {
 
     fn layer_writer(&self) -> Result<Box<dyn LayerWriter>, CacheError> {
         drop(self.lock_open()?);
+        if let Some(upload) = self.backend.blob_upload() {
+            return Ok(Box::new(UploadWriter::create(
+                upload?,
+                self.compression,
+                Arc::clone(&self.inner),
+            )?));
+        }
         Ok(Box::new(SpoolWriter::create(
             &self.spool,
             self.compression,
@@ -297,7 +305,85 @@ impl LayerWriter for SpoolWriter {
                 digest,
                 size,
                 media_type: self.media_type,
-                path,
+                path: Some(path),
+            },
+        );
+        Ok(())
+    }
+}
+
+/// Compresses straight into a backend upload while hashing both sides; registers the blob
+/// once the backend has stored it.
+struct UploadWriter {
+    out: Option<HashingWriter<LayerEncoder<HashingWriter<Box<dyn BlobUpload>>>>>,
+    media_type: &'static str,
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl UploadWriter {
+    fn create(
+        upload: Box<dyn BlobUpload>,
+        c: CacheCompression,
+        inner: Arc<Mutex<Inner>>,
+    ) -> Result<UploadWriter, CacheError> {
+        let enc = c
+            .encoder(HashingWriter::new(upload))
+            .map_err(|e| CacheError::io("creating layer compressor", e))?;
+        Ok(UploadWriter {
+            out: Some(HashingWriter::new(enc)),
+            media_type: c.media_type(),
+            inner,
+        })
+    }
+}
+
+impl Write for UploadWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.out
+            .as_mut()
+            .ok_or_else(|| io::Error::other("layer upload finished"))?
+            .write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.as_mut().map_or(Ok(()), |o| o.flush())
+    }
+}
+
+impl LayerWriter for UploadWriter {
+    fn finish(mut self: Box<Self>, expected: &Digest) -> Result<(), CacheError> {
+        let out = self
+            .out
+            .take()
+            .ok_or_else(|| CacheError::Backend("layer upload already finished".into()))?;
+        let (enc, diff_id, _) = out.finish();
+        if &diff_id != expected {
+            // Dropping the upload abandons it: nothing is committed for a wrong layer.
+            return Err(CacheError::DigestMismatch {
+                expected: expected.clone(),
+                found: diff_id,
+            });
+        }
+        let hashed = enc
+            .finish()
+            .map_err(|e| CacheError::io(format!("caching layer ({expected})"), e))?;
+        let (upload, digest, size) = hashed.finish();
+        upload.finish(&digest, size)?;
+        let mut g = lock(&self.inner);
+        if g.committed {
+            return Err(CacheError::Committed);
+        }
+        if g.plan.contains(expected) {
+            return Ok(());
+        }
+        g.plan.add(expected.clone());
+        g.blobs.insert(
+            expected.clone(),
+            SpooledBlob {
+                diff_id,
+                digest,
+                size,
+                media_type: self.media_type,
+                path: None,
             },
         );
         Ok(())

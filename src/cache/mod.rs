@@ -23,7 +23,7 @@ pub use compression::{
 };
 pub use error::{CacheError, ReadErrKind, go_io_text};
 pub use image::{
-    CacheImageBackend, CacheImagePlan, CacheImageState, EMPTY_LAYER_DIFF_ID,
+    BlobUpload, CacheImageBackend, CacheImagePlan, CacheImageState, EMPTY_LAYER_DIFF_ID,
     EMPTY_LAYER_GZIP_DIGEST, EMPTY_LAYER_SIZE, MetadataDiff, PlannedLayer, PushLayer, PushRequest,
     SpooledBlob, empty_layer_tar, metadata_layer_diff_ids,
 };

@@ -22,8 +22,8 @@
 use super::METADATA_LABEL;
 use super::error::CacheError;
 use super::image::{
-    CacheImageBackend, CacheImageState, EMPTY_LAYER_DIFF_ID, EMPTY_LAYER_SIZE, PushLayer,
-    PushRequest, empty_layer_tar,
+    BlobUpload, CacheImageBackend, CacheImageState, EMPTY_LAYER_DIFF_ID, EMPTY_LAYER_SIZE,
+    PushLayer, PushRequest, empty_layer_tar,
 };
 use crate::digest::Digest;
 use crate::image::config::DEFAULT_CREATED;
@@ -33,7 +33,7 @@ use crate::image::{BlobSource, Descriptor, History, Image, ImageStore, MediaType
 use crate::registry::{RemoteStore, registry_error};
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::io::Read;
+use std::io::{self, Read, Write};
 use tokio::runtime::Handle;
 
 /// Blob uploads of one push running at the same time.
@@ -97,7 +97,10 @@ impl RegistryCacheBackend {
                 PushLayer::New(b) => {
                     let desc =
                         Descriptor::new(MediaType::new(b.media_type), b.digest.clone(), b.size);
-                    uploads.push((BlobSource::Path(b.path.clone()), desc.clone()));
+                    // A blob streamed through `blob_upload` is in the repository already.
+                    if let Some(path) = &b.path {
+                        uploads.push((BlobSource::Path(path.clone()), desc.clone()));
+                    }
                     (desc, b.diff_id.clone())
                 }
                 PushLayer::Reused { diff_id } => {
@@ -150,6 +153,59 @@ impl RegistryCacheBackend {
             .await
             .map_err(|e| CacheError::Backend(e.to_string()))?;
         Ok(built.manifest.digest().clone())
+    }
+}
+
+type PutTask = tokio::task::JoinHandle<Result<(Digest, u64), crate::image::StoreError>>;
+
+/// A cache layer blob on its way to the registry.
+struct StreamedBlob {
+    pipe: Option<crate::pipe::PipeWriter>,
+    task: Option<PutTask>,
+    handle: Handle,
+    name: String,
+}
+
+impl Write for StreamedBlob {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match &mut self.pipe {
+            Some(p) => p.write(buf),
+            None => Err(io::Error::other("blob upload already finished")),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.pipe.as_mut().map_or(Ok(()), |p| p.flush())
+    }
+}
+
+impl BlobUpload for StreamedBlob {
+    fn finish(mut self: Box<Self>, digest: &Digest, size: u64) -> Result<(), CacheError> {
+        let (Some(pipe), Some(task)) = (self.pipe.take(), self.task.take()) else {
+            return Err(CacheError::Backend("blob upload already finished".into()));
+        };
+        let name = self.name.clone();
+        let fail = |e: &dyn std::fmt::Display| {
+            CacheError::Backend(format!("uploading layer {digest} of {name}: {e}"))
+        };
+        let closed = pipe.close();
+        let put = block_on(&self.handle, task).map_err(|e| fail(&e))?;
+        closed.map_err(|e| fail(&e))?;
+        let (got, got_size) = put.map_err(|e| fail(&e))?;
+        if &got != digest || got_size != size {
+            return Err(fail(&format!(
+                "the registry stored {got} ({got_size} bytes) for {digest} ({size} bytes)"
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for StreamedBlob {
+    fn drop(&mut self) {
+        // An unfinished upload is abandoned: the reader errors, the registry never commits it.
+        if let Some(p) = self.pipe.take() {
+            p.fail("cache layer not finished");
+        }
     }
 }
 
@@ -252,6 +308,26 @@ impl CacheImageBackend for RegistryCacheBackend {
 
     fn push(&self, request: &PushRequest) -> Result<Digest, CacheError> {
         block_on(&self.handle, self.push_async(request))
+    }
+
+    /// Streams the blob to the cache image's repository while it is written: `POST`, one
+    /// streamed `PATCH`, `PUT ?digest=` (the registry keeps it unreferenced until the manifest
+    /// is pushed, and garbage-collects it if that never happens).
+    fn blob_upload(&self) -> Option<Result<Box<dyn BlobUpload>, CacheError>> {
+        let (w, r) = crate::pipe::pipe();
+        let store = self.store.clone();
+        let name = self.name.clone();
+        let task = self.handle.spawn(async move {
+            store
+                .put_blob(&name, BlobSource::Reader(Box::new(r)), None)
+                .await
+        });
+        Some(Ok(Box::new(StreamedBlob {
+            pipe: Some(w),
+            task: Some(task),
+            handle: self.handle.clone(),
+            name: self.name.clone(),
+        })))
     }
 
     fn delete_manifest(&self, digest: &Digest) -> Result<(), CacheError> {
