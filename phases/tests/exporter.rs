@@ -166,7 +166,10 @@ fn exporter(w: &Work, api: &str, extra: &[&str], images: &[&str]) -> Outcome {
     c.env("PATH", "/usr/bin:/bin")
         .env("HOME", w.p("home"))
         .env("CNB_PLATFORM_API", api)
-        .env("CNB_NO_COLOR", "true");
+        .env("CNB_NO_COLOR", "true")
+        // Layers stream from their files into uploads, the cache image's too: the exporter
+        // needs no temporary file at all, so every export here runs with no usable TMPDIR.
+        .env("TMPDIR", "/nonexistent/exporter-writes-no-temp-files");
     c.args(["-layers", &w.s("layers")])
         .args(["-app", &w.s("workspace")])
         .args(["-group", &w.s("layers/group.toml")])
@@ -649,6 +652,10 @@ fn run_as_exporter(binary: &Path, w: &Work, api: &str, extra: &[&str], images: &
         .env("HOME", w.p("home"))
         .env("CNB_PLATFORM_API", api)
         .env("CNB_NO_COLOR", "true");
+    if binary == Path::new(BIN) {
+        // Ours needs no temporary file (see `exporter`); Go's writes every layer to one.
+        c.env("TMPDIR", "/nonexistent/exporter-writes-no-temp-files");
+    }
     c.args(["-layers", &w.s("layers")])
         .args(["-app", &w.s("workspace")])
         .args(["-group", &w.s("layers/group.toml")])

@@ -51,12 +51,12 @@ fn noise(n: usize, seed: u64) -> Vec<u8> {
 
 /// A work dir: run image in the registry, one buildpack with a big launch layer, metadata,
 /// analyzed.toml, an app dir and a launcher file.
-fn setup(name: &str, seed: u64) -> PathBuf {
+fn setup(name: &str, seed: u64, layer_bytes: usize) -> PathBuf {
     let reg = shared_registry();
     let fixture = push_busybox_fixture(&reg.host(), &format!("{name}-run:latest"));
     let dir = tempfile::tempdir().expect("work").keep();
     let bp = dir.join("layers/example_bp");
-    write(&bp.join("big/blob.bin"), &noise(LAYER_BYTES, seed));
+    write(&bp.join("big/blob.bin"), &noise(layer_bytes, seed));
     write(&bp.join("big.toml"), b"[types]\nlaunch = true\n");
     write(
         &dir.join("layers/group.toml"),
@@ -128,7 +128,7 @@ fn progress_lines(output: &str) -> Vec<&str> {
 
 #[test]
 fn zero_interval_reports_every_upload_up_to_100_percent() {
-    let dir = setup("prog1", 0x1234_5678);
+    let dir = setup("prog1", 0x1234_5678, LAYER_BYTES);
     let image = format!("{}/prog1-app:v1", shared_registry().host());
     let (code, output) = export(&dir, &image, Some("0"));
     assert_eq!(code, 0, "{output}");
@@ -136,29 +136,27 @@ fn zero_interval_reports_every_upload_up_to_100_percent() {
         eprintln!("{output}");
     }
     let lines = progress_lines(&output);
-    // the big layer: several lines of the same blob, sizes in MB, rising, the last one 100%
-    let big: Vec<&str> = lines
+    // The big layer streams into its upload while it is compressed, so its digest and size
+    // are known only at the end: rising "a blob" lines in MB, then one line naming the blob
+    // at 100%.
+    let streamed: Vec<u64> = lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("Uploading a blob: "))
+        .filter(|rest| rest.ends_with(" MB"))
+        .map(|rest| (rest.trim_end_matches(" MB").parse::<f64>().expect("MB") * 10.0) as u64)
+        .collect();
+    assert!(streamed.len() >= 3, "too few progress lines:\n{output}");
+    assert!(streamed.windows(2).all(|w| w[0] <= w[1]), "{streamed:?}");
+    let done: Vec<&str> = lines
         .iter()
         .copied()
-        .filter(|l| l.contains(" MB / ") && l.starts_with("Uploading sha256:"))
+        .filter(|l| l.starts_with("Uploading sha256:") && l.contains(" MB / "))
         .collect();
-    assert!(big.len() >= 3, "too few progress lines:\n{output}");
-    let blob = big[0].split(':').take(2).collect::<Vec<_>>().join(":");
+    assert_eq!(done.len(), 1, "{output}");
+    let last = done[0];
+    assert!(last.ends_with("(100%)"), "{last}");
+    let blob = last.split(':').take(2).collect::<Vec<_>>().join(":");
     assert!(blob.ends_with('…'), "{blob}");
-    let of_blob: Vec<&str> = big
-        .iter()
-        .copied()
-        .filter(|l| l.starts_with(&blob))
-        .collect();
-    assert!(of_blob.len() >= 3, "{output}");
-    let pct = |l: &str| -> u64 {
-        let p = l.rsplit('(').next().expect("(");
-        p.trim_end_matches("%)").parse().expect("percent")
-    };
-    let pcts: Vec<u64> = of_blob.iter().map(|l| pct(l)).collect();
-    assert!(pcts.windows(2).all(|w| w[0] <= w[1]), "{pcts:?}");
-    assert_eq!(pcts.last(), Some(&100), "{output}");
-    let last = of_blob.last().expect("last");
     let (done, total) = last
         .rsplit_once(": ")
         .expect(": ")
@@ -169,6 +167,11 @@ fn zero_interval_reports_every_upload_up_to_100_percent() {
         .split_once(" / ")
         .expect(" / ");
     assert_eq!(done, total, "{last}");
+    let final_mb = (done.trim_end_matches(" MB").parse::<f64>().expect("MB") * 10.0) as u64;
+    assert!(
+        streamed.iter().all(|&n| n <= final_mb),
+        "{streamed:?} {final_mb}"
+    );
     assert!(output.contains(&format!("Saving {image}...")), "{output}");
     // downloads report too: the run image's config blob is read from the registry
     assert!(
@@ -181,7 +184,9 @@ fn zero_interval_reports_every_upload_up_to_100_percent() {
 
 #[test]
 fn default_interval_prints_nothing_for_a_fast_export() {
-    let dir = setup("prog2", 0x9abc_def0);
+    // a small layer: its upload ends long before the first line would be due, even on a
+    // loaded machine
+    let dir = setup("prog2", 0x9abc_def0, 256 * 1024);
     let image = format!("{}/prog2-app:v1", shared_registry().host());
     let (code, output) = export(&dir, &image, None);
     assert_eq!(code, 0, "{output}");

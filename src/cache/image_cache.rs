@@ -33,8 +33,9 @@ pub struct ImageCache<B: CacheImageBackend> {
 }
 
 impl<B: CacheImageBackend> ImageCache<B> {
-    /// `spool_parent`: a writable directory for compressed layer blobs until commit (a unique
-    /// subdirectory is created and removed on drop). `delete_previous`: Platform API < 0.13,
+    /// `spool_parent`: a writable directory for compressed layer blobs until commit, when the
+    /// backend does not stream them (a unique subdirectory is created on first use and removed
+    /// on drop). `delete_previous`: Platform API < 0.13,
     /// delete the previous cache manifest after pushing a different one.
     pub fn new(
         backend: B,
@@ -42,8 +43,8 @@ impl<B: CacheImageBackend> ImageCache<B> {
         spool_parent: &Path,
         delete_previous: bool,
     ) -> Result<ImageCache<B>, CacheError> {
+        // Created on first use: a backend that streams blobs never needs it.
         let spool = spool_parent.join(format!("cnb-cache-spool-{:016x}", rand::random::<u64>()));
-        fs::create_dir_all(&spool).map_err(|e| CacheError::io(op_path("mkdir", &spool), e))?;
         let previous = match backend.state() {
             CacheImageState::Found { diff_ids, .. } => diff_ids.clone(),
             _ => Vec::new(),
@@ -227,6 +228,7 @@ impl SpoolWriter {
         c: CacheCompression,
         inner: Arc<Mutex<Inner>>,
     ) -> Result<SpoolWriter, CacheError> {
+        fs::create_dir_all(dir).map_err(|e| CacheError::io(op_path("mkdir", dir), e))?;
         let tmp = dir.join(format!(".partial-{:016x}", rand::random::<u64>()));
         let f = File::create_new(&tmp).map_err(|e| CacheError::io(op_path("open", &tmp), e))?;
         let enc = c

@@ -129,6 +129,7 @@ impl Client {
             what,
             client: self.clone(),
             total: size,
+            transfer: super::client::next_transfer(),
         };
         let body = resp.bytes_stream();
         let stream = futures_util::stream::unfold((body, state), |(mut body, mut st)| async move {
@@ -139,6 +140,7 @@ impl Client {
                     let done = hasher.len();
                     st.client.progress(Progress {
                         direction: Direction::Pull,
+                        transfer: st.transfer,
                         digest: Some(st.expected.clone()),
                         done,
                         total: st.total,
@@ -204,6 +206,7 @@ struct Verify {
     what: String,
     client: Client,
     total: Option<u64>,
+    transfer: u64,
 }
 
 /// Recovers the [`RegistryError`] from an `io::Error` produced by a [`BlobReader`].
@@ -226,6 +229,7 @@ pub(crate) fn read_stream<R: AsyncRead + Send + Unpin + 'static>(
     digest: Option<Digest>,
     total: Option<u64>,
 ) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
+    let transfer = super::client::next_transfer();
     futures_util::stream::unfold((reader, 0u64, false), move |(mut r, done, finished)| {
         let client = client.clone();
         let digest = digest.clone();
@@ -240,6 +244,7 @@ pub(crate) fn read_stream<R: AsyncRead + Send + Unpin + 'static>(
                     let done = done + n as u64;
                     client.progress(Progress {
                         direction,
+                        transfer,
                         digest,
                         done,
                         total,

@@ -22,6 +22,9 @@ use std::sync::Arc;
 pub struct Progress {
     /// `Pull` or `Push`.
     pub direction: Direction,
+    /// Which transfer this is (unique in the process): tells apart concurrent transfers of
+    /// blobs whose digest is not known until they end.
+    pub transfer: u64,
     /// The blob's digest when known before the transfer ends.
     pub digest: Option<Digest>,
     pub done: u64,
@@ -35,6 +38,12 @@ pub enum Direction {
 }
 
 pub type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
+
+/// A new [`Progress::transfer`] id.
+pub(crate) fn next_transfer() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
 
 #[derive(Clone)]
 pub struct ClientOptions {

@@ -299,6 +299,17 @@ impl Client {
         known: Option<Digest>,
     ) -> Result<(String, Digest, u64), RegistryError> {
         let hasher = Arc::new(Mutex::new(Hasher::new()));
+        let transfer = super::client::next_transfer();
+        // Once the stream has ended its digest is known: a last event says so (100%).
+        let report_end = |d: &Digest, n: u64| {
+            self.progress(Progress {
+                direction: Direction::Push,
+                transfer,
+                digest: Some(d.clone()),
+                done: n,
+                total: Some(n),
+            })
+        };
         let Some(chunk_size) = self.options().chunk_size else {
             // One PATCH with a chunked (streamed) body.
             let h = hasher.clone();
@@ -308,6 +319,7 @@ impl Client {
                 h.update(&b);
                 client.progress(Progress {
                     direction: Direction::Push,
+                    transfer,
                     digest: known.clone(),
                     done: h.len(),
                     total: None,
@@ -324,6 +336,7 @@ impl Client {
             let resp = self.check(resp, "PATCH", &[202, 204]).await?;
             let loc = location(&resp, repo)?;
             let (d, n) = take(&hasher);
+            report_end(&d, n);
             return Ok((loc, d, n));
         };
         let chunk = chunk_size.max(session.min_chunk).max(1) as usize;
@@ -380,12 +393,14 @@ impl Client {
             offset = end + 1;
             self.progress(Progress {
                 direction: Direction::Push,
+                transfer,
                 digest: known.clone(),
                 done: offset,
                 total: None,
             });
         }
         let (d, n) = take(&hasher);
+        report_end(&d, n);
         Ok((location, d, n))
     }
 

@@ -7,7 +7,6 @@
 //! map lock to find the blob's state, then decides with atomics whether a line is due; no lock is
 //! held while a line is formatted or printed.
 
-use cnb::digest::Digest;
 use cnb::registry::{Direction, Progress, ProgressFn};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -43,8 +42,9 @@ impl Clock for MonotonicClock {
     }
 }
 
-/// (is a push, digest): `Direction` is not `Hash`.
-type Key = (bool, Option<Digest>);
+/// (is a push, transfer id): `Direction` is not `Hash`. Keyed by transfer, not digest, so
+/// concurrent streamed uploads (digest unknown until they end) are told apart.
+type Key = (bool, u64);
 type Sink = Box<dyn Fn(&str) + Send + Sync>;
 
 struct Blob {
@@ -76,7 +76,7 @@ impl<C: Clock> Reporter<C> {
     /// Called for every chunk of every transfer.
     pub fn observe(&self, p: &Progress) {
         let now = self.clock.now_ms();
-        let key: Key = (p.direction == Direction::Push, p.digest.clone());
+        let key: Key = (p.direction == Direction::Push, p.transfer);
         let complete = p.total.is_some_and(|t| p.done >= t);
         let blob = {
             let mut blobs = self.blobs.lock().unwrap_or_else(|e| e.into_inner());
@@ -186,6 +186,7 @@ pub fn bytes(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cnb::digest::Digest;
     use std::sync::atomic::AtomicU64;
 
     #[derive(Clone, Default)]
@@ -218,6 +219,11 @@ mod tests {
     fn push(digest: &Digest, done: u64, total: u64) -> Progress {
         Progress {
             direction: Direction::Push,
+            // one transfer per blob in these tests
+            transfer: digest
+                .hex()
+                .bytes()
+                .fold(0u64, |a, b| a.wrapping_mul(31).wrapping_add(u64::from(b))),
             digest: Some(digest.clone()),
             done,
             total: Some(total),
@@ -296,18 +302,21 @@ mod tests {
         let (r, _clock, lines) = setup(0);
         r.observe(&Progress {
             direction: Direction::Pull,
+            transfer: 3,
             digest: Some(d('c')),
             done: 1_500,
             total: Some(3_000),
         });
         r.observe(&Progress {
             direction: Direction::Pull,
+            transfer: 3,
             digest: Some(d('c')),
             done: 3_000,
             total: Some(3_000),
         });
         r.observe(&Progress {
             direction: Direction::Push,
+            transfer: 99,
             digest: None,
             done: 2_500_000_000,
             total: None,
@@ -353,6 +362,7 @@ mod tests {
             clock.set(i);
             r.observe(&Progress {
                 direction: Direction::Push,
+                transfer: u64::from(i),
                 digest: Some(Digest::of(&i.to_le_bytes())),
                 done: 1,
                 total: None,

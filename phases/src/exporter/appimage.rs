@@ -1,6 +1,7 @@
 //! The app image's store side: reading the run (base) and previous images, uploading only the
-//! blobs the target lacks (new layers compressed here, base and reused layers copied or
-//! mounted from their repositories), and saving under every name (Go imgutil `SaveAs`).
+//! blobs the target lacks (new layers streamed from their files into the upload, base and
+//! reused layers copied or mounted from their repositories), and saving under every name (Go
+//! imgutil `SaveAs`).
 
 use super::produce::{self, Produced};
 use cnb::digest::Digest;
@@ -12,7 +13,6 @@ use cnb::registry::RemoteStore;
 use futures_util::StreamExt;
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::path::Path;
 
 /// Uploads running at the same time.
 const UPLOADS: usize = 4;
@@ -162,69 +162,72 @@ pub struct Appended {
     pub blob: LayerBlob,
 }
 
-/// Appends the layers to `image` (compressing the new ones, in parallel; reused ones point
-/// at the previous image's blobs) and returns, per layer, the blob to upload (`None` = copy
-/// from the previous image).
-pub fn append_layers(
-    image: &mut Image,
-    layers: Vec<Appended>,
-    produced: &BTreeMap<String, Produced>,
-    previous: Option<&Image>,
-    dir: &Path,
-) -> Result<Vec<(Descriptor, Option<produce::Blob>)>, String> {
-    let media_type = imgutil_layer_media_type(true);
-    let jobs: Vec<(usize, &Appended)> = layers.iter().enumerate().collect();
-    let blobs = cnb::layers::map_parallel(jobs, 0, |(n, a): (usize, &Appended)| match &a.blob {
-        LayerBlob::New(id) => produced
-            .get(id)
-            .ok_or_else(|| format!("creating layer '{id}': not produced"))
-            .and_then(|p| produce::compressed(p, dir, n))
-            .map(Some),
-        LayerBlob::Previous => Ok(None),
-    });
-    let mut out = Vec::new();
-    for (a, blob) in layers.into_iter().zip(blobs) {
-        let blob = blob?;
-        let desc = match &blob {
-            Some(b) => Descriptor::new(media_type.clone(), b.digest.clone(), b.size),
-            None => previous
-                .and_then(|p| p.layer_by_diff_id(&a.diff_id))
-                .cloned()
-                // imgutil + ggcr's words
-                .ok_or_else(|| {
-                    format!(
-                        "failed to get layer by diffID: unknown diffID {}",
-                        a.diff_id
-                    )
-                })?,
-        };
-        image.append_layer(
-            desc.clone(),
-            a.diff_id,
-            History {
-                created_by: a.created_by,
-                ..Default::default()
-            },
-        );
-        out.push((desc, blob));
-    }
-    Ok(out)
+/// The layers to append, each with the descriptor of its blob when it is reused or what to
+/// produce when it is new. Made before anything is uploaded, so a reused layer the previous
+/// image lacks fails the export before "Saving …", as in Go.
+pub struct Writes {
+    layers: Vec<(Appended, Write)>,
 }
 
-/// Uploads what `name` needs: the run image's layers (from `base`), the previous image's
-/// reused layers (from `previous`), the new blobs, then the config.
-pub async fn upload<S: Dest>(
+enum Write {
+    Reused { from: String, desc: Descriptor },
+    New(Produced),
+}
+
+/// Resolves every appended layer (see [`Writes`]).
+pub fn plan_writes(
+    layers: Vec<Appended>,
+    produced: &BTreeMap<String, Produced>,
+    previous: Option<&Read>,
+) -> Result<Writes, String> {
+    let mut out = Vec::with_capacity(layers.len());
+    for a in layers {
+        let w = match &a.blob {
+            LayerBlob::New(id) => Write::New(
+                produced
+                    .get(id)
+                    .cloned()
+                    .ok_or_else(|| format!("creating layer '{id}': not produced"))?,
+            ),
+            LayerBlob::Previous => {
+                let prev = previous.ok_or("no previous image to reuse layers from")?;
+                // imgutil + ggcr's words
+                let desc = prev
+                    .image
+                    .layer_by_diff_id(&a.diff_id)
+                    .cloned()
+                    .ok_or_else(|| {
+                        format!(
+                            "failed to get layer by diffID: unknown diffID {}",
+                            a.diff_id
+                        )
+                    })?;
+                Write::Reused {
+                    from: prev.name.clone(),
+                    desc,
+                }
+            }
+        };
+        out.push((a, w));
+    }
+    Ok(Writes { layers: out })
+}
+
+/// Stores every layer `name` needs and appends the planned ones to `image`: the run image's
+/// layers (copied or mounted from `base`), the previous image's reused layers, and each new
+/// layer tarred, gzipped and hashed in one pass straight into its upload (no temp file), up
+/// to [`UPLOADS`] transfers at a time.
+pub async fn write_layers<S: Dest>(
     store: &S,
     name: &str,
+    image: &mut Image,
     base: &Read,
     base_layers: usize,
-    previous: Option<&str>,
-    appended: Vec<(Descriptor, Option<produce::Blob>)>,
-    built: &Built,
+    writes: Writes,
 ) -> Result<(), String> {
     enum Task {
         Copy(String, Descriptor),
-        Put(produce::Blob, Descriptor),
+        New(usize, Produced),
     }
     let mut tasks: Vec<Task> = base
         .image
@@ -234,30 +237,79 @@ pub async fn upload<S: Dest>(
         .filter(|d| d.media_type.is_distributable())
         .map(|d| Task::Copy(base.name.clone(), d.clone()))
         .collect();
-    for (desc, blob) in appended {
-        match blob {
-            Some(b) => tasks.push(Task::Put(b, desc)),
-            None => {
-                let from = previous.ok_or("no previous image to reuse layers from")?;
-                tasks.push(Task::Copy(from.to_string(), desc));
+    let mut descs: Vec<Option<Descriptor>> = Vec::with_capacity(writes.layers.len());
+    let mut appended = Vec::with_capacity(writes.layers.len());
+    for (n, (a, w)) in writes.layers.into_iter().enumerate() {
+        match w {
+            Write::New(p) => {
+                tasks.push(Task::New(n, p));
+                descs.push(None);
+            }
+            Write::Reused { from, desc } => {
+                tasks.push(Task::Copy(from, desc.clone()));
+                descs.push(Some(desc));
             }
         }
+        appended.push(a);
     }
-    let results: Vec<Result<(), String>> = futures_util::stream::iter(tasks)
-        .map(|t| async move {
-            match t {
-                Task::Copy(from, desc) => store.copy_in(&from, name, &desc).await,
-                Task::Put(blob, desc) => store
-                    .put_blob(name, BlobSource::Path(blob.path.clone()), Some(&desc))
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| e.to_string()),
-            }
-        })
-        .buffer_unordered(UPLOADS)
-        .collect()
-        .await;
-    results.into_iter().collect::<Result<Vec<()>, String>>()?;
+    let results: Vec<Result<Option<(usize, Descriptor)>, String>> =
+        futures_util::stream::iter(tasks)
+            .map(|t| async move {
+                match t {
+                    Task::Copy(from, desc) => {
+                        store.copy_in(&from, name, &desc).await.map(|()| None)
+                    }
+                    Task::New(n, p) => stream_new(store, name, p).await.map(|d| Some((n, d))),
+                }
+            })
+            .buffer_unordered(UPLOADS)
+            .collect()
+            .await;
+    for r in results {
+        if let Some((n, d)) = r? {
+            descs[n] = Some(d);
+        }
+    }
+    for (a, desc) in appended.into_iter().zip(descs) {
+        let desc = desc.ok_or_else(|| format!("layer {} was not written", a.diff_id))?;
+        image.append_layer(
+            desc,
+            a.diff_id,
+            History {
+                created_by: a.created_by,
+                ..Default::default()
+            },
+        );
+    }
+    Ok(())
+}
+
+/// One new layer: the producer (walk → tar → diffID → gzip → digest) on a blocking thread,
+/// feeding the upload through a bounded pipe. The producer's error wins over the upload's
+/// (a failed producer makes the upload fail too).
+async fn stream_new<S: Dest>(store: &S, name: &str, p: Produced) -> Result<Descriptor, String> {
+    let (w, r) = cnb::pipe::pipe();
+    let id = p.id.clone();
+    let producer = tokio::task::spawn_blocking(move || produce::stream_compressed(&p, w));
+    let put = store.put_blob(name, BlobSource::Reader(Box::new(r)), None);
+    let (put, produced) = tokio::join!(put, producer);
+    let (digest, size) =
+        produced.map_err(|e| format!("creating layer '{id}': producer failed: {e}"))??;
+    let (got, got_size) = put.map_err(|e| format!("uploading layer '{id}': {e}"))?;
+    if got != digest || got_size != size {
+        return Err(format!(
+            "uploading layer '{id}': stored {got} ({got_size} bytes), wrote {digest} ({size} bytes)"
+        ));
+    }
+    Ok(Descriptor::new(
+        imgutil_layer_media_type(true),
+        digest,
+        size,
+    ))
+}
+
+/// Uploads the image's config blob (after its layers).
+pub async fn upload_config<S: Dest>(store: &S, name: &str, built: &Built) -> Result<(), String> {
     let cfg = built.manifest.manifest().map_err(|e| e.to_string())?.config;
     store
         .put_blob(

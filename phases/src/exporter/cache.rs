@@ -1,6 +1,6 @@
 //! The cache export (Go `initCache` + `Exporter.Cache`): cache=true layers and the cache SBOM
-//! layer into the volume cache or the cache image, from the layer tars already produced for
-//! the app image (a launch+cache layer is written once).
+//! layer into the volume cache or the cache image, each tarred from its files straight into
+//! the cache (a launch+cache layer is read once for the image and once for the cache).
 
 use super::Inputs;
 use super::layers_dir;
@@ -12,7 +12,7 @@ use cnb::digest::HashingWriter;
 use cnb::exit::{ExitCode, LifecycleError};
 use cnb::files::{BuildpackLayerMetadata, BuildpackLayersMetadata, CacheMetadata};
 use cnb::registry::RemoteStore;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 pub type DynCache = Box<dyn Cache + Send + Sync>;
 
@@ -230,58 +230,13 @@ fn add_or_reuse(
     Ok(sha)
 }
 
-/// Adds `p` from its tar file when the app image needed one too, else streams its tar
-/// straight into the cache (no temp file).
+/// Streams the tar of `p` straight into the cache (no temp file); the cache compresses it
+/// and, for a cache image, uploads it as it goes.
 fn add(cache: &dyn Cache, p: &Produced) -> Result<(), String> {
-    if let Some(tar) = &p.tar {
-        return cache
-            .add_layer_file(&p.diff_id, tar)
-            .map_err(|e| e.to_string());
-    }
     let w = cache.layer_writer().map_err(|e| e.to_string())?;
     let w = produce::write_source(&p.source, HashingWriter::new(w))
         .map_err(|e| format!("creating layer '{}': {e}", p.id))?;
     let (w, diff_id, _) = w.finish();
     produce::check_same(p, &diff_id)?;
     w.finish(&diff_id).map_err(|e| e.to_string())
-}
-
-/// Ids of the cache=true layers (and the cache SBOM) whose diffID differs from the previous
-/// cache's: the ones the cache will need bytes for.
-pub fn new_layers(ctx: &Ctx<'_>, produced: &ProducedSet, cache: &dyn Cache) -> BTreeSet<String> {
-    let orig = cache
-        .metadata_bytes()
-        .ok()
-        .flatten()
-        .and_then(|b| CacheMetadata::from_json(&b).ok())
-        .unwrap_or_default();
-    let mut out = BTreeSet::new();
-    for bp in ctx.group {
-        let Ok(dir) = layers_dir::read_quiet(&ctx.layers_dir, &bp.id) else {
-            continue;
-        };
-        for l in &dir.layers {
-            let Ok(t) = l.read() else { continue };
-            if !t.types.cache {
-                continue;
-            }
-            let prev = orig
-                .for_buildpack(&bp.id)
-                .and_then(|b| b.layers.get(&l.name))
-                .map_or("", |m| m.sha.as_str());
-            if produced
-                .get(&l.identifier)
-                .is_some_and(|p| p.diff_id.as_str() != prev)
-            {
-                out.insert(l.identifier.clone());
-            }
-        }
-    }
-    if produced
-        .get(SBOM_CACHE_ID)
-        .is_some_and(|p| p.diff_id.as_str() != orig.sbom.sha)
-    {
-        out.insert(SBOM_CACHE_ID.to_string());
-    }
-    out
 }

@@ -1,14 +1,15 @@
 //! Producing layers: first every layer is only hashed (its diffID, nothing written), then
-//! only what is not reused is written. A layer new to the app image only is tarred, hashed and
-//! gzipped in one pass into a compressed spool file; a layer new to the cache only is streamed
-//! into the cache; a layer new to both is written once as an uncompressed tar in the artifacts
-//! dir (as Go's `layers.Factory` does for every layer) that both read.
+//! only what is not reused is written, straight from its files: a layer new to the app image
+//! is tarred, hashed, gzipped and hashed again in one pass into its upload; a layer new to the
+//! cache is streamed into the cache. Nothing is written to a temporary file (Go's
+//! `layers.Factory` writes every layer as a tar file first).
 
 use cnb::archive::{EntryKind, Owner, TarHeader, TarWriter};
 use cnb::digest::{Digest, HashingWriter};
 use cnb::layers::{LayerError, LayerSpec, write_tar, write_tar_with};
+use cnb::pipe::PipeWriter;
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 /// `/cnb/lifecycle/launcher` and friends (Go `launch` constants).
@@ -35,14 +36,13 @@ pub struct Job {
     pub source: Source,
 }
 
-/// A hashed layer; `tar` is set once its uncompressed tar was written to disk.
+/// A hashed layer.
 #[derive(Clone, Debug)]
 pub struct Produced {
     pub id: String,
     pub created_by: String,
     pub source: Source,
     pub diff_id: Digest,
-    pub tar: Option<PathBuf>,
 }
 
 /// Writes the tar of `source` to `w` (entries + end marker).
@@ -64,23 +64,7 @@ pub fn hash(job: Job) -> Result<Produced, String> {
         created_by: job.created_by,
         source: job.source,
         diff_id,
-        tar: None,
     })
-}
-
-/// Writes the uncompressed tar of `p` as `<dir>/<n>.tar`; the content must still hash to the
-/// diffID found before.
-pub fn write_tar_file(p: &mut Produced, dir: &Path, n: usize) -> Result<(), String> {
-    let tar = dir.join(format!("{n}.tar"));
-    let err = |e: &dyn std::fmt::Display| format!("creating layer '{}': {e}", p.id);
-    let file = File::create(&tar).map_err(|e| err(&e))?;
-    let w =
-        write_source(&p.source, HashingWriter::new(BufWriter::new(file))).map_err(|e| err(&e))?;
-    let (mut buf, diff_id, _) = w.finish();
-    buf.flush().map_err(|e| err(&e))?;
-    check_same(p, &diff_id)?;
-    p.tar = Some(tar);
-    Ok(())
 }
 
 /// A layer's files changed between hashing and writing: refuse to export a lie.
@@ -158,13 +142,6 @@ pub fn owner(uid: i64, gid: i64) -> Owner {
     )
 }
 
-/// A compressed blob of a produced layer.
-pub struct Blob {
-    pub path: PathBuf,
-    pub digest: Digest,
-    pub size: u64,
-}
-
 /// Size of the blocks the gzip encoder is fed. The encoder's output depends on how its input
 /// is cut into writes, so both ways of making a blob (from a tar file, or tarring straight
 /// into it) cut it the same way: a layer gets the same blob digest either way.
@@ -209,47 +186,22 @@ impl<W: Write> Write for Rechunk<W> {
     }
 }
 
-type Sink = HashingWriter<BufWriter<File>>;
-
-fn encoder(out: &Path) -> io::Result<Rechunk<cnb::archive::Encoder<Sink>>> {
-    let sink = HashingWriter::new(BufWriter::new(File::create(out)?));
-    Ok(Rechunk::new(
-        cnb::archive::Compression::default().encoder(sink)?,
-    ))
-}
-
-fn finish_blob(enc: Rechunk<cnb::archive::Encoder<Sink>>, out: PathBuf) -> io::Result<Blob> {
-    let sink = enc.finish()?.finish()?;
-    let (mut buf, digest, size) = sink.finish();
-    buf.flush()?;
-    Ok(Blob {
-        path: out,
-        digest,
-        size,
-    })
-}
-
-/// The gzip blob of `p` as `<dir>/<n>.gz`: compressed from its tar file when there is one,
-/// else tarred, hashed and compressed in one pass (no uncompressed bytes on disk).
-pub fn compressed(p: &Produced, dir: &Path, n: usize) -> Result<Blob, String> {
-    let out = dir.join(format!("{n}.gz"));
+/// Tars, hashes, gzips and hashes `p` again in one pass into `out` (the pipe to its upload)
+/// and closes it; returns the blob's digest and size. The tar must still hash to the diffID
+/// found before; on any error `out` is dropped unclosed, so the upload fails instead of
+/// storing a partial blob.
+pub fn stream_compressed(p: &Produced, out: PipeWriter) -> Result<(Digest, u64), String> {
     let err = |e: &dyn std::fmt::Display| format!("creating layer '{}': {e}", p.id);
-    let enc = encoder(&out).map_err(|e| err(&e))?;
-    let enc = match &p.tar {
-        Some(tar) => {
-            let mut enc = enc;
-            let mut src = File::open(tar).map_err(|e| err(&e))?;
-            io::copy(&mut src, &mut enc).map_err(|e| err(&e))?;
-            enc
-        }
-        None => {
-            let w = write_source(&p.source, HashingWriter::new(enc)).map_err(|e| err(&e))?;
-            let (enc, diff_id, _) = w.finish();
-            check_same(p, &diff_id)?;
-            enc
-        }
-    };
-    finish_blob(enc, out).map_err(|e| err(&e))
+    let enc = cnb::archive::Compression::default()
+        .encoder(HashingWriter::new(out))
+        .map_err(|e| err(&e))?;
+    let w = write_source(&p.source, HashingWriter::new(Rechunk::new(enc))).map_err(|e| err(&e))?;
+    let (enc, diff_id, _) = w.finish();
+    check_same(p, &diff_id)?;
+    let sink = enc.finish().and_then(|e| e.finish()).map_err(|e| err(&e))?;
+    let (pipe, digest, size) = sink.finish();
+    pipe.close().map_err(|e| err(&e))?;
+    Ok((digest, size))
 }
 
 #[cfg(test)]
@@ -264,46 +216,58 @@ mod tests {
         }
     }
 
+    /// Runs `stream_compressed` with a reader collecting the blob.
+    fn blob_of(p: &Produced) -> (Result<(Digest, u64), String>, std::io::Result<Vec<u8>>) {
+        let (w, mut r) = cnb::pipe::pipe_sized(4096, 2);
+        let reader = std::thread::spawn(move || {
+            let mut v = Vec::new();
+            std::io::Read::read_to_end(&mut r, &mut v).map(|_| v)
+        });
+        let res = stream_compressed(p, w);
+        (res, reader.join().unwrap())
+    }
+
     #[test]
-    fn streamed_and_spooled_paths_give_the_same_blob() {
+    fn streamed_blob_is_whole_gzip_and_reproducible() {
         let t = tempfile::tempdir().unwrap();
         let layer = t.path().join("layer");
         std::fs::create_dir_all(layer.join("sub")).unwrap();
-        std::fs::write(layer.join("sub/f"), vec![7u8; 100_000]).unwrap();
-        let out = t.path().join("out");
-        std::fs::create_dir_all(&out).unwrap();
+        std::fs::write(layer.join("sub/f"), vec![7u8; 300_000]).unwrap();
         let p = hash(job(&layer)).unwrap();
         assert_eq!(
             p.diff_id,
             cnb::layers::diff_id(&LayerSpec::dir(&layer, Owner::new(1, 2))).unwrap()
         );
-        let streamed = compressed(&p, &out, 0).unwrap();
-        let mut q = p.clone();
-        write_tar_file(&mut q, &out, 1).unwrap();
-        let tar = q.tar.clone().unwrap();
-        assert_eq!(Digest::of(&std::fs::read(&tar).unwrap()), p.diff_id);
-        let spooled = compressed(&q, &out, 2).unwrap();
+        let (res, bytes) = blob_of(&p);
+        let (digest, size) = res.unwrap();
+        let bytes = bytes.unwrap();
         assert_eq!(
-            (streamed.digest, streamed.size),
-            (spooled.digest.clone(), spooled.size)
+            (Digest::of(&bytes), bytes.len() as u64),
+            (digest.clone(), size)
         );
-        assert_eq!(
-            Digest::of(&std::fs::read(&spooled.path).unwrap()),
-            spooled.digest
-        );
+        let mut tar = Vec::new();
+        let mut dec = cnb::archive::Decoder::new(None, &bytes[..]).unwrap();
+        assert!(matches!(dec, cnb::archive::Decoder::Gzip(_)));
+        std::io::Read::read_to_end(&mut dec, &mut tar).unwrap();
+        assert_eq!(Digest::of(&tar), p.diff_id);
+        assert_eq!(blob_of(&p).0.unwrap().0, digest, "same files, same blob");
     }
 
     #[test]
-    fn contents_changed_after_hashing_is_an_error() {
+    fn contents_changed_after_hashing_fails_the_stream() {
         let t = tempfile::tempdir().unwrap();
         let layer = t.path().join("layer");
         std::fs::create_dir_all(&layer).unwrap();
         std::fs::write(layer.join("f"), "a").unwrap();
-        let mut p = hash(job(&layer)).unwrap();
+        let p = hash(job(&layer)).unwrap();
         std::fs::write(layer.join("f"), "b").unwrap();
-        let e = write_tar_file(&mut p, t.path(), 0).unwrap_err();
+        let (res, read) = blob_of(&p);
+        let e = res.unwrap_err();
         assert!(e.contains("contents changed while exporting"), "{e}");
-        assert!(compressed(&p, t.path(), 1).is_err());
+        assert!(
+            read.is_err(),
+            "the upload side sees an error, not a clean end"
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! cache is exported concurrently from the same layer tars; its failures are warnings.
 
 use super::Inputs;
-use super::appimage::{self, Appended, Dest, LayerBlob};
+use super::appimage::{self, Appended, Dest};
 use super::cache;
 use super::layers_dir;
 use super::produce::{self, Job, Produced, Source};
@@ -38,10 +38,6 @@ pub fn run(inputs: &Inputs, keychain: &Keychain) -> Result<(), LifecycleError> {
     let rt = common::runtime()?;
     let remote = RemoteStore::new(client);
     let cache = cache::open(inputs, &remote, rt.handle())?;
-    let artifacts = tempfile::Builder::new()
-        .prefix("lifecycle.exporter.layer")
-        .tempdir()
-        .map_err(|e| failed("create temp directory", e))?;
     // Go reads project metadata first (a missing file is a debug line, an unreadable one fails).
     let project = match ProjectMetadata::read_optional(&inputs.project_metadata_path) {
         Ok(Some(p)) => p,
@@ -87,19 +83,14 @@ pub fn run(inputs: &Inputs, keychain: &Keychain) -> Result<(), LifecycleError> {
     };
     // Go's "Exporter" timer covers the image export (SBOM copy to save), not the cache.
     let timer = Measurement::start("Exporter");
-    let ctx = Ctx::new(inputs, &group.group, analyzed, project, artifacts.path())?;
+    let ctx = Ctx::new(inputs, &group.group, analyzed, project)?;
     // Hash first: a layer whose diffID is reused is never written anywhere.
     let hashed = ctx.hash_all().map_err(export_err)?;
-    let cache_new = match &cache {
-        Some(c) => cache::new_layers(&ctx, &hashed, c.as_ref()),
-        None => Default::default(),
-    };
     let job = Job2 {
         ctx: &ctx,
         rt: &rt,
         hashed,
         cache,
-        cache_new,
         name: &name,
         tags: &tags,
         timer,
@@ -108,7 +99,6 @@ pub fn run(inputs: &Inputs, keychain: &Keychain) -> Result<(), LifecycleError> {
         StoreKind::Remote => job.run(&remote, Platform::current()),
         StoreKind::Layout(store) => job.run(store, Platform::layout_default()),
     };
-    drop(artifacts);
     written
 }
 
@@ -119,7 +109,6 @@ struct Job2<'a> {
     rt: &'a tokio::runtime::Runtime,
     hashed: ProducedSet,
     cache: Option<cache::DynCache>,
-    cache_new: std::collections::BTreeSet<String>,
     name: &'a str,
     tags: &'a [String],
     timer: Measurement,
@@ -130,29 +119,14 @@ impl Job2<'_> {
         let Job2 {
             ctx,
             rt,
-            mut hashed,
+            hashed,
             cache,
-            cache_new,
             name,
             tags,
             timer,
         } = self;
         let inputs = ctx.inputs;
         let prepared = rt.block_on(ctx.prepare(store, &platform, &hashed))?;
-        // A layer new to both the image and the cache is written once, as a tar both read.
-        let both: Vec<(usize, Produced)> = prepared
-            .new_ids()
-            .filter(|id| cache_new.contains(*id))
-            .filter_map(|id| hashed.get(id).cloned())
-            .enumerate()
-            .collect();
-        let dir = &ctx.artifacts;
-        for r in cnb::layers::map_parallel(both, 0, |(n, mut p)| {
-            produce::write_tar_file(&mut p, dir, n).map(|()| p)
-        }) {
-            let p = r.map_err(export_err)?;
-            hashed.insert(p.id.clone(), p);
-        }
         let (gate_tx, gate_rx) = std::sync::mpsc::channel::<bool>();
         let gate = (!inputs.parallel_export).then_some(gate_rx);
         let hashed = &hashed;
@@ -200,16 +174,6 @@ pub struct Prepared {
     layout: bool,
 }
 
-impl Prepared {
-    /// Ids of the layers the image adds (not reused).
-    fn new_ids(&self) -> impl Iterator<Item = &str> {
-        self.appended.iter().filter_map(|a| match &a.blob {
-            LayerBlob::New(id) => Some(id.as_str()),
-            LayerBlob::Previous => None,
-        })
-    }
-}
-
 /// Inputs of one export, resolved.
 pub struct Ctx<'a> {
     pub inputs: &'a Inputs,
@@ -218,7 +182,6 @@ pub struct Ctx<'a> {
     pub analyzed: Analyzed,
     pub layers_dir: PathBuf,
     pub app_dir: PathBuf,
-    pub artifacts: PathBuf,
     pub owner: cnb::archive::Owner,
     pub build_md: Metadata,
     pub project: ProjectMetadata,
@@ -248,7 +211,6 @@ impl<'a> Ctx<'a> {
         group: &'a [cnb::buildpack::GroupElement],
         analyzed: Analyzed,
         project: ProjectMetadata,
-        artifacts: &Path,
     ) -> Result<Ctx<'a>, LifecycleError> {
         let api = inputs.platform_api;
         if api.at_least("0.11") {
@@ -268,7 +230,6 @@ impl<'a> Ctx<'a> {
             analyzed,
             layers_dir,
             app_dir,
-            artifacts: artifacts.to_path_buf(),
             owner: produce::owner(inputs.uid, inputs.gid),
             build_md,
             project,
@@ -460,30 +421,24 @@ impl<'a> Ctx<'a> {
             meta,
             layout,
         } = prepared;
-        let prev_img = previous.as_ref().map(|p| &p.image);
-        let dir = &self.artifacts;
-        let blobs = tokio::task::block_in_place(|| {
-            appimage::append_layers(&mut image, appended, produced, prev_img, dir)
-        })
-        .map_err(export_err)?;
+        let writes =
+            appimage::plan_writes(appended, produced, previous.as_ref()).map_err(export_err)?;
+        // Labels and config first (their log lines come before "Saving", as in Go); the
+        // layers' blobs are only made while saving.
         self.configure(&mut image, &meta).map_err(export_err)?;
-        image.set_created_at_and_history(&self.created_at(), true);
-        let built = image.build().map_err(export_err)?;
         // Go's timer is named after the image; the process exports one image, so leaking
         // the name once is fine.
         let m = Measurement::start(Box::leak(format!("Saving {name}...").into_boxed_str()));
         cnb::info!("Saving {name}...\n");
-        appimage::upload(
-            store,
-            name,
-            &base,
-            base_layers,
-            previous.as_ref().map(|p| p.name.as_str()),
-            blobs,
-            &built,
-        )
-        .await
-        .map_err(|e| export_err(format!("saving image: {e}")))?;
+        let saving = |e: String| export_err(format!("saving image: {e}"));
+        appimage::write_layers(store, name, &mut image, &base, base_layers, writes)
+            .await
+            .map_err(saving)?;
+        image.set_created_at_and_history(&self.created_at(), true);
+        let built = image.build().map_err(export_err)?;
+        appimage::upload_config(store, name, &built)
+            .await
+            .map_err(saving)?;
         let saved = store.save(name, &built, tags).await;
         let digest = built.manifest.digest().to_string();
         let mut statuses: Vec<(String, Result<(), String>)> = Vec::new();
