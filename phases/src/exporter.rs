@@ -11,6 +11,7 @@ mod plan;
 mod produce;
 mod run;
 mod sbom;
+mod shared;
 
 use crate::cli::flags::{self as f, Flag, Gated, all, since, until};
 use crate::cli::{CommandLine, bad_args, bad_inputs, opt, resolve_paths, validate};

@@ -608,8 +608,52 @@ fn cache_image_is_written_and_readable_by_image_cache() {
     )
     .expect("read layer");
     assert_eq!(Digest::of(&tar), cacheonly);
+    // The launch+cache layer was compressed and uploaded once: the cache image's layer is the
+    // app image's blob, mounted across repositories, and restores to the same tar.
+    let mut tar = Vec::new();
+    std::io::Read::read_to_end(
+        &mut cache.retrieve_layer_checked(&e.both).expect("both layer"),
+        &mut tar,
+    )
+    .expect("read both layer");
+    assert_eq!(Digest::of(&tar), e.both);
     drop(cache);
     drop(_guard);
+    let cache_manifest: serde_json::Value =
+        serde_json::from_slice(&cnb::testing::skopeo_inspect_raw(&cache_ref, None))
+            .expect("cache manifest");
+    let app_manifest: serde_json::Value = serde_json::from_slice(
+        &cnb::testing::skopeo_inspect_raw(&format!("{host}/exp3-app"), None),
+    )
+    .expect("app manifest");
+    let digests = |m: &serde_json::Value| -> Vec<String> {
+        m["layers"]
+            .as_array()
+            .expect("layers")
+            .iter()
+            .map(|l| l["digest"].as_str().expect("digest").to_string())
+            .collect()
+    };
+    let shared: Vec<String> = digests(&cache_manifest)
+        .into_iter()
+        .filter(|d| digests(&app_manifest).contains(d))
+        .collect();
+    assert_eq!(
+        shared.len(),
+        1,
+        "the launch+cache layer's blob is in both images"
+    );
+    let mounted = shared_registry().requests().iter().any(|r| {
+        r.method == "POST"
+            && r.status == 201
+            && r.path.starts_with("/v2/exp3-cache/blobs/uploads/")
+            && r.path.contains(&format!("mount={}", shared[0]))
+            && r.path.contains("from=exp3-app")
+    });
+    assert!(
+        mounted,
+        "mounted from the app repository, not uploaded again"
+    );
 
     // a second export (-parallel): every cache layer reused, nothing uploaded to the cache
     // repository
@@ -636,7 +680,18 @@ fn cache_image_is_written_and_readable_by_image_cache() {
         "{}",
         out.output
     );
-    assert_eq!(blob_uploads("exp3-cache"), before, "{}", out.output);
+    let reqs: Vec<String> = shared_registry()
+        .requests()
+        .iter()
+        .filter(|r| r.path.contains("/exp3-cache/"))
+        .map(|r| format!("{} {} {}", r.method, r.path, r.status))
+        .collect();
+    assert_eq!(
+        blob_uploads("exp3-cache"),
+        before,
+        "{}\n{reqs:#?}",
+        out.output
+    );
 }
 
 /// The Go reference `lifecycle` named by `CNB_GO_LIFECYCLE`, if any.

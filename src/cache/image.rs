@@ -121,6 +121,20 @@ pub trait CacheImageBackend: Send + Sync {
         None
     }
 
+    /// Makes blob `digest` (`size` bytes) of image `from` a blob of the cache image's
+    /// repository without passing its bytes through us (a cross-repository mount); `None`
+    /// when this backend cannot (another registry, or no registry at all).
+    fn adopt_blob(&self, from: &str, digest: &Digest, size: u64) -> Option<Result<(), CacheError>> {
+        let _ = (from, digest, size);
+        None
+    }
+
+    /// Whether [`adopt_blob`](Self::adopt_blob) can work for blobs of image `from`.
+    fn can_adopt_from(&self, from: &str) -> bool {
+        let _ = from;
+        false
+    }
+
     /// Uploads new blobs (skipping those the registry already has), mounts nothing, writes
     /// config and manifest under the tag; returns the new manifest digest.
     fn push(&self, request: &PushRequest) -> Result<Digest, CacheError>;

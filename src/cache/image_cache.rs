@@ -150,6 +150,44 @@ impl<B: CacheImageBackend> Cache for ImageCache<B> {
         )?))
     }
 
+    /// Only when the cache's own compression is gzip (the blob must be what `add_layer` would
+    /// have made of the same tar, up to gzip framing) and the backend can mount from `image`.
+    fn can_add_blob_from(&self, image: &str) -> bool {
+        self.compression == CacheCompression::Gzip && self.backend.can_adopt_from(image)
+    }
+
+    fn add_layer_blob(&self, diff_id: &Digest, blob: &super::GzipBlob) -> Result<bool, CacheError> {
+        if !self.can_add_blob_from(&blob.image) {
+            return Ok(false);
+        }
+        if self.lock_open()?.plan.contains(diff_id) {
+            return Ok(true);
+        }
+        match self
+            .backend
+            .adopt_blob(&blob.image, &blob.digest, blob.size)
+        {
+            None => return Ok(false),
+            Some(r) => r?,
+        }
+        let mut g = self.lock_open()?;
+        if g.plan.contains(diff_id) {
+            return Ok(true);
+        }
+        g.plan.add(diff_id.clone());
+        g.blobs.insert(
+            diff_id.clone(),
+            SpooledBlob {
+                diff_id: diff_id.clone(),
+                digest: blob.digest.clone(),
+                size: blob.size,
+                media_type: self.compression.media_type(),
+                path: None,
+            },
+        );
+        Ok(true)
+    }
+
     fn reuse_layer(&self, diff_id: &Digest) -> Result<(), CacheError> {
         self.lock_open()?.plan.reuse(diff_id).map(|_| ())
     }

@@ -106,6 +106,21 @@ pub trait Cache: Send + Sync {
     /// uncompressed tar, then `finish(diff_id)`.
     fn layer_writer(&self) -> Result<Box<dyn LayerWriter>, CacheError>;
 
+    /// Whether [`add_layer_blob`](Cache::add_layer_blob) can take blobs of image `image`.
+    fn can_add_blob_from(&self, image: &str) -> bool {
+        let _ = image;
+        false
+    }
+
+    /// Adds layer `diff_id` from a blob another image already stored: `blob` is the gzip of
+    /// the layer's tar as the exporter uploaded it for the app image. `Ok(false)` when this
+    /// cache cannot take it that way (then add the tar as usual); nothing is compressed or
+    /// uploaded again when it can.
+    fn add_layer_blob(&self, diff_id: &Digest, blob: &GzipBlob) -> Result<bool, CacheError> {
+        let _ = (diff_id, blob);
+        Ok(false)
+    }
+
     /// Keeps the previous cache's layer `diff_id` in the new cache without its bytes passing
     /// through us. Missing in the previous cache → a `Read` error.
     fn reuse_layer(&self, diff_id: &Digest) -> Result<(), CacheError>;
@@ -131,6 +146,14 @@ pub trait Cache: Send + Sync {
 
     /// Makes the new cache (metadata + added + reused layers, nothing else) the cache.
     fn commit(&self) -> Result<(), CacheError>;
+}
+
+/// A gzip layer blob stored for another image: `image`'s blob `digest`, `size` bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GzipBlob {
+    pub image: String,
+    pub digest: Digest,
+    pub size: u64,
 }
 
 /// A streaming sink for one uncompressed layer tar; see [`Cache::layer_writer`]. Dropping it

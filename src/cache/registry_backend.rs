@@ -310,6 +310,40 @@ impl CacheImageBackend for RegistryCacheBackend {
         block_on(&self.handle, self.push_async(request))
     }
 
+    fn can_adopt_from(&self, from: &str) -> bool {
+        match (Reference::parse(from), Reference::parse(&self.name)) {
+            (Ok(f), Ok(t)) => f.registry() == t.registry(),
+            _ => false,
+        }
+    }
+
+    /// Mounts the blob from `from`'s repository (same registry only).
+    fn adopt_blob(&self, from: &str, digest: &Digest, size: u64) -> Option<Result<(), CacheError>> {
+        if !self.can_adopt_from(from) {
+            return None;
+        }
+        let (f, t) = (
+            Reference::parse(from).ok()?,
+            Reference::parse(&self.name).ok()?,
+        );
+        let copied = block_on(
+            &self.handle,
+            self.store
+                .client()
+                .copy_blob(f.context(), t.context(), digest, Some(size)),
+        );
+        Some(match copied {
+            Ok(_) => {
+                self.store.note_blob(t.context(), digest);
+                Ok(())
+            }
+            Err(e) => Err(CacheError::Backend(format!(
+                "mounting {digest} from {from} into {}: {e}",
+                self.name
+            ))),
+        })
+    }
+
     /// Streams the blob to the cache image's repository while it is written: `POST`, one
     /// streamed `PATCH`, `PUT ?digest=` (the registry keeps it unreferenced until the manifest
     /// is pushed, and garbage-collects it if that never happens).

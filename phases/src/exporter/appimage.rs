@@ -4,6 +4,7 @@
 //! imgutil `SaveAs`).
 
 use super::produce::{self, Produced};
+use super::shared::SharedBlobs;
 use cnb::digest::Digest;
 use cnb::image::{
     BlobSource, Built, Descriptor, History, Image, ImageStore, LayoutStore, Platform,
@@ -224,6 +225,7 @@ pub async fn write_layers<S: Dest>(
     base: &Read,
     base_layers: usize,
     writes: Writes,
+    shared: &SharedBlobs,
 ) -> Result<(), String> {
     enum Task {
         Copy(String, Descriptor),
@@ -259,7 +261,12 @@ pub async fn write_layers<S: Dest>(
                     Task::Copy(from, desc) => {
                         store.copy_in(&from, name, &desc).await.map(|()| None)
                     }
-                    Task::New(n, p) => stream_new(store, name, p).await.map(|d| Some((n, d))),
+                    Task::New(n, p) => {
+                        let id = p.id.clone();
+                        let d = stream_new(store, name, p).await?;
+                        shared.ready(&id, &d.digest, d.size);
+                        Ok(Some((n, d)))
+                    }
                 }
             })
             .buffer_unordered(UPLOADS)

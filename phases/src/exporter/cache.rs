@@ -6,8 +6,9 @@ use super::Inputs;
 use super::layers_dir;
 use super::produce::{self, Produced};
 use super::run::{Ctx, ProducedSet, SBOM_CACHE_ID};
+use super::shared::SharedBlobs;
 use cnb::cache::registry_backend::RegistryCacheBackend;
-use cnb::cache::{Cache, CacheChoice, CacheCompression, ImageCache, VolumeCache};
+use cnb::cache::{Cache, CacheChoice, CacheCompression, GzipBlob, ImageCache, VolumeCache};
 use cnb::digest::HashingWriter;
 use cnb::exit::{ExitCode, LifecycleError};
 use cnb::files::{BuildpackLayerMetadata, BuildpackLayersMetadata, CacheMetadata};
@@ -87,10 +88,11 @@ pub fn export(
     cache: &dyn Cache,
     log: &mut Log,
     gate: Option<std::sync::mpsc::Receiver<bool>>,
+    shared: &SharedBlobs,
 ) -> Result<(), String> {
     let start = std::time::Instant::now();
     log.debug(format!("Timer: Cache started at {}", now()));
-    let res = export_inner(ctx, produced, cache, log, gate);
+    let res = export_inner(ctx, produced, cache, log, gate, shared);
     log.debug(format!(
         "Timer: Cache ran for {} and ended at {}",
         crate::common::timer::go_duration(start.elapsed()),
@@ -112,6 +114,7 @@ fn export_inner(
     cache: &dyn Cache,
     log: &mut Log,
     gate: Option<std::sync::mpsc::Receiver<bool>>,
+    shared: &SharedBlobs,
 ) -> Result<(), String> {
     if !cache.exists() {
         log.info("Layer cache not found".into());
@@ -147,7 +150,7 @@ fn export_inner(
                 .for_buildpack(&bp.id)
                 .and_then(|b| b.layers.get(&l.name))
                 .map_or("", |m| m.sha.as_str());
-            match add_or_reuse(cache, produced, &l.identifier, prev, log) {
+            match add_or_reuse(cache, produced, &l.identifier, prev, log, shared) {
                 Ok(sha) => {
                     bp_md.layers.insert(
                         l.name.clone(),
@@ -170,7 +173,7 @@ fn export_inner(
             "Found SBOM of type cache for at {}",
             ctx.layers_dir.join("sbom/cache").display()
         ));
-        meta.sbom.sha = add_or_reuse(cache, produced, SBOM_CACHE_ID, &orig.sbom.sha, log)?;
+        meta.sbom.sha = add_or_reuse(cache, produced, SBOM_CACHE_ID, &orig.sbom.sha, log, shared)?;
     }
     // Without -parallel Go exports the cache only once the image is saved: nothing is
     // committed when the image export failed.
@@ -198,6 +201,7 @@ fn add_or_reuse(
     id: &str,
     previous_sha: &str,
     log: &mut Log,
+    shared: &SharedBlobs,
 ) -> Result<String, String> {
     let p = produced
         .get(id)
@@ -225,9 +229,31 @@ fn add_or_reuse(
     log.debug(format!("Layer '{id}' SHA: {sha}\n"));
     // Go adds the layer even after reusing it (a no-op then): the line is kept, the work not.
     if !reused {
-        add(cache, p)?;
+        add_shared(cache, p, shared)?;
     }
     Ok(sha)
+}
+
+/// Adds `p` from the app image's blob when the app side is storing one the cache can mount
+/// (waiting for it, in place: the cache image's layers keep Go's order); otherwise streams
+/// it as usual.
+fn add_shared(cache: &dyn Cache, p: &Produced, shared: &SharedBlobs) -> Result<(), String> {
+    if let Some((digest, size)) = shared.wait(&p.id) {
+        let blob = GzipBlob {
+            image: shared.image().to_string(),
+            digest,
+            size,
+        };
+        match cache.add_layer_blob(&p.diff_id, &blob) {
+            Ok(true) => return Ok(()),
+            Ok(false) => {}
+            Err(e) => cnb::debug!(
+                "Mounting the image's blob for cache layer '{}' failed, writing it: {e}",
+                p.id
+            ),
+        }
+    }
+    add(cache, p)
 }
 
 /// Streams the tar of `p` straight into the cache (no temp file); the cache compresses it

@@ -4,10 +4,11 @@
 //! cache is exported concurrently from the same layer tars; its failures are warnings.
 
 use super::Inputs;
-use super::appimage::{self, Appended, Dest};
+use super::appimage::{self, Appended, Dest, LayerBlob};
 use super::cache;
 use super::layers_dir;
 use super::produce::{self, Job, Produced, Source};
+use super::shared::SharedBlobs;
 use crate::common::{self, StoreKind, timer::Measurement};
 use cnb::api::Version;
 use cnb::exit::{ExitCode, LifecycleError};
@@ -127,22 +128,35 @@ impl Job2<'_> {
         } = self;
         let inputs = ctx.inputs;
         let prepared = rt.block_on(ctx.prepare(store, &platform, &hashed))?;
+        // A layer new to the image that the cache can take as the image's blob (a cache image
+        // on the same registry, gzip) is compressed and uploaded once, for both.
+        let shared = SharedBlobs::new(
+            name,
+            cache
+                .as_ref()
+                .filter(|c| c.can_add_blob_from(name))
+                .map(|_| prepared.new_ids())
+                .unwrap_or_default(),
+        );
         let (gate_tx, gate_rx) = std::sync::mpsc::channel::<bool>();
         let gate = (!inputs.parallel_export).then_some(gate_rx);
         let hashed = &hashed;
+        let shared = &shared;
         std::thread::scope(|s| {
             // Go runs the cache after the image unless -parallel; here it always runs beside
             // the image uploads and its log lines come after the image's, in Go's order.
             let cache_thread = cache.map(|c| {
                 s.spawn(move || {
                     let mut log = cache::Log::default();
-                    if let Err(e) = cache::export(ctx, hashed, c.as_ref(), &mut log, gate) {
+                    if let Err(e) = cache::export(ctx, hashed, c.as_ref(), &mut log, gate, shared) {
                         log.warn(format!("Failed to export cache: {e}\n"));
                     }
                     log
                 })
             });
-            let res = rt.block_on(ctx.finish(store, prepared, hashed, name, tags));
+            let res = rt.block_on(ctx.finish(store, prepared, hashed, name, tags, shared));
+            // Whatever happened, the cache side must not wait for more blobs.
+            shared.close();
             timer.end();
             let written = res.and_then(|report| {
                 report.write(&inputs.report_path).map_err(|e| {
@@ -172,6 +186,19 @@ pub struct Prepared {
     appended: Vec<Appended>,
     meta: LayersMetadata,
     layout: bool,
+}
+
+impl Prepared {
+    /// Ids of the layers the image adds (not reused).
+    fn new_ids(&self) -> Vec<String> {
+        self.appended
+            .iter()
+            .filter_map(|a| match &a.blob {
+                LayerBlob::New(id) => Some(id.clone()),
+                LayerBlob::Previous => None,
+            })
+            .collect()
+    }
 }
 
 /// Inputs of one export, resolved.
@@ -411,6 +438,7 @@ impl<'a> Ctx<'a> {
         produced: &ProducedSet,
         name: &str,
         tags: &[String],
+        shared: &SharedBlobs,
     ) -> Result<Report, LifecycleError> {
         let Prepared {
             base,
@@ -431,7 +459,7 @@ impl<'a> Ctx<'a> {
         let m = Measurement::start(Box::leak(format!("Saving {name}...").into_boxed_str()));
         cnb::info!("Saving {name}...\n");
         let saving = |e: String| export_err(format!("saving image: {e}"));
-        appimage::write_layers(store, name, &mut image, &base, base_layers, writes)
+        appimage::write_layers(store, name, &mut image, &base, base_layers, writes, shared)
             .await
             .map_err(saving)?;
         image.set_created_at_and_history(&self.created_at(), true);
