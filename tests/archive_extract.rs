@@ -566,3 +566,65 @@ fn random_trees_round_trip() {
         );
     }
 }
+
+fn tar_without_trailer(entries: &[(TarHeader, &[u8])]) -> Vec<u8> {
+    let mut t = tar_of(entries);
+    t.truncate(t.len() - 1024);
+    t
+}
+
+/// umoci 0.4 (and other writers) may end a layer without the two zero blocks; the Go
+/// lifecycle accepts that, so do we, as long as the stream ends where a header would start.
+#[test]
+fn archive_without_end_blocks_is_accepted() {
+    let sb = Sandbox::new();
+    let tar = tar_without_trailer(&[
+        (
+            TarHeader::new(b"/layers/bp".to_vec(), EntryKind::Directory, 0o755),
+            b"",
+        ),
+        (file("/layers/bp/a", b"abc"), b"abc"),
+    ]);
+    let got = extract(
+        &tar[..],
+        None,
+        &Expected {
+            digest: None,
+            diff_id: Some(cnb::digest::Digest::of(&tar)),
+        },
+        &sb.opts(),
+    )
+    .expect("no end blocks");
+    assert_eq!(got.entries, 2);
+    assert_eq!(got.diff_id, cnb::digest::Digest::of(&tar));
+    assert_eq!(fs::read(sb.dest().join("bp/a")).expect("a"), b"abc");
+}
+
+/// tar-rs reads PAX records line by line; Go honours each record's length. A PAX path
+/// holding a newline would be dropped by tar-rs (the entry written under its USTAR name) and
+/// its tail could even read as a `size` record Go never sees: such entries are refused.
+#[test]
+fn pax_value_with_a_newline_is_refused() {
+    // Our writer emits PAX `path` for non-ASCII names; this one also holds a newline.
+    let name = "/layers/bp/é\n9 size=5".as_bytes().to_vec();
+    let h = TarHeader {
+        size: 3,
+        ..TarHeader::new(name, EntryKind::Regular, 0o644)
+    };
+    let sb = Sandbox::new();
+    let tar = tar_of(&[(h, b"abc")]);
+    let err = sb
+        .run(&tar, &sb.opts())
+        .expect_err("newline in PAX")
+        .to_string();
+    assert!(
+        err.contains("malformed PAX record") && err.contains("test:layer"),
+        "{err}"
+    );
+    assert_eq!(
+        fs::read_dir(sb.dest()).expect("ls").count(),
+        0,
+        "nothing written"
+    );
+    sb.outside_untouched();
+}

@@ -384,6 +384,7 @@ impl<'o> Extractor<'o> {
     }
 
     fn entry<R: Read>(&mut self, e: &mut tar::Entry<'_, R>) -> Result<(), String> {
+        check_pax(e)?;
         let name = e.path_bytes().into_owned();
         let Some(rel) = self.map(&name)? else {
             return Ok(());
@@ -534,6 +535,22 @@ impl<'o> Extractor<'o> {
         }
         Ok(())
     }
+}
+
+/// Refuses an entry whose PAX records tar-rs cannot parse. tar-rs splits PAX data at
+/// newlines where Go's `archive/tar` honours each record's length, so a value holding a
+/// newline (e.g. a path) is dropped by tar-rs (the entry would be written under its USTAR
+/// name instead) and the rest of the value may even parse as another record (a `size` Go
+/// never sees). Either way the two readers disagree: stop rather than guess.
+fn check_pax<R: Read>(e: &mut tar::Entry<'_, R>) -> Result<(), String> {
+    if let Some(exts) = e.pax_extensions().map_err(|x| x.to_string())? {
+        for x in exts {
+            x.map_err(|_| {
+                "malformed PAX record (a newline inside a value is not supported)".to_string()
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// `io::copy` with a 256 KiB buffer (fewer read/write calls for large files).
