@@ -313,7 +313,7 @@ fn compression_strategy() -> impl Strategy<Value = Compression> {
 }
 
 proptest! {
-    #![proptest_config(cases(48))]
+    #![proptest_config(cases(32))]
 
     #[test]
     fn written_trees_extract_to_the_same_tree(
@@ -772,7 +772,7 @@ fn hostile(
 }
 
 proptest! {
-    #![proptest_config(cases(400))]
+    #![proptest_config(cases(256))]
 
     #[test]
     fn hostile_archives_never_escape(
