@@ -27,12 +27,12 @@ pub(super) struct ChunkReader {
     pos: usize,
 }
 
+/// The producer's ends: chunks (or the error that ended the stream) out, spent buffers back.
+pub(super) type ProducerEnds = (SyncSender<io::Result<Vec<u8>>>, Receiver<Vec<u8>>);
+
 /// Creates the channel pair: the reader for the writing thread and the ends the producer
 /// ([`produce`]) needs.
-pub(super) fn channel() -> (
-    ChunkReader,
-    (SyncSender<io::Result<Vec<u8>>>, Receiver<Vec<u8>>),
-) {
+pub(super) fn channel() -> (ChunkReader, ProducerEnds) {
     let (tx, rx) = std::sync::mpsc::sync_channel(DEPTH);
     let (free_tx, free_rx) = std::sync::mpsc::channel();
     (
@@ -89,7 +89,7 @@ fn fill(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 pub(super) fn produce<R: Read>(
     blob: R,
     media_type: Option<&str>,
-    (tx, free): (SyncSender<io::Result<Vec<u8>>>, Receiver<Vec<u8>>),
+    (tx, free): ProducerEnds,
 ) -> io::Result<Digests> {
     let fail = |e: io::Error| {
         let msg = io::Error::new(e.kind(), e.to_string());
