@@ -12,7 +12,7 @@
 //! - whiteouts (`.wh.*` names) are refused: the lifecycle's own layers never contain them;
 //! - files, links and fifos are created with an exclusive create (or, when the name is
 //!   taken, under a temporary name renamed over it) and removed again if any step fails, so a
-//!   failure leaves no half-written file (see [`entries`]);
+//!   failure leaves no half-written file (see `entries.rs`);
 //! - mode (incl. setuid/setgid/sticky) and mtime are restored, ownership too when
 //!   [`ExtractOptions::restore_owner`] (default: running as root). Directories that already
 //!   exist are left as they are (as the Go lifecycle does); new ones get their mode, mtime
@@ -106,7 +106,7 @@ pub enum ExtractError {
 /// Decodes `blob` (gzip, zstd or plain tar: `media_type` if it says, else magic bytes),
 /// extracts it per `opts`, and verifies the digests in `expect` once the stream ends.
 ///
-/// Reading, hashing and decompressing run on a helper thread ([`pipe`]) while this thread
+/// Reading, hashing and decompressing run on a helper thread (`pipe.rs`) while this thread
 /// writes the files.
 pub fn extract<R: Read + Send>(
     blob: R,
