@@ -566,3 +566,213 @@ fn random_trees_round_trip() {
         );
     }
 }
+
+fn tar_without_trailer(entries: &[(TarHeader, &[u8])]) -> Vec<u8> {
+    let mut t = tar_of(entries);
+    t.truncate(t.len() - 1024);
+    t
+}
+
+/// umoci 0.4 (and other writers) may end a layer without the two zero blocks; the Go
+/// lifecycle accepts that, so do we, as long as the stream ends where a header would start.
+#[test]
+fn archive_without_end_blocks_is_accepted() {
+    let sb = Sandbox::new();
+    let tar = tar_without_trailer(&[
+        (
+            TarHeader::new(b"/layers/bp".to_vec(), EntryKind::Directory, 0o755),
+            b"",
+        ),
+        (file("/layers/bp/a", b"abc"), b"abc"),
+    ]);
+    let got = extract(
+        &tar[..],
+        None,
+        &Expected {
+            digest: None,
+            diff_id: Some(cnb::digest::Digest::of(&tar)),
+        },
+        &sb.opts(),
+    )
+    .expect("no end blocks");
+    assert_eq!(got.entries, 2);
+    assert_eq!(got.diff_id, cnb::digest::Digest::of(&tar));
+    assert_eq!(fs::read(sb.dest().join("bp/a")).expect("a"), b"abc");
+}
+
+/// tar-rs reads PAX records line by line; Go honours each record's length. A PAX path
+/// holding a newline would be dropped by tar-rs (the entry written under its USTAR name) and
+/// its tail could even read as a `size` record Go never sees: such entries are refused.
+#[test]
+fn pax_value_with_a_newline_is_refused() {
+    // Our writer emits PAX `path` for non-ASCII names; this one also holds a newline.
+    let name = "/layers/bp/é\n9 size=5".as_bytes().to_vec();
+    let h = TarHeader {
+        size: 3,
+        ..TarHeader::new(name, EntryKind::Regular, 0o644)
+    };
+    let sb = Sandbox::new();
+    let tar = tar_of(&[(h, b"abc")]);
+    let err = sb
+        .run(&tar, &sb.opts())
+        .expect_err("newline in PAX")
+        .to_string();
+    assert!(
+        err.contains("malformed PAX record") && err.contains("test:layer"),
+        "{err}"
+    );
+    assert_eq!(
+        fs::read_dir(sb.dest()).expect("ls").count(),
+        0,
+        "nothing written"
+    );
+    sb.outside_untouched();
+}
+
+/// Builds a one-layer image with umoci from a rootfs holding `/layers/bp/l/{a,big,s->a,sub/}`
+/// and returns (layer blob, its media type, digest and diffID as umoci recorded them).
+fn umoci_layer(work: &Path) -> (Vec<u8>, String, cnb::digest::Digest, cnb::digest::Digest) {
+    use std::process::Command;
+    cnb::testing::require_tool("umoci", "umoci");
+    let run = |args: &[&str]| {
+        let out = Command::new("umoci")
+            .args(args)
+            .output()
+            .expect("run umoci");
+        assert!(out.status.success(), "umoci {args:?}: {out:?}");
+    };
+    let layout = work.join("layout");
+    let image = format!("{}:t", layout.display());
+    let bundle = work.join("bundle");
+    run(&["init", "--layout", layout.to_str().expect("utf8")]);
+    run(&["new", "--image", &image]);
+    run(&[
+        "unpack",
+        "--rootless",
+        "--image",
+        &image,
+        bundle.to_str().expect("utf8"),
+    ]);
+    let l = bundle.join("rootfs/layers/bp/l");
+    fs::create_dir_all(l.join("sub")).expect("mkdir");
+    fs::write(l.join("a"), b"abc").expect("a");
+    fs::write(l.join("big"), testtree::pseudo_random(3, 5000)).expect("big");
+    std::os::unix::fs::symlink("a", l.join("s")).expect("s");
+    run(&["repack", "--image", &image, bundle.to_str().expect("utf8")]);
+
+    let json = |p: PathBuf| -> serde_json::Value {
+        serde_json::from_slice(&fs::read(p).expect("read json")).expect("json")
+    };
+    let blob_path = |d: &str| {
+        layout
+            .join("blobs/sha256")
+            .join(d.trim_start_matches("sha256:"))
+    };
+    let index = json(layout.join("index.json"));
+    let manifest = json(blob_path(
+        index["manifests"][0]["digest"]
+            .as_str()
+            .expect("manifest digest"),
+    ));
+    let layer = &manifest["layers"][0];
+    let digest = layer["digest"].as_str().expect("layer digest");
+    let config = json(blob_path(
+        manifest["config"]["digest"].as_str().expect("config"),
+    ));
+    let diff_id = config["rootfs"]["diff_ids"][0].as_str().expect("diff_id");
+    (
+        fs::read(blob_path(digest)).expect("blob"),
+        layer["mediaType"].as_str().expect("media type").to_string(),
+        digest.parse().expect("digest"),
+        diff_id.parse().expect("diff_id"),
+    )
+}
+
+/// A layer written by a third-party writer (umoci: relative names, a `.` entry, real
+/// mtimes) extracts with the digest and diffID umoci recorded. The same tar without its two
+/// end blocks is accepted too (the stream ends where a header would start; Go's
+/// archive/tar accepts that as well), its diffID computed over the bytes that were there;
+/// cut inside a header or inside file data it is an error naming the entry, and no
+/// half-written file remains.
+#[test]
+fn umoci_layer_extracts_with_and_without_end_blocks() {
+    let work = tempfile::tempdir().expect("work");
+    let (blob, media_type, digest, diff_id) = umoci_layer(work.path());
+    let check_tree = |out: &Path| {
+        let l = out.join("bp/l");
+        assert_eq!(fs::read(l.join("a")).expect("a"), b"abc");
+        assert_eq!(
+            fs::read(l.join("big")).expect("big"),
+            testtree::pseudo_random(3, 5000)
+        );
+        assert_eq!(fs::read_link(l.join("s")).expect("s"), Path::new("a"));
+        assert!(l.join("sub").is_dir());
+    };
+
+    let out = tempfile::tempdir().expect("out");
+    let opts = ExtractOptions::new(out.path(), "/layers", "umoci:layer");
+    let expect = Expected {
+        digest: Some(digest.clone()),
+        diff_id: Some(diff_id.clone()),
+    };
+    let got = extract(&blob[..], Some(&media_type), &expect, &opts).expect("umoci layer");
+    assert_eq!((got.digest, got.diff_id), (digest, diff_id.clone()));
+    check_tree(out.path());
+
+    // The uncompressed tar, its end-of-archive blocks removed.
+    let mut tar = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&blob[..]), &mut tar)
+        .expect("gunzip");
+    assert_eq!(cnb::digest::Digest::of(&tar), diff_id);
+    let mut bare = tar.clone();
+    while bare.len() >= 512 && bare[bare.len() - 512..].iter().all(|&b| b == 0) {
+        bare.truncate(bare.len() - 512);
+    }
+    assert!(bare.len() + 1024 <= tar.len(), "umoci wrote end blocks");
+    let out = tempfile::tempdir().expect("out");
+    let opts = ExtractOptions::new(out.path(), "/layers", "umoci:layer");
+    let expect = Expected {
+        digest: None,
+        diff_id: Some(cnb::digest::Digest::of(&bare)),
+    };
+    let got = extract(&bare[..], None, &expect, &opts).expect("no end blocks");
+    assert_eq!(got.diff_id, cnb::digest::Digest::of(&bare));
+    check_tree(out.path());
+
+    // Cut inside a header: the stream ends 100 bytes into what should be a header block.
+    let mut cut = bare.clone();
+    cut.extend_from_slice(&tar[..100]);
+    let out = tempfile::tempdir().expect("out");
+    let opts = ExtractOptions::new(out.path(), "/layers", "umoci:layer");
+    let err = extract(&cut[..], None, &Expected::default(), &opts)
+        .expect_err("cut in a header")
+        .to_string();
+    assert!(
+        err.contains("umoci:layer") && err.contains("after entry 'layers/"),
+        "{err}"
+    );
+
+    // Cut inside the data of `big`.
+    let big_at = (0..bare.len() / 512)
+        .map(|i| i * 512)
+        .find(|&o| bare[o..o + 100].starts_with(b"layers/bp/l/big\0"))
+        .expect("big's header");
+    let cut = &bare[..big_at + 512 + 1000];
+    let out = tempfile::tempdir().expect("out");
+    let opts = ExtractOptions::new(out.path(), "/layers", "umoci:layer");
+    let err = extract(cut, None, &Expected::default(), &opts)
+        .expect_err("cut in data")
+        .to_string();
+    assert!(
+        err.contains("umoci:layer") && err.contains("entry 'layers/bp/l/big'"),
+        "{err}"
+    );
+    assert!(
+        !out.path().join("bp/l/big").exists(),
+        "no half-written file"
+    );
+    for e in walkdir::WalkDir::new(out.path()) {
+        let name = e.expect("walk").file_name().to_string_lossy().into_owned();
+        assert!(!name.starts_with(".cnb-tmp"), "temporary left: {name}");
+    }
+}
