@@ -1,14 +1,20 @@
-//! A bounded in-memory byte pipe between two threads: a producer writing a layer (walk → tar →
-//! compress) and a consumer sending it somewhere (a registry upload reading a `BlobReader`).
-//! At most `depth` chunks of `chunk` bytes are in flight, so a layer of any size moves through
-//! a few MiB of memory and no temporary file.
+//! A bounded in-memory byte pipe between two threads — the one used wherever a layer moves
+//! from a producer to a consumer: a layer writer (walk → tar → compress) feeding a registry
+//! upload, or a blob reader (download → hash → decompress) feeding the extractor. At most
+//! `depth` chunks of `chunk` bytes are in flight, and spent chunks go back to the producer to
+//! be refilled, so a layer of any size moves through a few MiB and no temporary file.
 //!
-//! A producer that fails calls [`PipeWriter::fail`] (or is dropped without
-//! [`PipeWriter::close`]): the reader then returns an error instead of a clean end, so a
-//! consumer never mistakes a half-written layer for a whole one.
+//! The producer either writes (`io::Write`, cut into chunks here) or fills chunks itself
+//! ([`PipeWriter::spare`] + [`PipeWriter::send_chunk`]); the consumer either reads
+//! (`io::Read`) or takes whole chunks ([`PipeReader::recv_chunk`] + [`PipeReader::recycle`]).
+//!
+//! A producer that fails calls [`PipeWriter::fail`] with its error, which the reader returns
+//! as is (so an error type wrapped in it can still be recovered); a producer dropped without
+//! [`PipeWriter::close`] is a failure too. A consumer never mistakes a half-written stream for
+//! a whole one.
 
 use std::io::{self, Read, Write};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 
 /// Default chunk size.
 pub const CHUNK: usize = 256 * 1024;
@@ -18,29 +24,32 @@ pub const DEPTH: usize = 8;
 enum Msg {
     Data(Vec<u8>),
     End,
-    Failed(String),
+    Failed(io::Error),
 }
 
-/// The writing end.
+/// The producing end.
 pub struct PipeWriter {
     tx: Option<SyncSender<Msg>>,
+    free: Receiver<Vec<u8>>,
     buf: Vec<u8>,
     chunk: usize,
 }
 
-/// The reading end.
+/// The consuming end.
 pub struct PipeReader {
     rx: Receiver<Msg>,
+    free: Sender<Vec<u8>>,
+    chunk: usize,
     cur: Vec<u8>,
     pos: usize,
     state: ReadState,
 }
 
-#[derive(Clone, PartialEq, Eq)]
 enum ReadState {
     Open,
     Ended,
-    Failed(String),
+    /// The producer's error, returned once; later reads get a copy.
+    Failed(Option<io::Error>, io::ErrorKind, String),
 }
 
 /// A pipe with the default sizes.
@@ -52,14 +61,18 @@ pub fn pipe() -> (PipeWriter, PipeReader) {
 pub fn pipe_sized(chunk: usize, depth: usize) -> (PipeWriter, PipeReader) {
     let chunk = chunk.max(1);
     let (tx, rx) = sync_channel(depth.max(1));
+    let (free_tx, free_rx) = channel();
     (
         PipeWriter {
             tx: Some(tx),
-            buf: Vec::with_capacity(chunk),
+            free: free_rx,
+            buf: Vec::new(),
             chunk,
         },
         PipeReader {
             rx,
+            free: free_tx,
+            chunk,
             cur: Vec::new(),
             pos: 0,
             state: ReadState::Open,
@@ -72,6 +85,23 @@ fn gone() -> io::Error {
 }
 
 impl PipeWriter {
+    /// The chunk size.
+    pub fn chunk(&self) -> usize {
+        self.chunk
+    }
+
+    /// An empty buffer with room for a chunk: a spent one sent back by the reader when there
+    /// is one.
+    pub fn spare(&mut self) -> Vec<u8> {
+        match self.free.try_recv() {
+            Ok(mut b) => {
+                b.clear();
+                b
+            }
+            Err(_) => Vec::with_capacity(self.chunk),
+        }
+    }
+
     fn send(&mut self, msg: Msg) -> io::Result<()> {
         match &self.tx {
             Some(tx) => tx.send(msg).map_err(|_| gone()),
@@ -79,11 +109,21 @@ impl PipeWriter {
         }
     }
 
+    /// Sends a chunk the producer filled itself (after what `write` buffered).
+    pub fn send_chunk(&mut self, data: Vec<u8>) -> io::Result<()> {
+        self.send_buf()?;
+        if data.is_empty() {
+            return Ok(());
+        }
+        self.send(Msg::Data(data))
+    }
+
     fn send_buf(&mut self) -> io::Result<()> {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let full = std::mem::replace(&mut self.buf, Vec::with_capacity(self.chunk));
+        let next = self.spare();
+        let full = std::mem::replace(&mut self.buf, next);
         self.send(Msg::Data(full))
     }
 
@@ -95,19 +135,17 @@ impl PipeWriter {
         Ok(())
     }
 
-    /// Ends the stream with an error the reader returns instead of EOF.
-    pub fn fail(mut self, why: impl Into<String>) {
-        let _ = self.send(Msg::Failed(why.into()));
+    /// Ends the stream with `error`, which the reader returns instead of EOF.
+    pub fn fail(mut self, error: io::Error) {
+        let _ = self.send(Msg::Failed(error));
         self.tx = None;
     }
 }
 
 impl Write for PipeWriter {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        if self.buf.is_empty() && data.len() >= self.chunk {
-            // Whole chunks go as they are, without a copy into the buffer.
-            self.send(Msg::Data(data[..self.chunk].to_vec()))?;
-            return Ok(self.chunk);
+        if self.buf.capacity() == 0 {
+            self.buf = self.spare();
         }
         let n = (self.chunk - self.buf.len()).min(data.len());
         self.buf.extend_from_slice(&data[..n]);
@@ -126,40 +164,75 @@ impl Write for PipeWriter {
 impl Drop for PipeWriter {
     fn drop(&mut self) {
         if let Some(tx) = self.tx.take() {
-            let _ = tx.send(Msg::Failed(
-                "the producer stopped before the end of the stream".into(),
-            ));
+            let _ = tx.send(Msg::Failed(io::Error::other(
+                "the producer stopped before the end of the stream",
+            )));
+        }
+    }
+}
+
+impl PipeReader {
+    /// The next chunk; `None` at the clean end. Give it back with [`recycle`](Self::recycle)
+    /// once used. Bytes already taken through `Read` are not returned again.
+    pub fn recv_chunk(&mut self) -> Option<io::Result<Vec<u8>>> {
+        if self.pos < self.cur.len() {
+            let rest = self.cur.split_off(self.pos);
+            self.pos = 0;
+            self.cur.clear();
+            return Some(Ok(rest));
+        }
+        loop {
+            match &mut self.state {
+                ReadState::Ended => return None,
+                ReadState::Failed(first, kind, msg) => {
+                    return Some(Err(first
+                        .take()
+                        .unwrap_or_else(|| io::Error::new(*kind, msg.clone()))));
+                }
+                ReadState::Open => {}
+            }
+            match self.rx.recv() {
+                Ok(Msg::Data(d)) => return Some(Ok(d)),
+                Ok(Msg::End) => self.state = ReadState::Ended,
+                Ok(Msg::Failed(e)) => {
+                    self.state = ReadState::Failed(None, e.kind(), e.to_string());
+                    return Some(Err(e));
+                }
+                Err(_) => {
+                    let e = io::Error::other("the producer went away without ending the stream");
+                    self.state = ReadState::Failed(None, e.kind(), e.to_string());
+                    return Some(Err(e));
+                }
+            }
+        }
+    }
+
+    /// Hands a spent chunk back to the producer for refilling.
+    pub fn recycle(&self, buf: Vec<u8>) {
+        if buf.capacity() >= self.chunk {
+            // The producer may be gone already; then the buffer is just dropped.
+            let _ = self.free.send(buf);
         }
     }
 }
 
 impl Read for PipeReader {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        loop {
-            if self.pos < self.cur.len() {
-                let n = (self.cur.len() - self.pos).min(out.len());
-                out[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
-                self.pos += n;
-                return Ok(n);
-            }
-            match &self.state {
-                ReadState::Ended => return Ok(0),
-                ReadState::Failed(why) => return Err(io::Error::other(why.clone())),
-                ReadState::Open => {}
-            }
-            match self.rx.recv() {
-                Ok(Msg::Data(d)) => {
-                    self.cur = d;
+        while self.pos == self.cur.len() {
+            match self.recv_chunk() {
+                None => return Ok(0),
+                Some(Err(e)) => return Err(e),
+                Some(Ok(next)) => {
+                    let old = std::mem::replace(&mut self.cur, next);
                     self.pos = 0;
-                }
-                Ok(Msg::End) => self.state = ReadState::Ended,
-                Ok(Msg::Failed(why)) => self.state = ReadState::Failed(why),
-                Err(_) => {
-                    self.state =
-                        ReadState::Failed("the producer went away without ending the stream".into())
+                    self.recycle(old);
                 }
             }
         }
+        let n = (self.cur.len() - self.pos).min(out.len());
+        out[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
     }
 }
 
@@ -176,7 +249,9 @@ mod tests {
             for part in d.chunks(13) {
                 w.write_all(part).unwrap();
             }
-            w.write_all(&d[..20]).unwrap();
+            let mut own = w.spare();
+            own.extend_from_slice(&d[..20]);
+            w.send_chunk(own).unwrap();
             w.close().unwrap();
         });
         let mut got = Vec::new();
@@ -189,20 +264,59 @@ mod tests {
     }
 
     #[test]
+    fn chunks_are_recycled() {
+        let (mut w, mut r) = pipe_sized(4, 4);
+        let mut c = w.spare();
+        c.extend_from_slice(b"abcd");
+        w.send_chunk(c).unwrap();
+        let first = r.recv_chunk().unwrap().unwrap();
+        assert_eq!(first, b"abcd");
+        let ptr = first.as_ptr();
+        r.recycle(first);
+        let again = w.spare();
+        assert!(again.is_empty());
+        assert_eq!(again.as_ptr(), ptr, "the same allocation comes back");
+        w.close().unwrap();
+        assert!(r.recv_chunk().is_none());
+    }
+
+    #[test]
     fn failure_or_drop_is_an_error_not_an_eof() {
         let (mut w, mut r) = pipe_sized(4, 4);
         w.write_all(b"abcdefgh").unwrap();
-        w.fail("walking /layers/x: permission denied");
+        w.fail(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            "walking /layers/x: permission denied",
+        ));
         let mut got = Vec::new();
         let e = r.read_to_end(&mut got).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::PermissionDenied);
         assert!(e.to_string().contains("permission denied"), "{e}");
         assert_eq!(got, b"abcdefgh");
+        let again = r.read(&mut [0u8; 4]).unwrap_err();
+        assert_eq!(again.kind(), io::ErrorKind::PermissionDenied);
 
         let (mut w, mut r) = pipe_sized(4, 4);
         w.write_all(b"ab").unwrap();
         drop(w);
         let e = r.read_to_end(&mut Vec::new()).unwrap_err();
         assert!(e.to_string().contains("stopped before the end"), "{e}");
+    }
+
+    #[test]
+    fn the_producers_error_value_passes_through() {
+        #[derive(Debug)]
+        struct Marker;
+        impl std::fmt::Display for Marker {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("marker")
+            }
+        }
+        impl std::error::Error for Marker {}
+        let (w, mut r) = pipe();
+        w.fail(io::Error::other(Marker));
+        let e = r.read(&mut [0u8; 1]).unwrap_err();
+        assert!(e.into_inner().unwrap().downcast::<Marker>().is_ok());
     }
 
     #[test]

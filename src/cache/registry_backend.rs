@@ -204,7 +204,7 @@ impl Drop for StreamedBlob {
     fn drop(&mut self) {
         // An unfinished upload is abandoned: the reader errors, the registry never commits it.
         if let Some(p) = self.pipe.take() {
-            p.fail("cache layer not finished");
+            p.fail(io::Error::other("cache layer not finished"));
         }
     }
 }

@@ -175,7 +175,7 @@ pub fn extract<R: Read + Send>(
 /// and the last entry's name.
 fn write_entries(
     ex: &mut Extractor<'_>,
-    reader: pipe::ChunkReader,
+    reader: crate::pipe::PipeReader,
     read_err: &dyn Fn(&str, io::Error) -> ExtractError,
 ) -> Result<(u64, String), ExtractError> {
     let mut ar = tar::Archive::new(reader);

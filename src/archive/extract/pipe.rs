@@ -2,12 +2,13 @@
 //! decode it (media type or magic bytes decide), hash the decoded tar (diffID), and hand the
 //! tar bytes over in chunks through a bounded channel. The thread that writes files then
 //! only parses headers and makes syscalls, while sha256 and decompression run beside it.
-//! Memory stays bounded: at most `DEPTH + 2` chunks exist at once, and they are recycled.
+//! Memory stays bounded: at most `DEPTH + 2` chunks exist at once, and they are recycled
+//! (`crate::pipe`).
 
 use crate::archive::compress::Decoder;
 use crate::digest::{Digest, Hasher, HashingReader};
+use crate::pipe::{PipeReader, PipeWriter};
 use std::io::{self, BufReader, Read};
-use std::sync::mpsc::{Receiver, Sender, SyncSender};
 
 const CHUNK: usize = 256 * 1024;
 const DEPTH: usize = 4;
@@ -19,55 +20,10 @@ pub(super) struct Digests {
     pub diff_id: Digest,
 }
 
-/// The consumer side: a `Read` over the chunks the producer sends.
-pub(super) struct ChunkReader {
-    rx: Receiver<io::Result<Vec<u8>>>,
-    free: Sender<Vec<u8>>,
-    cur: Vec<u8>,
-    pos: usize,
-}
-
-/// The producer's ends: chunks (or the error that ended the stream) out, spent buffers back.
-pub(super) type ProducerEnds = (SyncSender<io::Result<Vec<u8>>>, Receiver<Vec<u8>>);
-
-/// Creates the channel pair: the reader for the writing thread and the ends the producer
-/// ([`produce`]) needs.
-pub(super) fn channel() -> (ChunkReader, ProducerEnds) {
-    let (tx, rx) = std::sync::mpsc::sync_channel(DEPTH);
-    let (free_tx, free_rx) = std::sync::mpsc::channel();
-    (
-        ChunkReader {
-            rx,
-            free: free_tx,
-            cur: Vec::new(),
-            pos: 0,
-        },
-        (tx, free_rx),
-    )
-}
-
-impl Read for ChunkReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.pos == self.cur.len() {
-            match self.rx.recv() {
-                Ok(Ok(next)) => {
-                    let old = std::mem::replace(&mut self.cur, next);
-                    self.pos = 0;
-                    if old.capacity() == CHUNK {
-                        // The producer may be gone already; then the buffer is just dropped.
-                        let _ = self.free.send(old);
-                    }
-                }
-                Ok(Err(e)) => return Err(e),
-                // The producer is done (EOF) or gone after reporting its error.
-                Err(_) => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.cur.len() - self.pos);
-        buf[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
-    }
+/// Creates the pipe: the reader for the writing thread, the writer for [`produce`].
+pub(super) fn channel() -> (PipeReader, PipeWriter) {
+    let (w, r) = crate::pipe::pipe_sized(CHUNK, DEPTH);
+    (r, w)
 }
 
 /// Reads until `buf` is full or the stream ends.
@@ -89,21 +45,35 @@ fn fill(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 pub(super) fn produce<R: Read>(
     blob: R,
     media_type: Option<&str>,
-    (tx, free): ProducerEnds,
+    mut out: PipeWriter,
 ) -> io::Result<Digests> {
-    let fail = |e: io::Error| {
-        let msg = io::Error::new(e.kind(), e.to_string());
-        let _ = tx.send(Err(e));
-        msg
-    };
+    match read_blob(blob, media_type, &mut out) {
+        Ok(d) => {
+            // A consumer that stopped early reports its own error.
+            let _ = out.close();
+            Ok(d)
+        }
+        Err(e) => {
+            let copy = io::Error::new(e.kind(), e.to_string());
+            out.fail(e);
+            Err(copy)
+        }
+    }
+}
+
+fn read_blob<R: Read>(
+    blob: R,
+    media_type: Option<&str>,
+    out: &mut PipeWriter,
+) -> io::Result<Digests> {
     let raw = BufReader::with_capacity(CHUNK, HashingReader::new(blob));
-    let mut dec = Decoder::new(media_type, raw).map_err(fail)?;
+    let mut dec = Decoder::new(media_type, raw)?;
     // An uncompressed blob is its own tar: one sha256 pass gives digest and diffID.
     let mut tar_hash = (!matches!(dec, Decoder::Tar(_))).then(Hasher::new);
     loop {
-        let mut buf = free.try_recv().unwrap_or_default();
+        let mut buf = out.spare();
         buf.resize(CHUNK, 0);
-        let n = fill(&mut dec, &mut buf).map_err(fail)?;
+        let n = fill(&mut dec, &mut buf)?;
         if n == 0 {
             break;
         }
@@ -111,13 +81,12 @@ pub(super) fn produce<R: Read>(
         if let Some(h) = &mut tar_hash {
             h.update(&buf);
         }
-        if tx.send(Ok(buf)).is_err() {
-            return Err(io::Error::other("extraction stopped"));
-        }
+        out.send_chunk(buf)
+            .map_err(|_| io::Error::other("extraction stopped"))?;
     }
     let mut raw = dec.into_inner();
     // Whatever follows the compressed stream is part of the blob (and of its digest).
-    io::copy(&mut raw, &mut io::sink()).map_err(fail)?;
+    io::copy(&mut raw, &mut io::sink())?;
     let (_, digest, size) = raw.into_inner().finish();
     let diff_id = match tar_hash {
         Some(h) => h.finish().0,
