@@ -70,10 +70,9 @@ def curl_upload(step_or_none, host, repo, path, digest):
 
 
 class Limits:
-    def __init__(self, corpus, work, registry):
+    def __init__(self, corpus, work):
         self.corpus = corpus
         self.dir = os.path.join(work, "limits")
-        self.reg = registry
         os.makedirs(self.dir, exist_ok=True)
         # Untimed inputs: the blobs and the tar the limits read.
         self.launch_gz = os.path.join(self.dir, "launch.tar.gz")
@@ -87,8 +86,11 @@ class Limits:
                        check=True)
         self.launch_digest = _sha256_file(self.launch_gz)
         self.cache_digest = _sha256_file(self.cache_gz)
-        curl_upload(None, registry.host, "bench/limit-cache", self.cache_gz, self.cache_digest)
         self.n = 0
+
+    def use_registry(self, registry):
+        self.reg = registry
+        curl_upload(None, registry.host, "bench/limit-cache", self.cache_gz, self.cache_digest)
 
     def sizes(self):
         return {"launch_gz": os.path.getsize(self.launch_gz),

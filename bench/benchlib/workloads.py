@@ -44,9 +44,11 @@ class Workspace:
         self.fresh_tmp()
 
     def fresh_tmp(self):
-        shutil.rmtree(self.tmp, ignore_errors=True)
-        os.makedirs(self.tmp)
-        C.chown_dir(self.tmp)
+        """A new TMPDIR and HOME for each step (no client-side cache carried over)."""
+        for d in (self.tmp, self.home):
+            shutil.rmtree(d, ignore_errors=True)
+            os.makedirs(d)
+            C.chown_dir(d)
 
 
 def restored_ok(layers_root, corpus_desc):
@@ -62,17 +64,24 @@ def restored_ok(layers_root, corpus_desc):
 
 
 class Runner:
-    def __init__(self, corpus, desc, work, reg, run_image, run_image2, say):
+    def __init__(self, corpus, desc, work, say):
         self.corpus = corpus
         self.desc = desc
         self.work = work
+        self.say = say
+        self.spaces = {}
+        self.results = []
+
+    def use_registry(self, reg, run_image, run_image2):
+        """Each run gets its own empty registry: nothing from an earlier run can be reused
+        or cross-mounted (skopeo and buildah remember where blobs live, per registry)."""
         self.reg = reg
         self.host = reg.host
         self.run_image = run_image
         self.run_image2 = run_image2
-        self.say = say
-        self.spaces = {}
-        self.results = []
+        for w in self.spaces.values():
+            with open(w.run_toml, "w") as f:
+                f.write(f'[[images]]\n  image = "{run_image}"\n')
 
     def ws(self, tool):
         if tool.name not in self.spaces:
@@ -205,7 +214,8 @@ class Runner:
                                                      self.desc))
 
     def w3d_setup(self, tool):
-        """Fills the tool's -cache-dir once (untimed): an export with -cache-dir."""
+        """Fills the tool's -cache-dir once (untimed): an export with -cache-dir. Its layers
+        are those of every W1/W2 export, so the W1 app image of any run matches it."""
         w = self.ws(tool)
         if os.path.isdir(os.path.join(w.cache_dir, "committed")):
             return
@@ -222,7 +232,8 @@ class Runner:
         w = self.ws(tool)
         self.w3d_setup(tool)
         C.make_layers(self.corpus, w.layers, with_content=False)
-        app = f"{self.host}/bench/{w.slug}-appd"
+        app_repo, _ = self.repos(w, i)
+        app = f"{self.host}/{app_repo}"
 
         def body(step, w):
             tool.analyze(step, w, self.host, app, self.run_image)
