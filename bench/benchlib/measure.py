@@ -26,17 +26,20 @@ def _timed(argv):
         return list(argv), None
     fd, path = tempfile.mkstemp(prefix="cnb-bench-rss-")
     os.close(fd)
-    return [GNU_TIME, "-f", "%M", "-o", path] + list(argv), path
+    return [GNU_TIME, "-f", "%M %U %S", "-o", path] + list(argv), path
 
 
-def _rss(path, fallback):
+def _usage(path, ru):
+    """(peak RSS kB, user + system CPU seconds) from GNU time's file, else from ``ru``."""
+    fallback = (ru.ru_maxrss, ru.ru_utime + ru.ru_stime)
     if not path:
         return fallback
     try:
         with open(path) as f:
             lines = [l.strip() for l in f if l.strip()]
         os.unlink(path)
-        return int(lines[-1])
+        rss, user, sys_ = lines[-1].split()
+        return int(rss), float(user) + float(sys_)
     except (OSError, ValueError, IndexError):
         return fallback
 
@@ -48,12 +51,13 @@ class StepFailed(Exception):
 class Proc:
     """One finished child process."""
 
-    def __init__(self, argv, code, wall, maxrss_kb, output):
+    def __init__(self, argv, code, wall, maxrss_kb, output, cpu_s=0.0):
         self.argv = argv
         self.code = code
         self.wall = wall
         self.maxrss_kb = maxrss_kb
         self.output = output
+        self.cpu_s = cpu_s
 
 
 def dir_bytes(path):
@@ -149,8 +153,8 @@ def run(argv, env=None, cwd=None, log=None, stdin=None):
         with open(log, "rb") as f:
             f.seek(max(0, os.path.getsize(log) - 20000))
             data = f.read()
-    rss = _rss(rss_file, ru.ru_maxrss)
-    return Proc(argv, p.returncode, wall, rss, data.decode("utf-8", "replace"))
+    rss, cpu = _usage(rss_file, ru)
+    return Proc(argv, p.returncode, wall, rss, data.decode("utf-8", "replace"), cpu)
 
 
 def pipeline(cmds, env=None, cwd=None, stdout_path=os.devnull):
@@ -180,20 +184,23 @@ def pipeline(cmds, env=None, cwd=None, stdout_path=os.devnull):
             procs.append(p)
         code = 0
         rss = 0
+        cpu = 0.0
         for p in procs:
             err = p.stderr.read()
             p.stderr.close()
             _, status, ru = os.wait4(p.pid, 0)
             c = os.waitstatus_to_exitcode(status)
             p.returncode = c
-            rss = max(rss, _rss(p.rss_file, ru.ru_maxrss))
+            r, c2 = _usage(p.rss_file, ru)
+            rss = max(rss, r)
+            cpu += c2
             if c != 0 and code == 0:
                 code = c
                 errs.append(err.decode("utf-8", "replace"))
     finally:
         sink.close()
     wall = time.monotonic() - start
-    return Proc(cmds, code, wall, rss, "".join(errs))
+    return Proc(cmds, code, wall, rss, "".join(errs), cpu)
 
 
 class Step:
@@ -236,6 +243,11 @@ class Step:
     @property
     def maxrss_kb(self):
         return max((p.maxrss_kb for p in self.procs), default=0)
+
+    @property
+    def cpu_s(self):
+        """User + system CPU seconds of all the step's processes."""
+        return sum(p.cpu_s for p in self.procs)
 
     @property
     def tmp_bytes(self):

@@ -45,6 +45,7 @@ def summarize(results, limit_runs):
     lim = {}
     for name, steps in limit_runs.items():
         lim[name] = {"median_s": median([s["wall_s"] for s in steps]),
+                     "cpu_s": median([s.get("cpu_s", 0.0) for s in steps]),
                      "maxrss_kb": max((s["maxrss_kb"] for s in steps), default=0),
                      "runs": [s["wall_s"] for s in steps],
                      "what": DESCRIPTIONS[name]}
@@ -62,6 +63,7 @@ def summarize(results, limit_runs):
                 "failed_runs": len(recs) - len(good),
                 "median_s": median([r["wall_s"] for r in use]),
                 "walls": [r["wall_s"] for r in recs],
+                "cpu_s": median([r.get("cpu_s", 0.0) for r in use]),
                 "peak_rss_mb": max(r["maxrss_kb"] for r in recs) / 1024,
                 "up_mb": median([r["up_bytes"] for r in use]) / 1e6,
                 "up_layer_mb": median([r["up_layer_bytes"] for r in use]) / 1e6,
@@ -160,8 +162,8 @@ def markdown(meta, summary, lim, tgt):
     L.append("Corpus: " + "; ".join(
         f"{p} {v['files']} files / {v['bytes'] / 1e6:.1f} MB ({v['source']})" for p, v in parts.items()))
     L.append("")
-    L.append("| workload | tool | median s | × best peer | × limit | peak RSS MB | up MB (layers) | down MB | temp MB | load1 | ok |")
-    L.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|")
+    L.append("| workload | tool | median s | CPU s | × best peer | × limit | peak RSS MB | up MB (layers) | down MB | temp MB | load1 | ok |")
+    L.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
     for wl in WL.WORKLOADS:
         if wl not in summary:
             continue
@@ -170,16 +172,16 @@ def markdown(meta, summary, lim, tgt):
             first = WORKLOAD_LIMITS[wl][0] if WORKLOAD_LIMITS[wl] else None
             lims = ", ".join(f"{_ratio(v)} {k}" for k, v in xl.items()) if xl else "–"
             ok = "yes" if not s["failed_runs"] else f"{s['failed_runs']}/{s['runs']} failed"
-            L.append(f"| {wl} | {tool} | {s['median_s']:.2f} | {_ratio(s['x_best_peer'])} | {lims} | "
+            L.append(f"| {wl} | {tool} | {s['median_s']:.2f} | {s['cpu_s']:.1f} | {_ratio(s['x_best_peer'])} | {lims} | "
                      f"{s['peak_rss_mb']:.0f} | {s['up_mb']:.1f} ({s['up_layer_mb']:.1f}) | "
                      f"{s['down_mb']:.1f} | {s['tmp_mb']:.1f} | "
                      f"{'/'.join(f'{x:.1f}' for x in s['load1'])} | {ok} |")
     L.append("")
-    L.append("| limit (same run) | median s | peak RSS MB |")
-    L.append("|---|---:|---:|")
+    L.append("| limit (same run) | median s | CPU s | peak RSS MB |")
+    L.append("|---|---:|---:|---:|")
     for name, l in lim.items():
         what = l["what"].replace("|", "\\|")
-        L.append(f"| {name}: {what} | {l['median_s']:.2f} | {l['maxrss_kb'] / 1024:.0f} |")
+        L.append(f"| {name}: {what} | {l['median_s']:.2f} | {l['cpu_s']:.1f} | {l['maxrss_kb'] / 1024:.0f} |")
     L.append("")
     if tgt:
         L.append("| target (issue #8) | verdict | measured |")

@@ -119,6 +119,7 @@ class Runner:
         rec.update({
             "wall_s": step.wall,
             "maxrss_kb": step.maxrss_kb,
+            "cpu_s": step.cpu_s,
             "tmp_bytes": step.tmp_bytes,
             "up_bytes": tr.uploaded_bytes,
             "up_layer_bytes": sum(s for _, _, s in up_layers),
@@ -133,7 +134,7 @@ class Runner:
             tool.cleanup(w)
         w.fresh_tmp()
         status = "ok" if rec["ok"] else "FAILED"
-        self.say(f"  {workload} {tool.name} run {i}: {rec['wall_s']:.2f}s "
+        self.say(f"  {workload} {tool.name} run {i}: {rec['wall_s']:.2f}s cpu {rec['cpu_s']:.1f}s "
                  f"rss {rec['maxrss_kb'] / 1024:.0f}MB up {rec['up_bytes'] / 1e6:.1f}MB "
                  f"(layers {rec['up_layer_bytes'] / 1e6:.1f}MB) "
                  f"down {rec['down_bytes'] / 1e6:.1f}MB tmp {rec['tmp_bytes'] / 1e6:.1f}MB "
