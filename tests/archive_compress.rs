@@ -115,7 +115,10 @@ fn zstd_multi_job_output_is_pinned_and_independent_of_workers() {
     assert_eq!(decode(None, &blobs[0]), data);
     // Our own output (zstd 0.14.4 / libzstd 1.5.7, level 3, 1 MiB jobs, checksum on, no
     // content size), recorded when ZSTD_JOB_SIZE was introduced.
-    assert_eq!(Digest::of(&blobs[0]).as_str(), "sha256:6bf2a495429905352866143dbd472e34f5828af189ae3b6e0ec3b8ddc2b905ee");
+    assert_eq!(
+        Digest::of(&blobs[0]).as_str(),
+        "sha256:6bf2a495429905352866143dbd472e34f5828af189ae3b6e0ec3b8ddc2b905ee"
+    );
 }
 
 #[test]

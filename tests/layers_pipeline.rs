@@ -196,11 +196,18 @@ fn threaded_and_single_threaded_writers_make_the_same_blob() {
     // Several blocks, with file boundaries that do not fall on block boundaries.
     std::fs::write(dir.join("big.bin"), testtree::pseudo_random(3, 2_500_000)).expect("big");
     for i in 0..300 {
-        std::fs::write(dir.join(format!("f{i:03}.txt")), format!("{i}\n").repeat(i * 7))
-            .expect("small");
+        std::fs::write(
+            dir.join(format!("f{i:03}.txt")),
+            format!("{i}\n").repeat(i * 7),
+        )
+        .expect("small");
     }
     let spec = LayerSpec::dir(&dir, Owner::new(1000, 1000));
-    for c in [Compression::None, Compression::Gzip(1), Compression::Zstd(3)] {
+    for c in [
+        Compression::None,
+        Compression::Gzip(1),
+        Compression::Zstd(3),
+    ] {
         let mut threaded = Vec::new();
         let a = layers::write_layer(&spec, c, &mut threaded).expect("threaded");
         let mut single = Vec::new();
@@ -227,6 +234,8 @@ fn sink_error_is_reported() {
     let (_tmp, spec) = tree();
     let err = layers::write_layer(&spec, Compression::None, Full).expect_err("must fail");
     assert!(err.to_string().contains("disk full"), "{err}");
-    let err = layers::write_tar(&spec, Full).map(|_| ()).expect_err("must fail");
+    let err = layers::write_tar(&spec, Full)
+        .map(|_| ())
+        .expect_err("must fail");
     assert!(err.to_string().contains("disk full"), "{err}");
 }
