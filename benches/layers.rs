@@ -155,13 +155,14 @@ fn main() -> io::Result<()> {
     let nfiles = walk_count(&layer);
     let mut rows = Vec::new();
 
-    // CNB_BENCH_ONLY=<text>: run only the rows whose label contains <text> (for profiling).
-    let only = std::env::var("CNB_BENCH_ONLY")
+    // CNB_BENCH_ONLY=<text>[,<text>…]: run only the rows whose label contains one of the
+    // texts (for profiling or a quick focused run).
+    let only: Option<Vec<String>> = std::env::var("CNB_BENCH_ONLY")
         .ok()
-        .map(|o| o.to_lowercase());
+        .map(|o| o.split(',').map(|t| t.to_lowercase()).collect());
     let wanted = |what: &str| {
-        only.as_deref()
-            .is_none_or(|o| what.to_lowercase().contains(o))
+        only.as_ref()
+            .is_none_or(|o| o.iter().any(|t| what.to_lowercase().contains(t.as_str())))
     };
     let measure = |what: &str,
                    rows: &mut Vec<Row>,
