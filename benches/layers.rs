@@ -31,6 +31,7 @@ struct Row {
     what: String,
     mbps: f64,
     secs: f64,
+    cpu: f64,
     out_mb: Option<f64>,
     rss: Option<f64>,
 }
@@ -39,26 +40,48 @@ fn mb(n: u64) -> f64 {
     n as f64 / 1e6
 }
 
-fn time<T>(f: impl FnOnce() -> T) -> (T, Duration) {
-    let t = Instant::now();
-    let r = f();
-    (r, t.elapsed())
+/// CPU seconds (user + system) used so far by all threads of this process.
+fn cpu_secs() -> f64 {
+    rusage_secs(libc::RUSAGE_SELF)
 }
 
-/// Best of `runs`.
-fn best<T>(runs: usize, mut f: impl FnMut() -> T) -> (T, Duration) {
-    let mut best: Option<(T, Duration)> = None;
+/// CPU seconds (user + system) used so far by waited-for child processes.
+fn child_cpu_secs() -> f64 {
+    rusage_secs(libc::RUSAGE_CHILDREN)
+}
+
+fn rusage_secs(who: libc::c_int) -> f64 {
+    // SAFETY: getrusage only writes into the zeroed struct we pass.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(who, &mut ru) };
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
+/// Runs `f`, returning its result, wall time and CPU seconds of this process.
+fn time<T>(f: impl FnOnce() -> T) -> (T, Duration, f64) {
+    let c = cpu_secs();
+    let t = Instant::now();
+    let r = f();
+    (r, t.elapsed(), cpu_secs() - c)
+}
+
+/// Best of `runs` (by wall time).
+fn best<T>(runs: usize, mut f: impl FnMut() -> T) -> (T, Duration, f64) {
+    let mut best: Option<(T, Duration, f64)> = None;
     for _ in 0..runs {
-        let (r, d) = time(&mut f);
-        if best.as_ref().is_none_or(|(_, b)| d < *b) {
-            best = Some((r, d));
+        let (r, d, c) = time(&mut f);
+        if best.as_ref().is_none_or(|(_, b, _)| d < *b) {
+            best = Some((r, d, c));
         }
     }
     best.expect("runs > 0")
 }
 
-fn tool(cmd: &str, args: &[&str], input: &Path) -> Option<Duration> {
+/// Runs `cmd args < input > /dev/null`: wall time and the child's CPU seconds.
+fn tool(cmd: &str, args: &[&str], input: &Path) -> Option<(Duration, f64)> {
     let inp = File::open(input).ok()?;
+    let c = child_cpu_secs();
     let t = Instant::now();
     let st = Command::new(cmd)
         .args(args)
@@ -67,10 +90,44 @@ fn tool(cmd: &str, args: &[&str], input: &Path) -> Option<Duration> {
         .stderr(Stdio::null())
         .status()
         .ok()?;
-    st.success().then(|| t.elapsed())
+    let d = t.elapsed();
+    st.success().then(|| (d, child_cpu_secs() - c))
+}
+
+/// Child mode: write one layer (`CNB_BENCH_RSS_CHILD` = `diffid` or a compression such as
+/// `zstd:3`) of the tree at `CNB_BENCH_RSS_DIR` to a sink and print this fresh process's
+/// peak RSS in MB, so the figure is one layer write's, not the bench's history.
+fn rss_child(what: &str, dir: &str) -> io::Result<()> {
+    let spec = LayerSpec::dir(dir, Owner::new(1000, 1000));
+    let to_err = |e: layers::LayerError| io::Error::other(e.to_string());
+    if what == "diffid" {
+        layers::diff_id(&spec).map_err(to_err)?;
+    } else {
+        let c: Compression = what.parse().map_err(io::Error::other)?;
+        layers::write_layer(&spec, c, io::sink()).map_err(to_err)?;
+    }
+    println!("{:.1}", peak_rss_mb());
+    Ok(())
+}
+
+/// Peak RSS of a fresh process writing one layer (see [`rss_child`]).
+fn fresh_rss(what: &str, dir: &Path) -> Option<f64> {
+    let out = Command::new(std::env::current_exe().ok()?)
+        .env("CNB_BENCH_RSS_CHILD", what)
+        .env("CNB_BENCH_RSS_DIR", dir)
+        .stderr(Stdio::inherit())
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout).trim().parse().ok()
 }
 
 fn main() -> io::Result<()> {
+    if let (Ok(what), Ok(dir)) = (
+        std::env::var("CNB_BENCH_RSS_CHILD"),
+        std::env::var("CNB_BENCH_RSS_DIR"),
+    ) {
+        return rss_child(&what, &dir);
+    }
     let size_mb: u64 = std::env::var("CNB_BENCH_MB")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -79,6 +136,7 @@ fn main() -> io::Result<()> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(2);
+    let load_start = loadavg();
     let base = match std::env::var_os("CNB_BENCH_DIR") {
         Some(d) => tempfile::tempdir_in(d)?,
         None => tempfile::tempdir()?,
@@ -97,17 +155,30 @@ fn main() -> io::Result<()> {
     let nfiles = walk_count(&layer);
     let mut rows = Vec::new();
 
+    // CNB_BENCH_ONLY=<text>[,<text>…]: run only the rows whose label contains one of the
+    // texts (for profiling or a quick focused run).
+    let only: Option<Vec<String>> = std::env::var("CNB_BENCH_ONLY")
+        .ok()
+        .map(|o| o.split(',').map(|t| t.to_lowercase()).collect());
+    let wanted = |what: &str| {
+        only.as_ref()
+            .is_none_or(|o| o.iter().any(|t| what.to_lowercase().contains(t.as_str())))
+    };
     let measure = |what: &str,
                    rows: &mut Vec<Row>,
                    f: &mut dyn FnMut() -> io::Result<Option<u64>>|
      -> io::Result<()> {
+        if !wanted(what) {
+            return Ok(());
+        }
         reset_peak_rss();
-        let (out, d) = best(runs, &mut *f);
+        let (out, d, cpu) = best(runs, &mut *f);
         let out = out?;
         rows.push(Row {
             what: what.to_string(),
             mbps: mb(tar_size) / d.as_secs_f64(),
             secs: d.as_secs_f64(),
+            cpu,
             out_mb: out.map(mb),
             rss: Some(peak_rss_mb()),
         });
@@ -119,7 +190,10 @@ fn main() -> io::Result<()> {
         Ok(None)
     })?;
     for c in [
+        Compression::None,
         Compression::Gzip(1),
+        Compression::Gzip(2),
+        Compression::Gzip(3),
         Compression::Gzip(6),
         Compression::Zstd(1),
         Compression::Zstd(3),
@@ -134,10 +208,25 @@ fn main() -> io::Result<()> {
                 Ok(Some(info.size))
             },
         )?;
-        if matches!(c, Compression::Gzip(1) | Compression::Zstd(3)) {
+        if matches!(c, Compression::Gzip(1) | Compression::Zstd(3)) && blob.exists() {
             let keep = base.path().join(format!("blob-{c:?}"));
             fs::rename(&blob, &keep)?;
         }
+    }
+    // Issue #4: "hash first, compress only layers that must be written" — the cost of
+    // that order for a layer that does have to be written (diff_id pass, then write_layer).
+    for c in [Compression::Gzip(1), Compression::Zstd(3)] {
+        let blob = base.path().join("blob");
+        measure(
+            &format!("diff_id pass, then write_layer {c:?} → file"),
+            &mut rows,
+            &mut || {
+                layers::diff_id(&spec).map_err(to_err)?;
+                let f = BufWriter::new(File::create(&blob)?);
+                let info = layers::write_layer(&spec, c, f).map_err(to_err)?;
+                Ok(Some(info.size))
+            },
+        )?;
     }
     for (label, file, mt) in [
         (
@@ -181,19 +270,28 @@ fn main() -> io::Result<()> {
     for (label, cmd, args) in [
         ("openssl dgst -sha256", "openssl", vec!["dgst", "-sha256"]),
         ("gzip -1", "gzip", vec!["-1", "-c"]),
+        ("gzip -2", "gzip", vec!["-2", "-c"]),
+        ("gzip -3", "gzip", vec!["-3", "-c"]),
         ("gzip -6", "gzip", vec!["-6", "-c"]),
         ("zstd -1 -T1", "zstd", vec!["-1", "-T1", "-c"]),
         ("zstd -3 -T1", "zstd", vec!["-3", "-T1", "-c"]),
         ("zstd -3 -T0 (all cores)", "zstd", vec!["-3", "-T0", "-c"]),
     ] {
-        let d = (0..runs).filter_map(|_| tool(cmd, &args, &tar_path)).min();
+        if !wanted(label) {
+            continue;
+        }
+        let d = (0..runs)
+            .filter_map(|_| tool(cmd, &args, &tar_path))
+            .min_by(|a, b| a.0.cmp(&b.0));
         refs.push((label.to_string(), d));
     }
     let out = base.path().join("out-tar");
-    let d = (0..runs)
+    let tar_runs = if wanted("GNU tar -xf") { runs } else { 0 };
+    let d = (0..tar_runs)
         .filter_map(|_| {
             let _ = fs::remove_dir_all(&out);
             fs::create_dir_all(&out).ok()?;
+            let c = child_cpu_secs();
             let t = Instant::now();
             let st = Command::new("tar")
                 .args(["-xf"])
@@ -203,11 +301,20 @@ fn main() -> io::Result<()> {
                 .stderr(Stdio::null())
                 .status()
                 .ok()?;
-            st.success().then(|| t.elapsed())
+            let d = t.elapsed();
+            st.success().then(|| (d, child_cpu_secs() - c))
         })
-        .min();
+        .min_by(|a, b| a.0.cmp(&b.0));
     refs.push(("GNU tar -xf".to_string(), d));
 
+    let mut fresh = Vec::new();
+    for what in ["diffid", "none", "gzip:1", "zstd:1", "zstd:3", "zstd:19"] {
+        if wanted(what) || wanted("rss") {
+            fresh.push((what, fresh_rss(what, &layer)));
+        }
+    }
+
+    println!("load average at start: {load_start}, at end: {}", loadavg());
     println!(
         "\nLayer engine benchmark: tree {:.0} MB in {} entries (tar {:.1} MB), {} core(s), best of {runs}\n",
         size_mb as f64,
@@ -215,14 +322,17 @@ fn main() -> io::Result<()> {
         mb(tar_size),
         layers::parallel::default_jobs()
     );
-    println!("| operation | MB/s of tar | seconds | output MB (or entries) | peak RSS MB |");
-    println!("|---|---:|---:|---:|---:|");
+    println!(
+        "| operation | MB/s of tar | seconds | CPU seconds | output MB (or entries) | peak RSS MB |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
     for r in &rows {
         println!(
-            "| {} | {:.0} | {:.2} | {} | {:.0} |",
+            "| {} | {:.0} | {:.2} | {:.2} | {} | {:.0} |",
             r.what,
             r.mbps,
             r.secs,
+            r.cpu,
             r.out_mb
                 .map_or("-".into(), |m| if r.what.starts_with("extract") {
                     format!("{:.0} entries", m * 1e6)
@@ -232,19 +342,37 @@ fn main() -> io::Result<()> {
             r.rss.unwrap_or(0.0)
         );
     }
-    println!("\n| reference process on the same tar | MB/s | seconds |");
-    println!("|---|---:|---:|");
+    println!("\n| reference process on the same tar | MB/s | seconds | CPU seconds |");
+    println!("|---|---:|---:|---:|");
     for (label, d) in refs {
         match d {
-            Some(d) => println!(
-                "| {label} | {:.0} | {:.2} |",
+            Some((d, cpu)) => println!(
+                "| {label} | {:.0} | {:.2} | {cpu:.2} |",
                 mb(tar_size) / d.as_secs_f64(),
                 d.as_secs_f64()
             ),
-            None => println!("| {label} | n/a | n/a |"),
+            None => println!("| {label} | n/a | n/a | n/a |"),
+        }
+    }
+    println!("\n| one layer written to a sink by a fresh process | peak RSS MB |");
+    println!("|---|---:|");
+    for (what, rss) in fresh {
+        match rss {
+            Some(r) => println!("| {what} | {r:.1} |"),
+            None => println!("| {what} | n/a |"),
         }
     }
     Ok(())
+}
+
+/// The three load averages from /proc/loadavg.
+fn loadavg() -> String {
+    fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn walk_count(p: &Path) -> usize {

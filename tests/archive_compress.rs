@@ -34,6 +34,8 @@ fn decode(media_type: Option<&str>, blob: &[u8]) -> Vec<u8> {
 fn compressed_digests_are_pinned() {
     let data = input();
     // flate2 1.1.11 (zlib-rs backend), zstd 0.14.4 (libzstd 1.5.7, multithreaded mode).
+    // The input (~350 KB) fits in one zstd job, so these did not change when the job size
+    // was fixed at 1 MiB; the multi-job pin is in the next test.
     let cases = [
         (
             Compression::None,
@@ -82,6 +84,41 @@ fn zstd_output_does_not_depend_on_worker_count() {
     }
     assert_eq!(blobs[0], blobs[1]);
     assert_eq!(blobs[0], blobs[2]);
+}
+
+/// Several libzstd jobs' worth of input (jobs are `ZSTD_JOB_SIZE` = 1 MiB): the output must
+/// still not depend on the worker count, and its digest is pinned because it depends on the
+/// job size (changing `ZSTD_JOB_SIZE` changes every multi-MiB zstd blob, not diffIDs).
+#[test]
+fn zstd_multi_job_output_is_pinned_and_independent_of_workers() {
+    let mut data = pseudo_random(7, 3 * 1024 * 1024);
+    let text = input();
+    while data.len() < 6 * 1024 * 1024 + 1234 {
+        data.extend_from_slice(&text[256 * 1024..]);
+    }
+    assert!(data.len() as u64 > 5 * u64::from(compress::ZSTD_JOB_SIZE));
+    let mut blobs = Vec::new();
+    for workers in [1, 2, 4] {
+        let mut e = compress::zstd_encoder(Vec::new(), 3, workers).expect("encoder");
+        // Fed in uneven writes, as the layer pipeline never does: output must not care.
+        for part in data.chunks(300_001) {
+            e.write_all(part).expect("write");
+        }
+        blobs.push(e.finish().expect("finish"));
+    }
+    let mut e = compress::zstd_encoder(Vec::new(), 3, 2).expect("encoder");
+    e.write_all(&data).expect("write");
+    blobs.push(e.finish().expect("finish"));
+    assert_eq!(blobs[0], blobs[1]);
+    assert_eq!(blobs[0], blobs[2]);
+    assert_eq!(blobs[0], blobs[3], "one write or many");
+    assert_eq!(decode(None, &blobs[0]), data);
+    // Our own output (zstd 0.14.4 / libzstd 1.5.7, level 3, 1 MiB jobs, checksum on, no
+    // content size), recorded when ZSTD_JOB_SIZE was introduced.
+    assert_eq!(
+        Digest::of(&blobs[0]).as_str(),
+        "sha256:6bf2a495429905352866143dbd472e34f5828af189ae3b6e0ec3b8ddc2b905ee"
+    );
 }
 
 #[test]

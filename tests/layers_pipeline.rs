@@ -184,3 +184,58 @@ fn slices_deserialize_from_launch_toml() {
     );
     assert!(launch["slices"][1].paths.is_empty());
 }
+
+/// `write_layer` (tar made on a helper thread, handed over in 1 MiB blocks) and
+/// `write_layer_with` (one thread) feed the encoder the same blocks, so the same entries give
+/// the same blob, also for gzip whose output depends on how its input is cut into writes.
+#[test]
+fn threaded_and_single_threaded_writers_make_the_same_blob() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("layers/bp/layer");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    // Several blocks, with file boundaries that do not fall on block boundaries.
+    std::fs::write(dir.join("big.bin"), testtree::pseudo_random(3, 2_500_000)).expect("big");
+    for i in 0..300 {
+        std::fs::write(
+            dir.join(format!("f{i:03}.txt")),
+            format!("{i}\n").repeat(i * 7),
+        )
+        .expect("small");
+    }
+    let spec = LayerSpec::dir(&dir, Owner::new(1000, 1000));
+    for c in [
+        Compression::None,
+        Compression::Gzip(1),
+        Compression::Zstd(3),
+    ] {
+        let mut threaded = Vec::new();
+        let a = layers::write_layer(&spec, c, &mut threaded).expect("threaded");
+        let mut single = Vec::new();
+        let b = layers::write_layer_with(c, &mut single, |tw| layers::append_spec(&spec, tw))
+            .expect("single");
+        assert_eq!(a, b, "{c:?}");
+        assert!(threaded == single, "{c:?}: blobs differ");
+        assert!(a.tar_size > 2 * 1024 * 1024);
+    }
+}
+
+/// A sink that fails stops the helper thread and reports the sink's error.
+#[test]
+fn sink_error_is_reported() {
+    struct Full;
+    impl Write for Full {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::other("disk full"))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let (_tmp, spec) = tree();
+    let err = layers::write_layer(&spec, Compression::None, Full).expect_err("must fail");
+    assert!(err.to_string().contains("disk full"), "{err}");
+    let err = layers::write_tar(&spec, Full)
+        .map(|_| ())
+        .expect_err("must fail");
+    assert!(err.to_string().contains("disk full"), "{err}");
+}

@@ -8,6 +8,7 @@
 
 pub mod glob;
 pub mod parallel;
+pub mod pipe;
 pub mod slices;
 pub mod stream;
 #[doc(hidden)]
@@ -117,9 +118,21 @@ pub fn append_spec<W: Write>(spec: &LayerSpec, tw: &mut TarWriter<W>) -> Result<
     }
 }
 
-/// Writes the whole tar for `spec` (entries + end marker) to `w`.
-pub fn write_tar<W: Write>(spec: &LayerSpec, w: W) -> Result<W, LayerError> {
-    write_tar_with(w, |tw| append_spec(spec, tw))
+/// Writes the whole tar for `spec` (entries + end marker) to `w`. The files are walked, read
+/// and tarred on a helper thread ([`pipe::pipe`]); `w` is written on the calling thread in
+/// blocks of [`pipe::CHUNK`] bytes.
+pub fn write_tar<W: Write>(spec: &LayerSpec, mut w: W) -> Result<W, LayerError> {
+    pipe::pipe(
+        |chunks| {
+            let mut tw = TarWriter::new(chunks);
+            append_spec(spec, &mut tw)?;
+            tw.finish().map_err(LayerError::Write)?;
+            Ok(())
+        },
+        |chunk| w.write_all(chunk),
+    )?;
+    w.flush().map_err(LayerError::Write)?;
+    Ok(w)
 }
 
 /// Writes a tar whose entries `add` produces (e.g. the launcher layer) and ends it.
@@ -134,36 +147,43 @@ pub fn write_tar_with<W: Write>(
         .map_err(|e| LayerError::Write(e.into_error()))
 }
 
-/// The diffID of `spec` without compressing (for reuse decisions).
+/// The diffID of `spec` without compressing (for reuse decisions): walked and read on a
+/// helper thread, hashed on the calling one.
 pub fn diff_id(spec: &LayerSpec) -> Result<Digest, LayerError> {
     let h = write_tar(spec, HashingWriter::new(io::sink()))?;
     Ok(h.finish().1)
 }
 
 /// Writes the layer for `spec` to `sink` in one streaming pass and reports both digests.
+///
+/// A helper thread walks, reads, tars and hashes (diffID); the calling thread compresses,
+/// hashes again (digest) and writes `sink`. The bytes are the same as
+/// [`write_layer_with`]'s for the same entries.
 pub fn write_layer<W: Write>(
     spec: &LayerSpec,
     compression: Compression,
     sink: W,
 ) -> Result<LayerInfo, LayerError> {
-    write_layer_with(compression, sink, |tw| append_spec(spec, tw))
+    let blob = HashingWriter::new(sink);
+    let mut enc = compression.encoder(blob).map_err(LayerError::Write)?;
+    let (diff_id, tar_size) = pipe::pipe(
+        |chunks| {
+            let mut tw = TarWriter::new(HashingWriter::new(chunks));
+            append_spec(spec, &mut tw)?;
+            let (_, diff_id, tar_size) = tw.finish().map_err(LayerError::Write)?.finish();
+            Ok((diff_id, tar_size))
+        },
+        |chunk| enc.write_all(chunk),
+    )?;
+    finish_layer(compression, enc, diff_id, tar_size)
 }
 
-/// The tar writer [`write_layer_with`] hands to its callback.
-pub type LayerTarWriter<W> =
-    TarWriter<BufWriter<HashingWriter<crate::archive::Encoder<HashingWriter<W>>>>>;
-
-/// [`write_layer`] for entries produced by `add` instead of a [`LayerSpec`] (e.g. the
-/// launcher and process-types layers built from [`crate::archive::TarHeader`]s).
-pub fn write_layer_with<W: Write>(
+fn finish_layer<W: Write>(
     compression: Compression,
-    sink: W,
-    add: impl FnOnce(&mut LayerTarWriter<W>) -> Result<(), LayerError>,
+    enc: crate::archive::Encoder<HashingWriter<W>>,
+    diff_id: Digest,
+    tar_size: u64,
 ) -> Result<LayerInfo, LayerError> {
-    let blob = HashingWriter::new(sink);
-    let enc = compression.encoder(blob).map_err(LayerError::Write)?;
-    let tar = write_tar_with(HashingWriter::new(enc), add)?;
-    let (enc, diff_id, tar_size) = tar.finish();
     let blob = enc.finish().map_err(LayerError::Write)?;
     let (mut sink, digest, size) = blob.finish();
     sink.flush().map_err(LayerError::Write)?;
@@ -174,4 +194,25 @@ pub fn write_layer_with<W: Write>(
         tar_size,
         media_type: compression.media_type(),
     })
+}
+
+/// The tar writer [`write_layer_with`] hands to its callback.
+pub type LayerTarWriter<W> =
+    TarWriter<HashingWriter<pipe::Blocks<crate::archive::Encoder<HashingWriter<W>>>>>;
+
+/// [`write_layer`] for entries produced by `add` instead of a [`LayerSpec`] (e.g. the
+/// launcher and process-types layers built from [`crate::archive::TarHeader`]s), on the
+/// calling thread only. The encoder is fed the same blocks as in [`write_layer`].
+pub fn write_layer_with<W: Write>(
+    compression: Compression,
+    sink: W,
+    add: impl FnOnce(&mut LayerTarWriter<W>) -> Result<(), LayerError>,
+) -> Result<LayerInfo, LayerError> {
+    let blob = HashingWriter::new(sink);
+    let enc = compression.encoder(blob).map_err(LayerError::Write)?;
+    let mut tw = TarWriter::new(HashingWriter::new(pipe::Blocks::new(enc)));
+    add(&mut tw)?;
+    let (blocks, diff_id, tar_size) = tw.finish().map_err(LayerError::Write)?.finish();
+    let enc = blocks.finish().map_err(LayerError::Write)?;
+    finish_layer(compression, enc, diff_id, tar_size)
 }
