@@ -2,62 +2,20 @@
 //! chunks; the calling thread consumes them (hashes, compresses, writes the sink). The sink
 //! stays on the calling thread, so it need not be `Send`.
 //!
-//! Memory is bounded: at most [`DEPTH`] chunks wait in the channel, plus the one each side
-//! holds; used chunks go back to the producer to be refilled instead of being reallocated.
+//! Memory is bounded: at most [`DEPTH`] chunks wait in the [`crate::pipe`], plus the one each
+//! side holds; used chunks go back to the producer to be refilled instead of being reallocated.
 //! The consumer always sees blocks of exactly [`CHUNK`] bytes (the last one shorter), so
 //! whatever it feeds (a gzip encoder's output depends on how its input is cut into writes)
 //! does not depend on file boundaries.
 
 use super::LayerError;
+use crate::pipe::PipeWriter;
 use std::io::{self, Write};
-use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
 
 /// Size of the blocks handed from the producer to the consumer.
 pub const CHUNK: usize = 1024 * 1024;
 /// Chunks that may wait in the channel.
 pub const DEPTH: usize = 4;
-
-/// The producer's `Write`: fills a chunk, sends it when full (or on `flush`).
-pub struct ChunkSender {
-    tx: SyncSender<Vec<u8>>,
-    recycled: Receiver<Vec<u8>>,
-    buf: Vec<u8>,
-}
-
-impl ChunkSender {
-    fn send_buf(&mut self) -> io::Result<()> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let next = match self.recycled.try_recv() {
-            Ok(mut b) => {
-                b.clear();
-                b
-            }
-            Err(TryRecvError::Empty | TryRecvError::Disconnected) => Vec::with_capacity(CHUNK),
-        };
-        let full = std::mem::replace(&mut self.buf, next);
-        self.tx.send(full).map_err(|_| {
-            io::Error::new(io::ErrorKind::BrokenPipe, "layer consumer stopped reading")
-        })
-    }
-}
-
-impl Write for ChunkSender {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        let n = (CHUNK - self.buf.len()).min(data.len());
-        self.buf.extend_from_slice(&data[..n]);
-        if self.buf.len() == CHUNK {
-            self.send_buf()?;
-        }
-        Ok(n)
-    }
-
-    /// Sends the partial chunk (the tar writer flushes once, at the end of the archive).
-    fn flush(&mut self) -> io::Result<()> {
-        self.send_buf()
-    }
-}
 
 /// The single-threaded equivalent of the chunking: passes bytes on to `inner` in blocks of
 /// exactly [`CHUNK`] bytes (the last one, written by [`Blocks::finish`], shorter), so a
@@ -101,38 +59,34 @@ impl<W: Write> Write for Blocks<W> {
     }
 }
 
-/// Runs `produce` on a new thread, writing into a [`ChunkSender`], and calls `consume` with
-/// every chunk, in order, on the calling thread. A consumer error stops the producer (its
-/// next send fails) and is returned as [`LayerError::Write`]; otherwise the producer's
-/// result is returned.
+/// Runs `produce` on a new thread, writing into a [`crate::pipe`] of [`CHUNK`]-byte chunks,
+/// and calls `consume` with every chunk, in order, on the calling thread. A consumer error
+/// stops the producer (its next send fails) and is returned as [`LayerError::Write`];
+/// otherwise the producer's result is returned.
 pub fn pipe<T: Send>(
-    produce: impl FnOnce(&mut ChunkSender) -> Result<T, LayerError> + Send,
+    produce: impl FnOnce(&mut PipeWriter) -> Result<T, LayerError> + Send,
     mut consume: impl FnMut(&[u8]) -> io::Result<()>,
 ) -> Result<T, LayerError> {
-    let (tx, rx) = sync_channel::<Vec<u8>>(DEPTH);
-    let (back_tx, back_rx) = sync_channel::<Vec<u8>>(DEPTH + 2);
+    let (w, mut r) = crate::pipe::pipe_sized(CHUNK, DEPTH);
     std::thread::scope(|s| {
         let producer = s.spawn(move || {
-            let mut w = ChunkSender {
-                tx,
-                recycled: back_rx,
-                buf: Vec::with_capacity(CHUNK),
-            };
+            let mut w = w;
             let out = produce(&mut w)?;
-            w.flush().map_err(LayerError::Write)?;
+            w.close().map_err(LayerError::Write)?;
             Ok(out)
         });
         let mut failed = None;
-        for chunk in rx.iter() {
+        while let Some(chunk) = r.recv_chunk() {
+            // A failed producer ends the stream with an error; its own error is returned below.
+            let Ok(chunk) = chunk else { break };
             if let Err(e) = consume(&chunk) {
                 failed = Some(e);
                 break;
             }
-            // The producer may have stopped taking buffers back; dropping one is fine.
-            let _ = back_tx.try_send(chunk);
+            r.recycle(chunk);
         }
         // Unblocks a producer waiting to send after a consumer error.
-        drop(rx);
+        drop(r);
         let produced = producer
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p));

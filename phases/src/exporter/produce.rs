@@ -6,6 +6,7 @@
 
 use cnb::archive::{EntryKind, Owner, TarHeader, TarWriter};
 use cnb::digest::{Digest, HashingWriter};
+use cnb::layers::pipe::Blocks;
 use cnb::layers::{LayerError, LayerSpec, write_tar, write_tar_with};
 use cnb::pipe::PipeWriter;
 use std::fs::File;
@@ -142,50 +143,6 @@ pub fn owner(uid: i64, gid: i64) -> Owner {
     )
 }
 
-/// Size of the blocks the gzip encoder is fed. The encoder's output depends on how its input
-/// is cut into writes, so both ways of making a blob (from a tar file, or tarring straight
-/// into it) cut it the same way: a layer gets the same blob digest either way.
-const ENCODER_BLOCK: usize = 64 * 1024;
-
-/// Passes bytes on in blocks of exactly `ENCODER_BLOCK` (the last one shorter).
-struct Rechunk<W: Write> {
-    inner: W,
-    buf: Vec<u8>,
-}
-
-impl<W: Write> Rechunk<W> {
-    fn new(inner: W) -> Self {
-        Rechunk {
-            inner,
-            buf: Vec::with_capacity(ENCODER_BLOCK),
-        }
-    }
-
-    fn finish(mut self) -> io::Result<W> {
-        if !self.buf.is_empty() {
-            self.inner.write_all(&self.buf)?;
-        }
-        Ok(self.inner)
-    }
-}
-
-impl<W: Write> Write for Rechunk<W> {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        let n = (ENCODER_BLOCK - self.buf.len()).min(data.len());
-        self.buf.extend_from_slice(&data[..n]);
-        if self.buf.len() == ENCODER_BLOCK {
-            self.inner.write_all(&self.buf)?;
-            self.buf.clear();
-        }
-        Ok(n)
-    }
-
-    /// Block boundaries must not depend on flushes: nothing is passed on here.
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 /// Tars, hashes, gzips and hashes `p` again in one pass into `out` (the pipe to its upload)
 /// and closes it; returns the blob's digest and size. The tar must still hash to the diffID
 /// found before; on any error `out` is dropped unclosed, so the upload fails instead of
@@ -195,7 +152,9 @@ pub fn stream_compressed(p: &Produced, out: PipeWriter) -> Result<(Digest, u64),
     let enc = cnb::archive::Compression::default()
         .encoder(HashingWriter::new(out))
         .map_err(|e| err(&e))?;
-    let w = write_source(&p.source, HashingWriter::new(Rechunk::new(enc))).map_err(|e| err(&e))?;
+    // The encoder is fed fixed blocks (its output depends on how its input is cut), so the
+    // same files always give the same blob.
+    let w = write_source(&p.source, HashingWriter::new(Blocks::new(enc))).map_err(|e| err(&e))?;
     let (enc, diff_id, _) = w.finish();
     check_same(p, &diff_id)?;
     let sink = enc.finish().and_then(|e| e.finish()).map_err(|e| err(&e))?;
