@@ -42,8 +42,10 @@ class Request:
 class Traffic:
     """What crossed the wire in a window of the access log."""
 
-    def __init__(self, uploaded, downloaded_bytes, manifests_put):
+    def __init__(self, uploaded, downloaded_bytes, manifests_put, mounted=()):
         self.uploaded = uploaded  # [(repo, digest, size)] of committed blob uploads
+        # [(repo, digest)] of blobs mounted from another repository (no bytes sent)
+        self.mounted = list(mounted)
         self.downloaded_bytes = downloaded_bytes  # GET response bytes (blobs + manifests)
         self.manifests_put = manifests_put  # [(repo, reference)]
 
@@ -138,6 +140,7 @@ class Registry:
     def traffic(self, since, until=None):
         reqs = self.requests()[since:until]
         uploaded = []
+        mounted = []
         down = 0
         manifests = []
         for r in reqs:
@@ -149,6 +152,9 @@ class Registry:
                     kv.split("=", 1) for kv in query.split("&") if "=" in kv
                 )
                 d = params.get("digest")
+                if "mount" in params:
+                    repo = path[len("/v2/"):].split("/blobs/uploads/")[0]
+                    mounted.append((repo, params["mount"].replace("%3A", ":").replace("%3a", ":")))
                 if d and "mount" not in params:
                     d = d.replace("%3A", ":").replace("%3a", ":")
                     repo = path[len("/v2/"):].split("/blobs/uploads/")[0]
@@ -156,7 +162,7 @@ class Registry:
             if r.method == "PUT" and r.status == 201 and "/manifests/" in path:
                 repo, _, ref = path[len("/v2/"):].partition("/manifests/")
                 manifests.append((repo, ref))
-        return Traffic(uploaded, down, manifests)
+        return Traffic(uploaded, down, manifests, mounted)
 
     # ---- reading images back (plain HTTP, after a step's log window is closed)
     def manifest(self, repo, ref):

@@ -116,6 +116,7 @@ class Runner:
             for d in self.reg.layer_digests(repo, ref) or []:
                 layer_set.add((repo, d))
         up_layers = [(r, d, s) for r, d, s in tr.uploaded if (r, d) in layer_set]
+        mounted_layers = [(r, d) for r, d in tr.mounted if (r, d) in layer_set]
         rec.update({
             "wall_s": step.wall,
             "maxrss_kb": step.maxrss_kb,
@@ -124,6 +125,7 @@ class Runner:
             "up_bytes": tr.uploaded_bytes,
             "up_layer_bytes": sum(s for _, _, s in up_layers),
             "up_layers": [[r, d, s] for r, d, s in up_layers],
+            "mounted_layers": [[r, d] for r, d in mounted_layers],
             "down_bytes": tr.downloaded_bytes,
             "procs": len(step.procs),
         })
@@ -256,10 +258,19 @@ class Runner:
 
         def check(w, r):
             p = self.images_exist(app_repo, cache_repo)
+            # The changed JDK layer is new to both images: uploaded to each, or uploaded once
+            # and mounted into the other repository (a mount sends no layer bytes).
+            digests = set()
             for repo in (app_repo, cache_repo):
-                n = [x for x in r["up_layers"] if x[0] == repo]
+                n = [x[1] for x in r["up_layers"] if x[0] == repo]
+                n += [x[1] for x in r.get("mounted_layers", []) if x[0] == repo]
                 if len(n) != 1:
-                    p.append(f"{repo}: {len(n)} layers uploaded, want exactly 1 (the JDK layer)")
+                    p.append(f"{repo}: {len(n)} new layers (uploaded or mounted), want exactly 1 (the JDK layer)")
+                digests.update(n)
+            if not r["up_layers"]:
+                p.append("no layer uploaded at all")
+            if len(r["up_layers"]) > 2:
+                p.append(f"{len(r['up_layers'])} layer uploads, want at most 2")
             return p
 
         return self.measure("W4", tool, i, body, check)
