@@ -5,7 +5,6 @@
 use cnb::archive::{Compression, Owner};
 use cnb::digest::Digest;
 use cnb::layers::{self, LayerSpec, testtree};
-use futures_util::StreamExt;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
@@ -78,40 +77,6 @@ fn external_tar_reads_our_layer() {
     assert!(listing.contains(&format!("{dir}/{}", "x".repeat(150))));
     assert!(listing.contains("1000/1000"));
     assert!(!listing.contains("socket"), "sockets are skipped");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn async_stream_yields_the_same_bytes() {
-    let (_tmp, spec) = tree();
-    let mut want = Vec::new();
-    let want_info = layers::write_layer(&spec, Compression::Zstd(3), &mut want).expect("sync");
-
-    let mut ls = layers::stream::layer_stream_sized(spec, Compression::Zstd(3), 64 * 1024, 2);
-    let mut got = Vec::new();
-    let mut chunks = 0;
-    while let Some(chunk) = ls.stream.next().await {
-        let chunk = chunk.expect("chunk");
-        assert!(chunk.len() <= 64 * 1024);
-        got.extend_from_slice(&chunk);
-        chunks += 1;
-    }
-    let info = ls.finish().await.expect("info");
-    assert!(chunks > 1);
-    assert_eq!(got, want);
-    assert_eq!(info, want_info);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn async_stream_reports_errors() {
-    let spec = LayerSpec::dir("/nonexistent/cnb-layer-dir", Owner::ROOT);
-    let mut ls = layers::layer_stream(spec, Compression::Gzip(1));
-    let mut saw_err = false;
-    while let Some(chunk) = ls.stream.next().await {
-        saw_err |= chunk.is_err();
-    }
-    assert!(saw_err);
-    let err = ls.finish().await.expect_err("must fail");
-    assert!(err.to_string().contains("/nonexistent"), "{err}");
 }
 
 #[test]

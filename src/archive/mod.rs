@@ -5,6 +5,7 @@
 pub mod compress;
 pub mod extract;
 pub mod header;
+pub mod pgzip;
 pub mod writer;
 
 pub use compress::{Compression, Decoder, Encoder};

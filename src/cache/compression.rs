@@ -11,7 +11,6 @@
 //!
 //! Reading never depends on this setting: the decoder is chosen from the blob's magic bytes.
 
-use flate2::Compression;
 use std::fmt;
 use std::io::{self, BufRead, Read, Write};
 use std::str::FromStr;
@@ -74,70 +73,28 @@ impl CacheCompression {
 
     /// OCI media type of a layer blob compressed this way.
     pub fn media_type(self) -> &'static str {
+        self.archive().media_type()
+    }
+
+    /// The layer engine's setting this stands for: gzip level 1 (like go-containerregistry's
+    /// default `BestSpeed`), zstd level 3 (the engine's multithreaded encoder with bounded
+    /// jobs), or none.
+    pub fn archive(self) -> crate::archive::Compression {
         match self {
-            CacheCompression::Gzip => "application/vnd.oci.image.layer.v1.tar+gzip",
-            CacheCompression::Zstd => "application/vnd.oci.image.layer.v1.tar+zstd",
-            CacheCompression::None => "application/vnd.oci.image.layer.v1.tar",
+            CacheCompression::Gzip => crate::archive::Compression::Gzip(1),
+            CacheCompression::Zstd => crate::archive::Compression::Zstd(3),
+            CacheCompression::None => crate::archive::Compression::None,
         }
     }
 
-    /// Wraps `w` in the encoder for this setting. Gzip uses level 1 (like go-containerregistry's
-    /// default `BestSpeed`); zstd level 3 with one worker thread per available core.
+    /// Wraps `w` in the encoder for this setting (see [`archive`](Self::archive)).
     pub fn encoder<W: Write>(self, w: W) -> io::Result<LayerEncoder<W>> {
-        Ok(match self {
-            CacheCompression::Gzip => {
-                LayerEncoder::Gzip(flate2::write::GzEncoder::new(w, Compression::fast()))
-            }
-            CacheCompression::Zstd => {
-                let mut e = zstd::stream::write::Encoder::new(w, 3)?;
-                let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
-                if threads > 1 {
-                    e.multithread(threads)?;
-                }
-                LayerEncoder::Zstd(e)
-            }
-            CacheCompression::None => LayerEncoder::None(w),
-        })
+        self.archive().encoder(w)
     }
 }
 
-/// A compressing writer; call [`finish`](LayerEncoder::finish) to flush the trailer.
-pub enum LayerEncoder<W: Write> {
-    Gzip(flate2::write::GzEncoder<W>),
-    Zstd(zstd::stream::write::Encoder<'static, W>),
-    None(W),
-}
-
-impl<W: Write> LayerEncoder<W> {
-    pub fn finish(self) -> io::Result<W> {
-        match self {
-            LayerEncoder::Gzip(e) => e.finish(),
-            LayerEncoder::Zstd(e) => e.finish(),
-            LayerEncoder::None(mut w) => {
-                w.flush()?;
-                Ok(w)
-            }
-        }
-    }
-}
-
-impl<W: Write> Write for LayerEncoder<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            LayerEncoder::Gzip(e) => e.write(buf),
-            LayerEncoder::Zstd(e) => e.write(buf),
-            LayerEncoder::None(w) => w.write(buf),
-        }
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        match self {
-            LayerEncoder::Gzip(e) => e.flush(),
-            LayerEncoder::Zstd(e) => e.flush(),
-            LayerEncoder::None(w) => w.flush(),
-        }
-    }
-}
+/// A compressing writer; call `finish` to flush the trailer. The layer engine's encoder.
+pub type LayerEncoder<W> = crate::archive::Encoder<W>;
 
 /// Decompresses a layer blob whatever its compression (gzip and zstd detected by magic,
 /// anything else passed through as a plain tar).

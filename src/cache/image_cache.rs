@@ -78,6 +78,16 @@ impl<B: CacheImageBackend> ImageCache<B> {
     }
 }
 
+/// Puts a finished new layer into the plan (a no-op when its diffID is there already).
+fn add_blob(g: &mut Inner, blob: SpooledBlob) -> Result<(), CacheError> {
+    if g.plan.contains(&blob.diff_id) {
+        return Ok(());
+    }
+    g.plan.add(blob.diff_id.clone());
+    g.blobs.insert(blob.diff_id.clone(), blob);
+    Ok(())
+}
+
 fn lock(m: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -170,13 +180,8 @@ impl<B: CacheImageBackend> Cache for ImageCache<B> {
             None => return Ok(false),
             Some(r) => r?,
         }
-        let mut g = self.lock_open()?;
-        if g.plan.contains(diff_id) {
-            return Ok(true);
-        }
-        g.plan.add(diff_id.clone());
-        g.blobs.insert(
-            diff_id.clone(),
+        add_blob(
+            &mut *self.lock_open()?,
             SpooledBlob {
                 diff_id: diff_id.clone(),
                 digest: blob.digest.clone(),
@@ -184,7 +189,7 @@ impl<B: CacheImageBackend> Cache for ImageCache<B> {
                 media_type: self.compression.media_type(),
                 path: None,
             },
-        );
+        )?;
         Ok(true)
     }
 
@@ -337,9 +342,8 @@ impl LayerWriter for SpoolWriter {
             )
         })?;
         self.tmp = PathBuf::new();
-        g.plan.add(expected.clone());
-        g.blobs.insert(
-            expected.clone(),
+        add_blob(
+            &mut g,
             SpooledBlob {
                 diff_id,
                 digest,
@@ -347,8 +351,7 @@ impl LayerWriter for SpoolWriter {
                 media_type: self.media_type,
                 path: Some(path),
             },
-        );
-        Ok(())
+        )
     }
 }
 
@@ -412,12 +415,8 @@ impl LayerWriter for UploadWriter {
         if g.committed {
             return Err(CacheError::Committed);
         }
-        if g.plan.contains(expected) {
-            return Ok(());
-        }
-        g.plan.add(expected.clone());
-        g.blobs.insert(
-            expected.clone(),
+        add_blob(
+            &mut g,
             SpooledBlob {
                 diff_id,
                 digest,
@@ -425,7 +424,6 @@ impl LayerWriter for UploadWriter {
                 media_type: self.media_type,
                 path: None,
             },
-        );
-        Ok(())
+        )
     }
 }

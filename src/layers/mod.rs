@@ -10,7 +10,6 @@ pub mod glob;
 pub mod parallel;
 pub mod pipe;
 pub mod slices;
-pub mod stream;
 #[doc(hidden)]
 pub mod testtree;
 pub mod walk;
@@ -23,7 +22,6 @@ use std::path::{Path, PathBuf};
 
 pub use parallel::map_parallel;
 pub use slices::{Slice, slice_layers};
-pub use stream::{LayerStream, layer_stream};
 
 const TAR_BUF: usize = 256 * 1024;
 

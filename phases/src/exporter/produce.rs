@@ -4,9 +4,10 @@
 //! cache is streamed into the cache. Nothing is written to a temporary file (Go's
 //! `layers.Factory` writes every layer as a tar file first).
 
+use cnb::archive::compress::DEFAULT_GZIP_LEVEL;
+use cnb::archive::pgzip::ParallelGzip;
 use cnb::archive::{EntryKind, Owner, TarHeader, TarWriter};
 use cnb::digest::{Digest, HashingWriter};
-use cnb::layers::pipe::Blocks;
 use cnb::layers::{LayerError, LayerSpec, write_tar, write_tar_with};
 use cnb::pipe::PipeWriter;
 use std::fs::File;
@@ -144,20 +145,19 @@ pub fn owner(uid: i64, gid: i64) -> Owner {
 }
 
 /// Tars, hashes, gzips and hashes `p` again in one pass into `out` (the pipe to its upload)
-/// and closes it; returns the blob's digest and size. The tar must still hash to the diffID
+/// and closes it; returns the blob's digest and size. The gzip runs on all cores
+/// (`cnb::archive::pgzip`: independent 1 MiB blocks, so a big layer does not wait on one
+/// core; the bytes do not depend on the core count). The tar must still hash to the diffID
 /// found before; on any error `out` is dropped unclosed, so the upload fails instead of
 /// storing a partial blob.
 pub fn stream_compressed(p: &Produced, out: PipeWriter) -> Result<(Digest, u64), String> {
     let err = |e: &dyn std::fmt::Display| format!("creating layer '{}': {e}", p.id);
-    let enc = cnb::archive::Compression::default()
-        .encoder(HashingWriter::new(out))
-        .map_err(|e| err(&e))?;
-    // The encoder is fed fixed blocks (its output depends on how its input is cut), so the
-    // same files always give the same blob.
-    let w = write_source(&p.source, HashingWriter::new(Blocks::new(enc))).map_err(|e| err(&e))?;
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let enc = ParallelGzip::new(HashingWriter::new(out), DEFAULT_GZIP_LEVEL, workers);
+    let w = write_source(&p.source, HashingWriter::new(enc)).map_err(|e| err(&e))?;
     let (enc, diff_id, _) = w.finish();
     check_same(p, &diff_id)?;
-    let sink = enc.finish().and_then(|e| e.finish()).map_err(|e| err(&e))?;
+    let sink = enc.finish().map_err(|e| err(&e))?;
     let (pipe, digest, size) = sink.finish();
     pipe.close().map_err(|e| err(&e))?;
     Ok((digest, size))
