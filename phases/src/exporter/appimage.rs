@@ -18,6 +18,11 @@ use std::future::Future;
 /// Uploads running at the same time.
 const UPLOADS: usize = 4;
 
+/// New layers produced at the same time. Each one already gzips on every core
+/// (`cnb::archive::pgzip`), so two keep the cores busy; more would only add their buffers
+/// (walk pipe, gzip blocks, upload pipe: a few MiB each) to the peak memory.
+const PRODUCERS: usize = 2;
+
 /// Each extra name with its own outcome.
 pub type TagOutcomes = Vec<(String, Result<(), String>)>;
 
@@ -254,6 +259,8 @@ pub async fn write_layers<S: Dest>(
         }
         appended.push(a);
     }
+    let producers = tokio::sync::Semaphore::new(PRODUCERS);
+    let producers = &producers;
     let results: Vec<Result<Option<(usize, Descriptor)>, String>> =
         futures_util::stream::iter(tasks)
             .map(|t| async move {
@@ -263,6 +270,10 @@ pub async fn write_layers<S: Dest>(
                     }
                     Task::New(n, p) => {
                         let id = p.id.clone();
+                        let _slot = producers
+                            .acquire()
+                            .await
+                            .map_err(|e| format!("creating layer '{id}': {e}"))?;
                         let d = stream_new(store, name, p).await?;
                         shared.ready(&id, &d.digest, d.size);
                         Ok(Some((n, d)))
