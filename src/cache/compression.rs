@@ -87,9 +87,17 @@ impl CacheCompression {
         }
     }
 
-    /// Wraps `w` in the encoder for this setting (see [`archive`](Self::archive)).
+    /// Wraps `w` in the encoder for this setting (see [`archive`](Self::archive)). zstd runs
+    /// one worker here: cache layers are written beside the app image's, which already keep
+    /// the cores busy, and each worker adds its job buffers to the peak memory (the bytes do
+    /// not depend on the worker count).
     pub fn encoder<W: Write>(self, w: W) -> io::Result<LayerEncoder<W>> {
-        self.archive().encoder(w)
+        match self.archive() {
+            crate::archive::Compression::Zstd(level) => {
+                crate::archive::compress::zstd_encoder(w, level, 1)
+            }
+            c => c.encoder(w),
+        }
     }
 }
 
