@@ -160,35 +160,10 @@ struct Outcome {
     output: String,
 }
 
+/// Our exporter at debug level (see [`run_as_exporter`]).
 fn exporter(w: &Work, api: &str, extra: &[&str], images: &[&str]) -> Outcome {
-    let mut c = Command::new(BIN);
-    c.arg0("exporter").env_clear();
-    c.env("PATH", "/usr/bin:/bin")
-        .env("HOME", w.p("home"))
-        .env("CNB_PLATFORM_API", api)
-        .env("CNB_NO_COLOR", "true")
-        // Layers stream from their files into uploads, the cache image's too: the exporter
-        // needs no temporary file at all, so every export here runs with no usable TMPDIR.
-        .env("TMPDIR", "/nonexistent/exporter-writes-no-temp-files");
-    c.args(["-layers", &w.s("layers")])
-        .args(["-app", &w.s("workspace")])
-        .args(["-group", &w.s("layers/group.toml")])
-        .args(["-analyzed", &w.s("analyzed.toml")])
-        .args(["-launcher", &w.s("launcher")])
-        .args(["-run", &w.s("run.toml")])
-        .args(["-report", &w.s("report.toml")])
-        .args(["-uid", &UID.to_string(), "-gid", &GID.to_string()])
-        .args(["-log-level", "debug"]);
-    c.args(extra).args(images);
-    let out = c.output().expect("spawn exporter");
-    Outcome {
-        code: out.status.code().unwrap_or(-1),
-        output: strip_ansi(&format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )),
-    }
+    let args = [&["-log-level", "debug"][..], extra].concat();
+    run_as_exporter(Path::new(BIN), w, api, &args, images)
 }
 
 fn owner() -> Owner {
@@ -708,7 +683,9 @@ fn run_as_exporter(binary: &Path, w: &Work, api: &str, extra: &[&str], images: &
         .env("CNB_PLATFORM_API", api)
         .env("CNB_NO_COLOR", "true");
     if binary == Path::new(BIN) {
-        // Ours needs no temporary file (see `exporter`); Go's writes every layer to one.
+        // Layers stream from their files into uploads, the cache image's too: our exporter
+        // needs no temporary file at all, so it runs with no usable TMPDIR (Go's writes
+        // every layer to one).
         c.env("TMPDIR", "/nonexistent/exporter-writes-no-temp-files");
     }
     c.args(["-layers", &w.s("layers")])
