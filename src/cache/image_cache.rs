@@ -78,6 +78,9 @@ impl<B: CacheImageBackend> ImageCache<B> {
     }
 }
 
+/// A layer writer's chain: diffID hash → compressor → digest hash → `S` (spool or upload).
+type Compressing<S> = HashingWriter<LayerEncoder<HashingWriter<S>>>;
+
 /// Puts a finished new layer into the plan (a no-op when its diffID is there already).
 fn add_blob(g: &mut Inner, blob: SpooledBlob) -> Result<(), CacheError> {
     if g.plan.contains(&blob.diff_id) {
@@ -258,7 +261,7 @@ impl<B: CacheImageBackend> Cache for ImageCache<B> {
 
 /// Compresses into the spool while hashing both sides; registers the blob on `finish`.
 struct SpoolWriter {
-    out: Option<HashingWriter<LayerEncoder<HashingWriter<BufWriter<File>>>>>,
+    out: Option<Compressing<BufWriter<File>>>,
     tmp: PathBuf,
     dir: PathBuf,
     media_type: &'static str,
@@ -358,7 +361,7 @@ impl LayerWriter for SpoolWriter {
 /// Compresses straight into a backend upload while hashing both sides; registers the blob
 /// once the backend has stored it.
 struct UploadWriter {
-    out: Option<HashingWriter<LayerEncoder<HashingWriter<Box<dyn BlobUpload>>>>>,
+    out: Option<Compressing<Box<dyn BlobUpload>>>,
     media_type: &'static str,
     inner: Arc<Mutex<Inner>>,
 }

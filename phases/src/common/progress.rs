@@ -94,7 +94,7 @@ impl<C: Clock> Reporter<C> {
                         printed: AtomicBool::new(false),
                         last_seen: AtomicU64::new(now),
                     });
-                    blobs.insert(key.clone(), b.clone());
+                    blobs.insert(key, b.clone());
                     b
                 }
             };
@@ -362,7 +362,7 @@ mod tests {
             clock.set(i);
             r.observe(&Progress {
                 direction: Direction::Push,
-                transfer: u64::from(i),
+                transfer: i,
                 digest: Some(Digest::of(&i.to_le_bytes())),
                 done: 1,
                 total: None,

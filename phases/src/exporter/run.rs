@@ -96,11 +96,10 @@ pub fn run(inputs: &Inputs, keychain: &Keychain) -> Result<(), LifecycleError> {
         tags: &tags,
         timer,
     };
-    let written = match &kind {
+    match &kind {
         StoreKind::Remote => job.run(&remote, Platform::current()),
         StoreKind::Layout(store) => job.run(store, Platform::layout_default()),
-    };
-    written
+    }
 }
 
 /// One export run over a store: prepare the image (logs in Go order), write what is new, then
