@@ -5,6 +5,7 @@
 
 mod appimage;
 mod cache;
+mod candidates;
 mod image_config;
 mod layers_dir;
 mod plan;

@@ -111,15 +111,18 @@ impl<B: CacheImageBackend> Cache for ImageCache<B> {
     }
 
     fn metadata_bytes(&self) -> Result<Option<Vec<u8>>, CacheError> {
+        if matches!(self.backend.state(), CacheImageState::Corrupt) {
+            crate::info!(
+                "Ignoring cache image {:?} because it was corrupt",
+                self.backend.name()
+            );
+        }
+        self.peek_metadata()
+    }
+
+    fn peek_metadata(&self) -> Result<Option<Vec<u8>>, CacheError> {
         match self.backend.state() {
-            CacheImageState::NotFound => Ok(None),
-            CacheImageState::Corrupt => {
-                crate::info!(
-                    "Ignoring cache image {:?} because it was corrupt",
-                    self.backend.name()
-                );
-                Ok(None)
-            }
+            CacheImageState::NotFound | CacheImageState::Corrupt => Ok(None),
             CacheImageState::Found { label, .. } => Ok(label.as_deref().and_then(|l| {
                 match serde_json::from_str::<serde_json::Value>(l) {
                     Ok(serde_json::Value::Object(_)) => Some(l.as_bytes().to_vec()),

@@ -82,6 +82,12 @@ pub trait Cache: Send + Sync {
     /// callers decode it with `cnb::files` and must also map a decode failure to "empty".
     fn metadata_bytes(&self) -> Result<Option<Vec<u8>>, CacheError>;
 
+    /// [`metadata_bytes`](Cache::metadata_bytes) without its log lines, for a caller that
+    /// looks ahead (the exporter deciding which layers to hash before it exports the cache).
+    fn peek_metadata(&self) -> Result<Option<Vec<u8>>, CacheError> {
+        self.metadata_bytes()
+    }
+
     /// Records the new cache metadata JSON, written on commit.
     fn set_metadata(&self, json: &[u8]) -> Result<(), CacheError>;
 

@@ -4,7 +4,7 @@
 //! imgutil `SaveAs`).
 
 use super::produce::{self, Produced};
-use super::shared::SharedBlobs;
+use super::shared::{Blob, SharedBlobs};
 use cnb::digest::Digest;
 use cnb::image::{
     BlobSource, Built, Descriptor, History, Image, ImageStore, LayoutStore, Platform,
@@ -163,7 +163,8 @@ pub enum LayerBlob {
 
 /// One layer on top of the run image.
 pub struct Appended {
-    pub diff_id: Digest,
+    /// `None` for a new layer that was not hashed first: known once it is written.
+    pub diff_id: Option<Digest>,
     pub created_by: String,
     pub blob: LayerBlob,
 }
@@ -197,16 +198,17 @@ pub fn plan_writes(
             ),
             LayerBlob::Previous => {
                 let prev = previous.ok_or("no previous image to reuse layers from")?;
+                let diff_id = a
+                    .diff_id
+                    .as_ref()
+                    .ok_or("reusing a layer without its diffID")?;
                 // imgutil + ggcr's words
                 let desc = prev
                     .image
-                    .layer_by_diff_id(&a.diff_id)
+                    .layer_by_diff_id(diff_id)
                     .cloned()
                     .ok_or_else(|| {
-                        format!(
-                            "failed to get layer by diffID: unknown diffID {}",
-                            a.diff_id
-                        )
+                        format!("failed to get layer by diffID: unknown diffID {diff_id}")
                     })?;
                 Write::Reused {
                     from: prev.name.clone(),
@@ -222,7 +224,7 @@ pub fn plan_writes(
 /// Stores every layer `name` needs and appends the planned ones to `image`: the run image's
 /// layers (copied or mounted from `base`), the previous image's reused layers, and each new
 /// layer tarred, gzipped and hashed in one pass straight into its upload (no temp file), up
-/// to [`UPLOADS`] transfers at a time.
+/// to [`UPLOADS`] transfers at a time. Returns the diffID of each new layer, by id.
 pub async fn write_layers<S: Dest>(
     store: &S,
     name: &str,
@@ -231,7 +233,7 @@ pub async fn write_layers<S: Dest>(
     base_layers: usize,
     writes: Writes,
     shared: &SharedBlobs,
-) -> Result<(), String> {
+) -> Result<BTreeMap<String, Digest>, String> {
     enum Task {
         Copy(String, Descriptor),
         New(usize, Produced),
@@ -261,7 +263,7 @@ pub async fn write_layers<S: Dest>(
     }
     let producers = tokio::sync::Semaphore::new(PRODUCERS);
     let producers = &producers;
-    let results: Vec<Result<Option<(usize, Descriptor)>, String>> =
+    let results: Vec<Result<Option<(usize, String, Blob)>, String>> =
         futures_util::stream::iter(tasks)
             .map(|t| async move {
                 match t {
@@ -274,44 +276,54 @@ pub async fn write_layers<S: Dest>(
                             .acquire()
                             .await
                             .map_err(|e| format!("creating layer '{id}': {e}"))?;
-                        let d = stream_new(store, name, p).await?;
-                        shared.ready(&id, &d.digest, d.size);
-                        Ok(Some((n, d)))
+                        let b = stream_new(store, name, p).await?;
+                        shared.ready(&id, &b);
+                        Ok(Some((n, id, b)))
                     }
                 }
             })
             .buffer_unordered(UPLOADS)
             .collect()
             .await;
+    let mut written = BTreeMap::new();
+    let mut diff_ids: Vec<Option<Digest>> = appended.iter().map(|a| a.diff_id.clone()).collect();
     for r in results {
-        if let Some((n, d)) = r? {
-            descs[n] = Some(d);
+        if let Some((n, id, b)) = r? {
+            descs[n] = Some(Descriptor::new(
+                imgutil_layer_media_type(true),
+                b.digest,
+                b.size,
+            ));
+            diff_ids[n] = Some(b.diff_id.clone());
+            written.insert(id, b.diff_id);
         }
     }
-    for (a, desc) in appended.into_iter().zip(descs) {
-        let desc = desc.ok_or_else(|| format!("layer {} was not written", a.diff_id))?;
+    for ((a, desc), diff_id) in appended.into_iter().zip(descs).zip(diff_ids) {
+        let (Some(desc), Some(diff_id)) = (desc, diff_id) else {
+            return Err(format!("layer '{}' was not written", a.created_by));
+        };
         image.append_layer(
             desc,
-            a.diff_id,
+            diff_id,
             History {
                 created_by: a.created_by,
                 ..Default::default()
             },
         );
     }
-    Ok(())
+    Ok(written)
 }
 
 /// One new layer: the producer (walk → tar → diffID → gzip → digest) on a blocking thread,
 /// feeding the upload through a bounded pipe. The producer's error wins over the upload's
 /// (a failed producer makes the upload fail too).
-async fn stream_new<S: Dest>(store: &S, name: &str, p: Produced) -> Result<Descriptor, String> {
+async fn stream_new<S: Dest>(store: &S, name: &str, p: Produced) -> Result<Blob, String> {
     let (w, r) = cnb::pipe::pipe();
     let id = p.id.clone();
     let producer = tokio::task::spawn_blocking(move || produce::stream_compressed(&p, w));
     let put = store.put_blob(name, BlobSource::Reader(Box::new(r)), None);
     let (put, produced) = tokio::join!(put, producer);
-    let (digest, size) =
+    let (diff_id, digest, size) =
         produced.map_err(|e| format!("creating layer '{id}': producer failed: {e}"))??;
     let (got, got_size) = put.map_err(|e| format!("uploading layer '{id}': {e}"))?;
     if got != digest || got_size != size {
@@ -319,11 +331,11 @@ async fn stream_new<S: Dest>(store: &S, name: &str, p: Produced) -> Result<Descr
             "uploading layer '{id}': stored {got} ({got_size} bytes), wrote {digest} ({size} bytes)"
         ));
     }
-    Ok(Descriptor::new(
-        imgutil_layer_media_type(true),
+    Ok(Blob {
+        diff_id,
         digest,
         size,
-    ))
+    })
 }
 
 /// Uploads the image's config blob (after its layers).

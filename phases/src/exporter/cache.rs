@@ -9,7 +9,7 @@ use super::run::{Ctx, ProducedSet, SBOM_CACHE_ID};
 use super::shared::SharedBlobs;
 use cnb::cache::registry_backend::RegistryCacheBackend;
 use cnb::cache::{Cache, CacheChoice, CacheCompression, GzipBlob, ImageCache, VolumeCache};
-use cnb::digest::HashingWriter;
+use cnb::digest::{Digest, HashingWriter};
 use cnb::exit::{ExitCode, LifecycleError};
 use cnb::files::{BuildpackLayerMetadata, BuildpackLayersMetadata, CacheMetadata};
 use cnb::registry::RemoteStore;
@@ -79,6 +79,17 @@ pub fn open(
         }
         CacheChoice::None => Ok(None),
     }
+}
+
+/// The previous cache's metadata as [`export`] will find it, read ahead and quietly:
+/// `None` when it cannot be read.
+pub fn peek_previous(cache: &dyn Cache) -> Option<CacheMetadata> {
+    let bytes = cache.peek_metadata().ok()?;
+    Some(
+        bytes
+            .and_then(|b| CacheMetadata::from_json(&b).ok())
+            .unwrap_or_default(),
+    )
 }
 
 /// Go `Exporter.Cache`.
@@ -206,14 +217,21 @@ fn add_or_reuse(
     let p = produced
         .get(id)
         .ok_or_else(|| format!("creating layer '{id}': not produced"))?;
-    let sha = p.diff_id.to_string();
+    // Not hashed first: nothing of that name was in the previous cache, nothing to reuse.
+    let Some(diff_id) = &p.diff_id else {
+        log.info(format!("Adding cache layer '{id}'\n"));
+        let diff_id = add_shared(cache, p, shared)?;
+        log.debug(format!("Layer '{id}' SHA: {diff_id}\n"));
+        return Ok(diff_id.to_string());
+    };
+    let sha = diff_id.to_string();
     let mut reused = false;
     if sha == previous_sha {
-        match cache.verify_layer(&p.diff_id) {
+        match cache.verify_layer(diff_id) {
             Ok(()) => {
                 log.info(format!("Reusing cache layer '{id}'\n"));
                 log.debug(format!("Layer '{id}' SHA: {sha}\n"));
-                match cache.reuse_layer(&p.diff_id) {
+                match cache.reuse_layer(diff_id) {
                     Ok(()) => reused = true,
                     Err(e) if e.is_read_err() => {
                         log.warn(format!("Skipping re-use for layer {id}: {e}"));
@@ -236,16 +254,16 @@ fn add_or_reuse(
 
 /// Adds `p` from the app image's blob when the app side is storing one the cache can mount
 /// (waiting for it, in place: the cache image's layers keep Go's order); otherwise streams
-/// it as usual.
-fn add_shared(cache: &dyn Cache, p: &Produced, shared: &SharedBlobs) -> Result<(), String> {
-    if let Some((digest, size)) = shared.wait(&p.id) {
+/// it as usual. Returns its diffID.
+fn add_shared(cache: &dyn Cache, p: &Produced, shared: &SharedBlobs) -> Result<Digest, String> {
+    if let Some(b) = shared.wait(&p.id) {
         let blob = GzipBlob {
             image: shared.image().to_string(),
-            digest,
-            size,
+            digest: b.digest,
+            size: b.size,
         };
-        match cache.add_layer_blob(&p.diff_id, &blob) {
-            Ok(true) => return Ok(()),
+        match cache.add_layer_blob(&b.diff_id, &blob) {
+            Ok(true) => return Ok(b.diff_id),
             Ok(false) => {}
             Err(e) => cnb::debug!(
                 "Mounting the image's blob for cache layer '{}' failed, writing it: {e}",
@@ -257,12 +275,13 @@ fn add_shared(cache: &dyn Cache, p: &Produced, shared: &SharedBlobs) -> Result<(
 }
 
 /// Streams the tar of `p` straight into the cache (no temp file); the cache compresses it
-/// and, for a cache image, uploads it as it goes.
-fn add(cache: &dyn Cache, p: &Produced) -> Result<(), String> {
+/// and, for a cache image, uploads it as it goes. Returns its diffID.
+fn add(cache: &dyn Cache, p: &Produced) -> Result<Digest, String> {
     let w = cache.layer_writer().map_err(|e| e.to_string())?;
     let w = produce::write_source(&p.source, HashingWriter::new(w))
         .map_err(|e| format!("creating layer '{}': {e}", p.id))?;
     let (w, diff_id, _) = w.finish();
     produce::check_same(p, &diff_id)?;
-    w.finish(&diff_id).map_err(|e| e.to_string())
+    w.finish(&diff_id).map_err(|e| e.to_string())?;
+    Ok(diff_id)
 }

@@ -8,6 +8,19 @@ use cnb::files::{LayersMetadata, RunImageForExport};
 use cnb::image::Image;
 use cnb::image::config::{DEFAULT_CREATED, rfc3339_utc};
 
+/// The lifecycle metadata label's value.
+fn metadata_label(meta: &LayersMetadata) -> Result<String, String> {
+    meta.to_label()
+        .map_err(|e| format!("marshall metadata: {e}"))
+}
+
+/// Sets the lifecycle metadata label again, once every layer's diffID is known.
+pub(super) fn reset_metadata_label(image: &mut Image, meta: &LayersMetadata) -> Result<(), String> {
+    let label = metadata_label(meta)?;
+    image.set_label(cnb::files::LIFECYCLE_METADATA_LABEL, &label);
+    Ok(())
+}
+
 impl Ctx<'_> {
     /// Go `platform.GetRunImageForExport` (Platform API ≥ 0.12).
     pub(super) fn run_image_for_export(&self) -> Result<RunImageForExport, String> {
@@ -32,9 +45,7 @@ impl Ctx<'_> {
 
     /// Labels, env, working dir, entrypoint, cmd (Go `setLabels`, `setEnv`, …).
     pub(super) fn configure(&self, image: &mut Image, meta: &LayersMetadata) -> Result<(), String> {
-        let label = meta
-            .to_label()
-            .map_err(|e| format!("marshall metadata: {e}"))?;
+        let label = metadata_label(meta)?;
         cnb::info!("Adding label '{}'", cnb::files::LIFECYCLE_METADATA_LABEL);
         image.set_label(cnb::files::LIFECYCLE_METADATA_LABEL, &label);
         let build = md::build_metadata_label(&self.build_md, &launcher_metadata(), self.api)

@@ -1,8 +1,10 @@
-//! Producing layers: first every layer is only hashed (its diffID, nothing written), then
-//! only what is not reused is written, straight from its files: a layer new to the app image
-//! is tarred, hashed, gzipped and hashed again in one pass into its upload; a layer new to the
-//! cache is streamed into the cache. Nothing is written to a temporary file (Go's
-//! `layers.Factory` writes every layer as a tar file first).
+//! Producing layers: first every layer that may be reused is only hashed (its diffID, nothing
+//! written), then only what is not reused is written, straight from its files: a layer new
+//! to the app image is tarred, hashed, gzipped and hashed again in one pass into its upload; a
+//! layer new to the cache is streamed into the cache. A layer nothing can reuse (no previous
+//! image or cache entry of its name) skips the first pass: its diffID comes from the write.
+//! Nothing is written to a temporary file (Go's `layers.Factory` writes every layer as a tar
+//! file first).
 
 use cnb::archive::compress::DEFAULT_GZIP_LEVEL;
 use cnb::archive::pgzip::ParallelGzip;
@@ -36,15 +38,19 @@ pub struct Job {
     pub id: String,
     pub created_by: String,
     pub source: Source,
+    /// Whether to hash it before deciding (a previous image or cache may have it).
+    pub hash_first: bool,
 }
 
-/// A hashed layer.
+/// A layer ready to be decided on.
 #[derive(Clone, Debug)]
 pub struct Produced {
     pub id: String,
     pub created_by: String,
     pub source: Source,
-    pub diff_id: Digest,
+    /// From the first pass; `None` when it was skipped (then the layer is new everywhere and
+    /// its diffID is known once it is written).
+    pub diff_id: Option<Digest>,
 }
 
 /// Writes the tar of `source` to `w` (entries + end marker).
@@ -56,11 +62,15 @@ pub fn write_source<W: Write>(source: &Source, w: W) -> Result<W, LayerError> {
     }
 }
 
-/// Hashes the tar of `job` without writing it anywhere.
+/// Hashes the tar of `job` without writing it anywhere, when it asks for it.
 pub fn hash(job: Job) -> Result<Produced, String> {
-    let w = write_source(&job.source, HashingWriter::new(io::sink()))
-        .map_err(|e| format!("creating layer '{}': {e}", job.id))?;
-    let (_, diff_id, _) = w.finish();
+    let diff_id = if job.hash_first {
+        let w = write_source(&job.source, HashingWriter::new(io::sink()))
+            .map_err(|e| format!("creating layer '{}': {e}", job.id))?;
+        Some(w.finish().1)
+    } else {
+        None
+    };
     Ok(Produced {
         id: job.id,
         created_by: job.created_by,
@@ -71,13 +81,12 @@ pub fn hash(job: Job) -> Result<Produced, String> {
 
 /// A layer's files changed between hashing and writing: refuse to export a lie.
 pub fn check_same(p: &Produced, found: &Digest) -> Result<(), String> {
-    if *found == p.diff_id {
-        Ok(())
-    } else {
-        Err(format!(
-            "creating layer '{}': contents changed while exporting (diffID {} then {found})",
-            p.id, p.diff_id
-        ))
+    match &p.diff_id {
+        Some(d) if d != found => Err(format!(
+            "creating layer '{}': contents changed while exporting (diffID {d} then {found})",
+            p.id
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -145,12 +154,12 @@ pub fn owner(uid: i64, gid: i64) -> Owner {
 }
 
 /// Tars, hashes, gzips and hashes `p` again in one pass into `out` (the pipe to its upload)
-/// and closes it; returns the blob's digest and size. The gzip runs on all cores
+/// and closes it; returns the layer's diffID and the blob's digest and size. The gzip runs on all cores
 /// (`cnb::archive::pgzip`: independent 1 MiB blocks, so a big layer does not wait on one
 /// core; the bytes do not depend on the core count). The tar must still hash to the diffID
-/// found before; on any error `out` is dropped unclosed, so the upload fails instead of
+/// found before, if any; on any error `out` is dropped unclosed, so the upload fails instead of
 /// storing a partial blob.
-pub fn stream_compressed(p: &Produced, out: PipeWriter) -> Result<(Digest, u64), String> {
+pub fn stream_compressed(p: &Produced, out: PipeWriter) -> Result<(Digest, Digest, u64), String> {
     let err = |e: &dyn std::fmt::Display| format!("creating layer '{}': {e}", p.id);
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     let enc = ParallelGzip::new(HashingWriter::new(out), DEFAULT_GZIP_LEVEL, workers);
@@ -160,7 +169,7 @@ pub fn stream_compressed(p: &Produced, out: PipeWriter) -> Result<(Digest, u64),
     let sink = enc.finish().map_err(|e| err(&e))?;
     let (pipe, digest, size) = sink.finish();
     pipe.close().map_err(|e| err(&e))?;
-    Ok((digest, size))
+    Ok((diff_id, digest, size))
 }
 
 #[cfg(test)]
@@ -172,11 +181,14 @@ mod tests {
             id: "bp:layer".into(),
             created_by: "test".into(),
             source: Source::Spec(LayerSpec::dir(dir, Owner::new(1, 2))),
+            hash_first: true,
         }
     }
 
+    type Streamed = Result<(Digest, Digest, u64), String>;
+
     /// Runs `stream_compressed` with a reader collecting the blob.
-    fn blob_of(p: &Produced) -> (Result<(Digest, u64), String>, std::io::Result<Vec<u8>>) {
+    fn blob_of(p: &Produced) -> (Streamed, std::io::Result<Vec<u8>>) {
         let (w, mut r) = cnb::pipe::pipe_sized(4096, 2);
         let reader = std::thread::spawn(move || {
             let mut v = Vec::new();
@@ -193,12 +205,11 @@ mod tests {
         std::fs::create_dir_all(layer.join("sub")).unwrap();
         std::fs::write(layer.join("sub/f"), vec![7u8; 300_000]).unwrap();
         let p = hash(job(&layer)).unwrap();
-        assert_eq!(
-            p.diff_id,
-            cnb::layers::diff_id(&LayerSpec::dir(&layer, Owner::new(1, 2))).unwrap()
-        );
+        let expected = cnb::layers::diff_id(&LayerSpec::dir(&layer, Owner::new(1, 2))).unwrap();
+        assert_eq!(p.diff_id.as_ref(), Some(&expected));
         let (res, bytes) = blob_of(&p);
-        let (digest, size) = res.unwrap();
+        let (diff_id, digest, size) = res.unwrap();
+        assert_eq!(diff_id, expected);
         let bytes = bytes.unwrap();
         assert_eq!(
             (Digest::of(&bytes), bytes.len() as u64),
@@ -208,8 +219,20 @@ mod tests {
         let mut dec = cnb::archive::Decoder::new(None, &bytes[..]).unwrap();
         assert!(matches!(dec, cnb::archive::Decoder::Gzip(_)));
         std::io::Read::read_to_end(&mut dec, &mut tar).unwrap();
-        assert_eq!(Digest::of(&tar), p.diff_id);
-        assert_eq!(blob_of(&p).0.unwrap().0, digest, "same files, same blob");
+        assert_eq!(Digest::of(&tar), expected);
+        assert_eq!(blob_of(&p).0.unwrap().1, digest, "same files, same blob");
+        // Without the first pass: no diffID up front, the same one from the write.
+        let unhashed = hash(Job {
+            hash_first: false,
+            ..job(&layer)
+        })
+        .unwrap();
+        assert_eq!(unhashed.diff_id, None);
+        assert_eq!(
+            blob_of(&unhashed).0.unwrap(),
+            (expected, digest, size),
+            "same layer, same blob, diffID from the write"
+        );
     }
 
     #[test]

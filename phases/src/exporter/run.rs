@@ -6,7 +6,9 @@
 use super::Inputs;
 use super::appimage::{self, Appended, Dest, LayerBlob};
 use super::cache;
+use super::candidates::{Candidates, Layer};
 use super::layers_dir;
+use super::plan::Pending;
 use super::produce::{self, Job, Produced, Source};
 use super::shared::SharedBlobs;
 use crate::common::{self, StoreKind, timer::Measurement};
@@ -14,7 +16,8 @@ use cnb::api::Version;
 use cnb::exit::{ExitCode, LifecycleError};
 use cnb::files::metadata::{self as md, Metadata};
 use cnb::files::{
-    Analyzed, ImageReport, LayersMetadata, ProjectMetadata, Report, RunImageForRebase, Stack,
+    Analyzed, CacheMetadata, ImageReport, LayersMetadata, ProjectMetadata, Report,
+    RunImageForRebase, Stack,
 };
 use cnb::image::{Image, Platform};
 use cnb::layers::LayerSpec;
@@ -86,7 +89,8 @@ pub fn run(inputs: &Inputs, keychain: &Keychain) -> Result<(), LifecycleError> {
     let timer = Measurement::start("Exporter");
     let ctx = Ctx::new(inputs, &group.group, analyzed, project)?;
     // Hash first: a layer whose diffID is reused is never written anywhere.
-    let hashed = ctx.hash_all().map_err(export_err)?;
+    let previous_cache = cache.as_ref().map(|c| cache::peek_previous(c.as_ref()));
+    let hashed = ctx.hash_all(previous_cache.as_ref()).map_err(export_err)?;
     let job = Job2 {
         ctx: &ctx,
         rt: &rt,
@@ -184,6 +188,8 @@ pub struct Prepared {
     base_layers: usize,
     appended: Vec<Appended>,
     meta: LayersMetadata,
+    /// The label's diffIDs known only once their layers are written.
+    pending: Pending,
     layout: bool,
 }
 
@@ -266,8 +272,12 @@ impl<'a> Ctx<'a> {
         &self.analyzed.layers_metadata
     }
 
-    /// The jobs of every layer with contents the image or the cache may need.
-    fn jobs(&self) -> Result<Vec<Job>, String> {
+    /// The jobs of every layer with contents the image or the cache may need, each hashed
+    /// first only when something may reuse it (see [`Candidates`]).
+    fn jobs(&self, previous_cache: Option<&Option<CacheMetadata>>) -> Result<Vec<Job>, String> {
+        let debug = cnb::log::enabled(cnb::log::Level::Debug);
+        let candidates = Candidates::new(self.orig(), previous_cache, debug);
+        let first = |l: Layer<'_>| candidates.hash_first(l);
         let mut jobs = Vec::new();
         for bp in self.group {
             let dir = layers_dir::read_quiet(&self.layers_dir, &bp.id)
@@ -279,17 +289,23 @@ impl<'a> Ctx<'a> {
                         id: l.identifier.clone(),
                         created_by: buildpack_created_by(&l.name, &bp.id, &bp.version),
                         source: Source::Spec(LayerSpec::dir(&l.path, self.owner)),
+                        hash_first: first(Layer::Buildpack(&bp.id, &l.name)),
                     });
                 }
             }
         }
-        for (kind, id) in [("launch", SBOM_LAUNCH_ID), ("cache", SBOM_CACHE_ID)] {
+        let sboms = [
+            ("launch", SBOM_LAUNCH_ID, Layer::LaunchSbom),
+            ("cache", SBOM_CACHE_ID, Layer::CacheSbom),
+        ];
+        for (kind, id, layer) in sboms {
             let p = self.layers_dir.join("sbom").join(kind);
             if std::fs::read_dir(&p).is_ok() {
                 jobs.push(Job {
                     id: id.into(),
                     created_by: SBOM_LAYER_NAME.into(),
                     source: Source::Spec(LayerSpec::dir(&p, self.owner)),
+                    hash_first: first(layer),
                 });
             }
         }
@@ -314,17 +330,20 @@ impl<'a> Ctx<'a> {
                     format!("Application Slice: {id}")
                 },
                 source: Source::Spec(spec),
+                hash_first: first(Layer::Slice),
             });
         }
         jobs.push(Job {
             id: LAUNCHER_ID.into(),
             created_by: "Buildpacks Application Launcher".into(),
             source: Source::Launcher(self.inputs.launcher_path.clone()),
+            hash_first: first(Layer::Launcher),
         });
         jobs.push(Job {
             id: CONFIG_ID.into(),
             created_by: "Buildpacks Launcher Config".into(),
             source: Source::Spec(LayerSpec::dir(self.layers_dir.join("config"), self.owner)),
+            hash_first: first(Layer::Config),
         });
         if !self.build_md.processes.is_empty() {
             let mut types = Vec::new();
@@ -337,14 +356,18 @@ impl<'a> Ctx<'a> {
                 id: PROCESS_TYPES_ID.into(),
                 created_by: "Buildpacks Process Types".into(),
                 source: Source::ProcessTypes(types),
+                hash_first: first(Layer::ProcessTypes),
             });
         }
         Ok(jobs)
     }
 
-    /// Hashes every layer, on all cores, writing nothing.
-    fn hash_all(&self) -> Result<ProducedSet, String> {
-        let out = cnb::layers::map_parallel(self.jobs()?, 0, produce::hash);
+    /// Hashes every layer that may be reused, on all cores, writing nothing.
+    fn hash_all(
+        &self,
+        previous_cache: Option<&Option<CacheMetadata>>,
+    ) -> Result<ProducedSet, String> {
+        let out = cnb::layers::map_parallel(self.jobs(previous_cache)?, 0, produce::hash);
         let mut set = BTreeMap::new();
         for p in out {
             let p = p?;
@@ -416,7 +439,7 @@ impl<'a> Ctx<'a> {
             ..Default::default()
         };
 
-        let appended = self.plan_layers(&mut meta, produced).map_err(export_err)?;
+        let (appended, pending) = self.plan_layers(&mut meta, produced).map_err(export_err)?;
         Ok(Prepared {
             base,
             previous,
@@ -424,6 +447,7 @@ impl<'a> Ctx<'a> {
             base_layers,
             appended,
             meta,
+            pending,
             layout,
         })
     }
@@ -445,7 +469,8 @@ impl<'a> Ctx<'a> {
             mut image,
             base_layers,
             appended,
-            meta,
+            mut meta,
+            pending,
             layout,
         } = prepared;
         let writes =
@@ -458,9 +483,15 @@ impl<'a> Ctx<'a> {
         let m = Measurement::start(Box::leak(format!("Saving {name}...").into_boxed_str()));
         cnb::info!("Saving {name}...\n");
         let saving = |e: String| export_err(format!("saving image: {e}"));
-        appimage::write_layers(store, name, &mut image, &base, base_layers, writes, shared)
-            .await
-            .map_err(saving)?;
+        let written =
+            appimage::write_layers(store, name, &mut image, &base, base_layers, writes, shared)
+                .await
+                .map_err(saving)?;
+        if !pending.is_empty() {
+            // The label as Go writes it, with the diffIDs found while writing.
+            pending.fill(&mut meta, &written).map_err(export_err)?;
+            super::image_config::reset_metadata_label(&mut image, &meta).map_err(export_err)?;
+        }
         image.set_created_at_and_history(&self.created_at(), true);
         let built = image.build().map_err(export_err)?;
         appimage::upload_config(store, name, &built)

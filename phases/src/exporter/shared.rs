@@ -9,9 +9,17 @@ use cnb::digest::Digest;
 use std::collections::BTreeMap;
 use std::sync::{Condvar, Mutex, MutexGuard};
 
+/// A layer's blob as the app side stored it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Blob {
+    pub diff_id: Digest,
+    pub digest: Digest,
+    pub size: u64,
+}
+
 enum Slot {
     Pending,
-    Ready(Digest, u64),
+    Ready(Blob),
     Gone,
 }
 
@@ -41,9 +49,9 @@ impl SharedBlobs {
     }
 
     /// Layer `id`'s gzip blob is stored for the app image.
-    pub fn ready(&self, id: &str, digest: &Digest, size: u64) {
+    pub fn ready(&self, id: &str, blob: &Blob) {
         if let Some(s) = self.lock().get_mut(id) {
-            *s = Slot::Ready(digest.clone(), size);
+            *s = Slot::Ready(blob.clone());
         }
         self.changed.notify_all();
     }
@@ -59,11 +67,11 @@ impl SharedBlobs {
     }
 
     /// Waits for layer `id`: its blob, or `None` when it will not come.
-    pub fn wait(&self, id: &str) -> Option<(Digest, u64)> {
+    pub fn wait(&self, id: &str) -> Option<Blob> {
         let mut g = self.lock();
         loop {
             match g.get(id)? {
-                Slot::Ready(d, n) => return Some((d.clone(), *n)),
+                Slot::Ready(b) => return Some(b.clone()),
                 Slot::Gone => return None,
                 Slot::Pending => {
                     g = self.changed.wait(g).unwrap_or_else(|e| e.into_inner());
@@ -91,12 +99,16 @@ mod tests {
             ["a".to_string(), "b".to_string()],
         ));
         assert_eq!(s.wait("c"), None, "unknown id: nothing to wait for");
-        let d = Digest::of(b"x");
-        let (s2, d2) = (s.clone(), d.clone());
+        let b = Blob {
+            diff_id: Digest::of(b"tar"),
+            digest: Digest::of(b"x"),
+            size: 7,
+        };
+        let s2 = s.clone();
         let t = std::thread::spawn(move || (s2.wait("a"), s2.wait("b")));
         std::thread::sleep(std::time::Duration::from_millis(20));
-        s.ready("a", &d2, 7);
+        s.ready("a", &b);
         s.close();
-        assert_eq!(t.join().unwrap(), (Some((d, 7)), None));
+        assert_eq!(t.join().unwrap(), (Some(b), None));
     }
 }
