@@ -121,6 +121,30 @@ fn zstd_multi_job_output_is_pinned_and_independent_of_workers() {
     );
 }
 
+/// The cache's encoder (zstd on the writing thread): reproducible whatever the writes, and
+/// pinned, since changing it changes every zstd cache blob (not diffIDs).
+#[test]
+fn zstd_inline_output_is_pinned_and_independent_of_writes() {
+    let mut data = pseudo_random(7, 3 * 1024 * 1024);
+    data.extend_from_slice(&input());
+    let mut blobs = Vec::new();
+    for chunk in [300_001, data.len()] {
+        let mut e = compress::zstd_encoder_inline(Vec::new(), 3).expect("encoder");
+        for part in data.chunks(chunk) {
+            e.write_all(part).expect("write");
+        }
+        blobs.push(e.finish().expect("finish"));
+    }
+    assert_eq!(blobs[0], blobs[1], "one write or many");
+    assert_eq!(decode(None, &blobs[0]), data);
+    // Our own output (zstd 0.14.4 / libzstd 1.5.7, level 3, single-threaded, checksum on, no
+    // content size), recorded when the cache moved to this encoder.
+    assert_eq!(
+        Digest::of(&blobs[0]).as_str(),
+        "sha256:205969cb6a33011db6d6d75824e2461bc5363ddbb6afd0314bfffd7ff0fd18e5"
+    );
+}
+
 #[test]
 fn media_types_match_bytes() {
     assert_eq!(

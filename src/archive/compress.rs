@@ -93,6 +93,17 @@ pub fn zstd_encoder<W: Write>(w: W, level: i32, workers: usize) -> io::Result<En
     Ok(Encoder::Zstd(enc))
 }
 
+/// A zstd encoder that compresses on the writing thread (libzstd's single-threaded mode:
+/// no job buffers, the smallest memory — about 5 MB less than one worker at level 3 — and
+/// other bytes than [`zstd_encoder`]'s, though as reproducible), frame checksum on, no
+/// content size. For a writer that runs beside other busy threads anyway.
+pub fn zstd_encoder_inline<W: Write>(w: W, level: i32) -> io::Result<Encoder<W>> {
+    let mut enc = zstd::stream::write::Encoder::new(w, level)?;
+    enc.include_checksum(true)?;
+    enc.include_contentsize(false)?;
+    Ok(Encoder::Zstd(enc))
+}
+
 impl std::str::FromStr for Compression {
     type Err = String;
 

@@ -88,13 +88,13 @@ impl CacheCompression {
     }
 
     /// Wraps `w` in the encoder for this setting (see [`archive`](Self::archive)). zstd runs
-    /// one worker here: cache layers are written beside the app image's, which already keep
-    /// the cores busy, and each worker adds its job buffers to the peak memory (the bytes do
-    /// not depend on the worker count).
+    /// on the writing thread here (no worker): cache layers are written beside the app
+    /// image's, which already keep the cores busy, and a worker's job buffers would only add
+    /// to the peak memory.
     pub fn encoder<W: Write>(self, w: W) -> io::Result<LayerEncoder<W>> {
         match self.archive() {
             crate::archive::Compression::Zstd(level) => {
-                crate::archive::compress::zstd_encoder(w, level, 1)
+                crate::archive::compress::zstd_encoder_inline(w, level)
             }
             c => c.encoder(w),
         }
