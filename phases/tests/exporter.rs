@@ -166,6 +166,12 @@ fn exporter(w: &Work, api: &str, extra: &[&str], images: &[&str]) -> Outcome {
     run_as_exporter(Path::new(BIN), w, api, &args, images)
 }
 
+/// Our exporter at the default (info) level: a layer nothing can reuse is then not hashed
+/// before it is written (its diffID comes from the write), unlike at debug level.
+fn exporter_info(w: &Work, api: &str, extra: &[&str], images: &[&str]) -> Outcome {
+    run_as_exporter(Path::new(BIN), w, api, extra, images)
+}
+
 fn owner() -> Owner {
     Owner::new(UID, GID)
 }
@@ -227,7 +233,8 @@ fn exports_app_image_then_reuses_every_layer() {
     let app = format!("{host}/exp1-app:v1");
     let extra_tag = format!("{host}/exp1-app:extra");
     let other_repo = format!("{host}/exp1-other:t");
-    let out = exporter(
+    // info level: a cold export, every layer's diffID (label, config, cache) from its write
+    let out = exporter_info(
         &w,
         "0.15",
         &["-cache-dir", &w.s("cache")],
@@ -538,7 +545,9 @@ fn cache_image_is_written_and_readable_by_image_cache() {
     let host = shared_registry().host();
     let cache_ref = format!("{host}/exp3-cache:latest");
     // Platform API 0.12: the previous cache image is deleted when a different one is pushed
-    let out = exporter(
+    // info level: no layer hashed first; the cache mounts the app's blob with the diffID the
+    // app side found while writing it
+    let out = exporter_info(
         &w,
         "0.12",
         &["-cache-image", &cache_ref],
@@ -632,8 +641,9 @@ fn cache_image_is_written_and_readable_by_image_cache() {
 
     // a second export (-parallel): every cache layer reused, nothing uploaded to the cache
     // repository
+    // (info level: the cache's layers are hashed first, the app-only ones are not)
     let before = blob_uploads("exp3-cache");
-    let out = exporter(
+    let out = exporter_info(
         &w,
         "0.13",
         &["-cache-image", &cache_ref, "-parallel"],
@@ -783,6 +793,17 @@ fn same_image_as_go_on_the_same_inputs() {
             .join("\n")
     };
     assert_eq!(norm(&g.output, &go_app), norm(&o.output, &our_app));
+    let cfg = |r: &str| -> Value {
+        serde_json::from_slice(&skopeo_inspect_config(r, None)).expect("json")
+    };
+    // nothing to reuse at info level: ours hashed no layer first, Go did; same label, diffIDs
+    let (gc, oc) = (cfg(&go_app), cfg(&our_app));
+    assert_eq!(gc["rootfs"], oc["rootfs"], "diffIDs of the cold export");
+    let label = "io.buildpacks.lifecycle.metadata";
+    assert_eq!(
+        gc["config"]["Labels"][label], oc["config"]["Labels"][label],
+        "label of the cold export"
+    );
     // the volume caches: same metadata file, same layer files
     let cache_files = |dir: &str| -> (Vec<u8>, Vec<String>) {
         let committed = w.p(dir).join("committed");
@@ -838,9 +859,6 @@ fn same_image_as_go_on_the_same_inputs() {
         norm_debug(&gd.output, &go_app),
         norm_debug(&od.output, &our_app)
     );
-    let cfg = |r: &str| -> Value {
-        serde_json::from_slice(&skopeo_inspect_config(r, None)).expect("json")
-    };
     let (mut gc, mut oc) = (cfg(&go_app), cfg(&our_app));
     assert_eq!(gc["rootfs"], oc["rootfs"], "diffIDs");
     for k in [

@@ -77,8 +77,8 @@ impl CacheCompression {
     }
 
     /// The layer engine's setting this stands for: gzip level 1 (like go-containerregistry's
-    /// default `BestSpeed`), zstd level 3 (the engine's multithreaded encoder with bounded
-    /// jobs), or none.
+    /// default `BestSpeed`), zstd level 3, or none ([`encoder`](Self::encoder) picks the
+    /// zstd mode).
     pub fn archive(self) -> crate::archive::Compression {
         match self {
             CacheCompression::Gzip => crate::archive::Compression::Gzip(1),
