@@ -618,6 +618,16 @@ fn cache_image_is_written_and_readable_by_image_cache() {
             .map(|l| l["digest"].as_str().expect("digest").to_string())
             .collect()
     };
+    // Go's order (layers by name), though the cache-only layer was written first while the
+    // launch+cache one waited for the app image's blob
+    let cache_config: serde_json::Value =
+        serde_json::from_slice(&cnb::testing::skopeo_inspect_config(&cache_ref, None))
+            .expect("cache config");
+    assert_eq!(
+        cache_config["rootfs"]["diff_ids"],
+        serde_json::json!([e.both.to_string(), cacheonly.to_string()]),
+        "cache image layers in Go order"
+    );
     let shared: Vec<String> = digests(&cache_manifest)
         .into_iter()
         .filter(|d| digests(&app_manifest).contains(d))

@@ -195,6 +195,18 @@ impl CacheImagePlan {
         Ok(true)
     }
 
+    /// Lists the planned layers in the order of `diff_ids` (a stable sort: layers it does
+    /// not name keep their relative order, after those it names).
+    pub fn order(&mut self, diff_ids: &[Digest]) {
+        let rank = |l: &PlannedLayer| match l {
+            PlannedLayer::New(d) | PlannedLayer::Reused(d) => {
+                diff_ids.iter().position(|x| x == d).unwrap_or(usize::MAX)
+            }
+            PlannedLayer::Empty => usize::MAX,
+        };
+        self.layers.sort_by_key(rank);
+    }
+
     /// The final layer list (the empty layer if nothing was planned) and the previous
     /// layers that the new image no longer holds.
     pub fn finish(self) -> (Vec<PlannedLayer>, Vec<Digest>) {
@@ -314,6 +326,28 @@ mod tests {
         let (layers, dropped) = CacheImagePlan::new([d("a")]).finish();
         assert_eq!(layers, vec![PlannedLayer::Empty]);
         assert_eq!(dropped, vec![d("a")]);
+    }
+
+    #[test]
+    fn plan_orders_layers_as_asked_stably() {
+        let mut p = CacheImagePlan::new([d("r")]);
+        for x in ["m2", "x", "y"] {
+            assert!(p.add(d(x)));
+        }
+        assert!(p.reuse(&d("r")).unwrap());
+        assert!(p.add(d("jdk")));
+        p.order(&[d("jdk"), d("r"), d("m2"), d("unknown")]);
+        let (layers, _) = p.finish();
+        assert_eq!(
+            layers,
+            [
+                PlannedLayer::New(d("jdk")),
+                PlannedLayer::Reused(d("r")),
+                PlannedLayer::New(d("m2")),
+                PlannedLayer::New(d("x")),
+                PlannedLayer::New(d("y")),
+            ]
+        );
     }
 
     #[test]

@@ -203,6 +203,11 @@ impl<B: CacheImageBackend> Cache for ImageCache<B> {
         self.lock_open()?.plan.reuse(diff_id).map(|_| ())
     }
 
+    fn order_layers(&self, diff_ids: &[Digest]) -> Result<(), CacheError> {
+        self.lock_open()?.plan.order(diff_ids);
+        Ok(())
+    }
+
     fn retrieve_layer(&self, diff_id: &Digest) -> Result<Box<dyn Read + Send>, CacheError> {
         let blob = self.backend.blob_reader(diff_id)?;
         decompressing_reader(blob).map_err(|e| {

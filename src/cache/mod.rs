@@ -150,6 +150,14 @@ pub trait Cache: Send + Sync {
     /// error "expected layer contents to have SHA 'X'; found 'Y'"). No-op for a cache image.
     fn verify_layer(&self, diff_id: &Digest) -> Result<(), CacheError>;
 
+    /// Lists the cache's layers in the order of `diff_ids` when it has an order (a cache
+    /// image's manifest; layers added or reused in another order, e.g. while one waited on
+    /// another's blob, still come out in the caller's order). A volume cache has none.
+    fn order_layers(&self, diff_ids: &[Digest]) -> Result<(), CacheError> {
+        let _ = diff_ids;
+        Ok(())
+    }
+
     /// Makes the new cache (metadata + added + reused layers, nothing else) the cache.
     fn commit(&self) -> Result<(), CacheError>;
 }

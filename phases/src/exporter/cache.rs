@@ -40,6 +40,11 @@ impl Log {
         self.0.push((Level::Warn, s));
     }
 
+    /// Adds `other`'s lines after these.
+    fn append(&mut self, other: Log) {
+        self.0.extend(other.0);
+    }
+
     /// Prints the kept lines.
     pub fn replay(self) {
         for (level, line) in self.0 {
@@ -119,6 +124,87 @@ fn now() -> String {
     cnb::image::config::rfc3339_utc(i64::try_from(secs).unwrap_or(0))
 }
 
+/// One step of the cache export, in Go order.
+enum Step {
+    /// A cache=true layer without contents: only a warning.
+    NoContents(String),
+    /// A buildpack's cache layer (index into the metadata's buildpacks).
+    Layer {
+        bp: usize,
+        name: String,
+        id: String,
+        previous: String,
+        md: BuildpackLayerMetadata,
+    },
+    /// The cache SBOM layer (its failure fails the cache export).
+    Sbom { dir: String, previous: String },
+}
+
+impl Step {
+    fn layer_id(&self) -> Option<&str> {
+        match self {
+            Step::NoContents(_) => None,
+            Step::Layer { id, .. } => Some(id),
+            Step::Sbom { .. } => Some(SBOM_CACHE_ID),
+        }
+    }
+}
+
+/// Go `Exporter.Cache`'s steps over the layers dir, in Go order (buildpacks in group order,
+/// each one's layers by name, then the cache SBOM), and the metadata they fill in.
+fn steps(
+    ctx: &Ctx<'_>,
+    produced: &ProducedSet,
+    orig: &CacheMetadata,
+) -> Result<(Vec<Step>, CacheMetadata), String> {
+    let mut steps = Vec::new();
+    let mut meta = CacheMetadata::default();
+    for (n, bp) in ctx.group.iter().enumerate() {
+        let dir = layers_dir::read_quiet(&ctx.layers_dir, &bp.id)
+            .map_err(|e| format!("reading layers for buildpack '{}': {e}", bp.id))?;
+        meta.buildpacks.push(BuildpackLayersMetadata {
+            id: bp.id.clone(),
+            version: bp.version.clone(),
+            layers: BTreeMap::new(),
+            store: None,
+        });
+        for l in &dir.layers {
+            let Ok(t) = l.read() else { continue };
+            if !t.types.cache {
+                continue;
+            }
+            if !l.has_local_contents() {
+                steps.push(Step::NoContents(l.identifier.clone()));
+                continue;
+            }
+            let previous = orig
+                .for_buildpack(&bp.id)
+                .and_then(|b| b.layers.get(&l.name))
+                .map_or_else(String::new, |m| m.sha.clone());
+            steps.push(Step::Layer {
+                bp: n,
+                name: l.name.clone(),
+                id: l.identifier.clone(),
+                previous,
+                md: BuildpackLayerMetadata {
+                    sha: String::new(),
+                    data: t.metadata.clone(),
+                    build: t.types.build,
+                    launch: t.types.launch,
+                    cache: t.types.cache,
+                },
+            });
+        }
+    }
+    if ctx.api.at_least("0.8") && produced.contains_key(SBOM_CACHE_ID) {
+        steps.push(Step::Sbom {
+            dir: ctx.layers_dir.join("sbom/cache").display().to_string(),
+            previous: orig.sbom.sha.clone(),
+        });
+    }
+    Ok((steps, meta))
+}
+
 fn export_inner(
     ctx: &Ctx<'_>,
     produced: &ProducedSet,
@@ -135,57 +221,77 @@ fn export_inner(
         .map_err(|e| format!("metadata for previous cache: {e}"))?
         .and_then(|b| CacheMetadata::from_json(&b).ok())
         .unwrap_or_default();
-    let mut meta = CacheMetadata::default();
-    for bp in ctx.group {
-        let dir = layers_dir::read_quiet(&ctx.layers_dir, &bp.id)
-            .map_err(|e| format!("reading layers for buildpack '{}': {e}", bp.id))?;
-        let mut bp_md = BuildpackLayersMetadata {
-            id: bp.id.clone(),
-            version: bp.version.clone(),
-            layers: BTreeMap::new(),
-            store: None,
-        };
-        for l in &dir.layers {
-            let Ok(t) = l.read() else { continue };
-            if !t.types.cache {
+    let (steps, mut meta) = steps(ctx, produced, &orig)?;
+    // The layers the cache writes itself go first, those waiting for the app image's blob
+    // last: a cache-only layer is then compressed beside the app image's layers rather than
+    // alone once they are done. Their log lines and the cache image's layers keep Go's order.
+    let mut outcomes: Vec<Option<(Log, Result<String, String>)>> =
+        steps.iter().map(|_| None).collect();
+    for waits in [false, true] {
+        for (n, step) in steps.iter().enumerate() {
+            let (id, previous) = match step {
+                Step::NoContents(_) => continue,
+                Step::Layer { id, previous, .. } => (id.as_str(), previous.as_str()),
+                Step::Sbom { previous, .. } => (SBOM_CACHE_ID, previous.as_str()),
+            };
+            if shared.expects(id) != waits {
                 continue;
             }
-            if !l.has_local_contents() {
+            let mut own = Log::default();
+            let res = add_or_reuse(cache, produced, id, previous, &mut own, shared);
+            outcomes[n] = Some((own, res));
+        }
+    }
+    let mut order = Vec::new();
+    for (step, outcome) in steps.into_iter().zip(outcomes) {
+        let (own, res) = match (&step, outcome) {
+            (Step::NoContents(id), _) => {
                 log.warn(format!(
-                    "Failed to cache layer '{}' because it has no contents",
-                    l.identifier
+                    "Failed to cache layer '{id}' because it has no contents"
                 ));
                 continue;
             }
-            let prev = orig
-                .for_buildpack(&bp.id)
-                .and_then(|b| b.layers.get(&l.name))
-                .map_or("", |m| m.sha.as_str());
-            match add_or_reuse(cache, produced, &l.identifier, prev, log, shared) {
-                Ok(sha) => {
-                    bp_md.layers.insert(
-                        l.name.clone(),
-                        BuildpackLayerMetadata {
-                            sha,
-                            data: t.metadata.clone(),
-                            build: t.types.build,
-                            launch: t.types.launch,
-                            cache: t.types.cache,
-                        },
-                    );
+            (_, Some(o)) => o,
+            (_, None) => {
+                return Err(format!(
+                    "cache layer '{}' was not exported",
+                    step.layer_id().unwrap_or_default()
+                ));
+            }
+        };
+        match step {
+            Step::NoContents(_) => {}
+            Step::Layer {
+                bp,
+                name,
+                id,
+                mut md,
+                ..
+            } => {
+                log.append(own);
+                match res {
+                    Ok(sha) => {
+                        order.extend(Digest::parse(&sha).ok());
+                        md.sha = sha;
+                        if let Some(b) = meta.buildpacks.get_mut(bp) {
+                            b.layers.insert(name, md);
+                        }
+                    }
+                    Err(e) => log.warn(format!("Failed to cache layer '{id}': {e}")),
                 }
-                Err(e) => log.warn(format!("Failed to cache layer '{}': {e}", l.identifier)),
+            }
+            Step::Sbom { dir, .. } => {
+                log.debug(format!("Found SBOM of type cache for at {dir}"));
+                log.append(own);
+                let sha = res?;
+                order.extend(Digest::parse(&sha).ok());
+                meta.sbom.sha = sha;
             }
         }
-        meta.buildpacks.push(bp_md);
     }
-    if ctx.api.at_least("0.8") && produced.contains_key(SBOM_CACHE_ID) {
-        log.debug(format!(
-            "Found SBOM of type cache for at {}",
-            ctx.layers_dir.join("sbom/cache").display()
-        ));
-        meta.sbom.sha = add_or_reuse(cache, produced, SBOM_CACHE_ID, &orig.sbom.sha, log, shared)?;
-    }
+    cache
+        .order_layers(&order)
+        .map_err(|e| format!("ordering cache layers: {e}"))?;
     // Without -parallel Go exports the cache only once the image is saved: nothing is
     // committed when the image export failed.
     if let Some(gate) = gate

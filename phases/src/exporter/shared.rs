@@ -48,6 +48,11 @@ impl SharedBlobs {
         self.slots.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Whether the app side stores a blob for layer `id` (waiting for it may take a while).
+    pub fn expects(&self, id: &str) -> bool {
+        self.lock().contains_key(id)
+    }
+
     /// Layer `id`'s gzip blob is stored for the app image.
     pub fn ready(&self, id: &str, blob: &Blob) {
         if let Some(s) = self.lock().get_mut(id) {
