@@ -57,33 +57,8 @@ fn creds() -> Option<String> {
 
 /// `CNB_REGISTRY_AUTH` when the registry needs credentials.
 fn auth_env() -> Option<String> {
-    let c = creds()?;
-    Some(format!(
-        r#"{{"{}":"Basic {}"}}"#,
-        ctx().host,
-        base64(c.as_bytes())
-    ))
-}
-
-fn base64(data: &[u8]) -> String {
-    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    let (u, p) = ctx().creds?;
+    Some(common::registry_auth_env(&ctx().host, &u, &p))
 }
 
 /// The environment of a rebaser run: Platform API, a layers directory in the test's temp dir
@@ -1234,11 +1209,7 @@ fn docker_schema2_images_and_a_run_image_on_another_registry() {
 /// app image cannot be read.
 #[test]
 fn reads_and_writes_with_registry_credentials() {
-    let reg: &'static Registry =
-        Box::leak(Box::new(Registry::start(cnb::testing::RegistryOptions {
-            htpasswd: Some(("cnb".into(), "s3cret".into())),
-            ..Default::default()
-        })));
+    let reg: &'static Registry = Box::leak(Box::new(common::basic_auth_registry("cnb", "s3cret")));
     set_ctx(Ctx {
         host: reg.host(),
         creds: Some(("cnb".into(), "s3cret".into())),

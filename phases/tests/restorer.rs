@@ -588,19 +588,16 @@ fn layer_already_on_a_reused_volume_is_not_downloaded() {
 
 /// A registry of its own that needs user/pass (basic auth).
 fn basic_auth_registry() -> Registry {
-    Registry::start(RegistryOptions {
-        htpasswd: Some(("user".into(), "pass".into())),
-        ..RegistryOptions::default()
-    })
+    common::basic_auth_registry("user", "pass")
 }
 
 fn basic_auth_keychain(reg: &Registry) -> Keychain {
     Keychain::anonymous().with(&reg.host(), Credential::basic("user", "pass"))
 }
 
-/// `CNB_REGISTRY_AUTH` for [`basic_auth_registry`]: base64("user:pass").
+/// `CNB_REGISTRY_AUTH` for [`basic_auth_registry`].
 fn basic_auth_env(reg: &Registry) -> String {
-    format!("{{\"{}\":\"Basic dXNlcjpwYXNz\"}}", reg.host())
+    common::registry_auth_env(&reg.host(), "user", "pass")
 }
 
 #[test]
