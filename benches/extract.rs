@@ -10,22 +10,15 @@
 //! (user + system, whole process incl. helper threads; `RUSAGE_CHILDREN` for GNU tar and
 //! its decompressor) of that best run. As root both sides restore ownership and modes.
 
+mod support;
+
 use cnb::archive::{Compression, Expected, ExtractOptions, Owner, extract};
-use cnb::layers::{self, LayerSpec, testtree};
+use cnb::layers::{self, LayerSpec};
 use std::fs::{self, File};
 use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Instant;
-
-fn cpu(who: libc::c_int) -> f64 {
-    // SAFETY: plain out-parameter.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: valid pointer.
-    unsafe { libc::getrusage(who, &mut ru) };
-    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
-    t(ru.ru_utime) + t(ru.ru_stime)
-}
+use support::{bench_dir, bench_layer, cpu_secs, env_num, gnu_tar, loadavg};
 
 struct Row {
     what: String,
@@ -39,59 +32,27 @@ fn run_once(row: &Row, out: &Path, layers_dir: &Path) -> io::Result<(f64, f64)> 
     fs::create_dir_all(out)?;
     match &row.gnu {
         None => {
-            let c0 = cpu(libc::RUSAGE_SELF);
+            let c0 = cpu_secs();
             let t = Instant::now();
             let opts = ExtractOptions::new(out, layers_dir, "bench");
             let expect = Expected::default();
             extract(File::open(&row.blob)?, Some(row.media_type), &expect, &opts)
                 .map_err(|e| io::Error::other(e.to_string()))?;
-            Ok((t.elapsed().as_secs_f64(), cpu(libc::RUSAGE_SELF) - c0))
+            Ok((t.elapsed().as_secs_f64(), cpu_secs() - c0))
         }
         Some(args) => {
-            let c0 = cpu(libc::RUSAGE_CHILDREN);
-            let t = Instant::now();
-            let st = Command::new("tar")
-                .args(args)
-                .arg(&row.blob)
-                .arg("-C")
-                .arg(out)
-                .stderr(Stdio::null())
-                .status()?;
-            if !st.success() {
-                return Err(io::Error::other(format!("tar {args:?} failed: {st}")));
-            }
-            Ok((t.elapsed().as_secs_f64(), cpu(libc::RUSAGE_CHILDREN) - c0))
+            let (d, cpu) = gnu_tar(args, &row.blob, out)?;
+            Ok((d.as_secs_f64(), cpu))
         }
     }
 }
 
-fn loadavg() -> String {
-    fs::read_to_string("/proc/loadavg")
-        .unwrap_or_default()
-        .split_whitespace()
-        .take(3)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 fn main() -> io::Result<()> {
-    let env = |k: &str, d: u64| {
-        std::env::var(k)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(d)
-    };
-    let size_mb = env("CNB_BENCH_MB", 400);
-    let runs = env("CNB_BENCH_RUNS", 3);
+    let size_mb = env_num("CNB_BENCH_MB").unwrap_or(400);
+    let runs = env_num("CNB_BENCH_RUNS").unwrap_or(3);
     let only_tar = std::env::var("CNB_BENCH_ONLY").is_ok_and(|v| v == "tar");
-    let base = match std::env::var_os("CNB_BENCH_DIR") {
-        Some(d) => tempfile::tempdir_in(d)?,
-        None => tempfile::tempdir()?,
-    };
-    let layers_dir = base.path().join("layers");
-    let layer = layers_dir.join("bp/layer");
-    fs::create_dir_all(layers_dir.join("bp"))?;
-    testtree::build_bench_tree(&layer, size_mb * 1_000_000)?;
+    let base = bench_dir()?;
+    let (layers_dir, layer) = bench_layer(base.path(), size_mb)?;
     let spec = LayerSpec::dir(&layer, Owner::new(1000, 1000));
     let to_err = |e: layers::LayerError| io::Error::other(e.to_string());
 

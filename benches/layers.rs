@@ -5,27 +5,19 @@
 //! Reference rows run `openssl dgst -sha256`, `gzip -1`, `zstd -3` and GNU `tar -x` on the
 //! very same tar file as separate processes.
 
+mod support;
+
 use cnb::archive::{Compression, Expected, ExtractOptions, Owner, extract};
-use cnb::layers::{self, LayerSpec, testtree};
+use cnb::layers::{self, LayerSpec};
 use std::fs::{self, File};
 use std::io::{self, BufWriter};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn reset_peak_rss() {
-    // Writing 5 to clear_refs resets VmHWM (Linux ≥ 4.0).
-    let _ = fs::write("/proc/self/clear_refs", "5");
-}
-
-fn peak_rss_mb() -> f64 {
-    let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
+use support::{
+    bench_dir, bench_layer, cpu_secs, env_num, gnu_tar, loadavg, mb, peak_rss_mb, reset_peak_rss,
+    run_child,
+};
 
 struct Row {
     what: String,
@@ -34,28 +26,6 @@ struct Row {
     cpu: f64,
     out_mb: Option<f64>,
     rss: Option<f64>,
-}
-
-fn mb(n: u64) -> f64 {
-    n as f64 / 1e6
-}
-
-/// CPU seconds (user + system) used so far by all threads of this process.
-fn cpu_secs() -> f64 {
-    rusage_secs(libc::RUSAGE_SELF)
-}
-
-/// CPU seconds (user + system) used so far by waited-for child processes.
-fn child_cpu_secs() -> f64 {
-    rusage_secs(libc::RUSAGE_CHILDREN)
-}
-
-fn rusage_secs(who: libc::c_int) -> f64 {
-    // SAFETY: getrusage only writes into the zeroed struct we pass.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(who, &mut ru) };
-    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    tv(ru.ru_utime) + tv(ru.ru_stime)
 }
 
 /// Runs `f`, returning its result, wall time and CPU seconds of this process.
@@ -81,17 +51,14 @@ fn best<T>(runs: usize, mut f: impl FnMut() -> T) -> (T, Duration, f64) {
 /// Runs `cmd args < input > /dev/null`: wall time and the child's CPU seconds.
 fn tool(cmd: &str, args: &[&str], input: &Path) -> Option<(Duration, f64)> {
     let inp = File::open(input).ok()?;
-    let c = child_cpu_secs();
-    let t = Instant::now();
-    let st = Command::new(cmd)
-        .args(args)
-        .stdin(inp)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .ok()?;
-    let d = t.elapsed();
-    st.success().then(|| (d, child_cpu_secs() - c))
+    run_child(
+        Command::new(cmd)
+            .args(args)
+            .stdin(inp)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    )
+    .ok()
 }
 
 /// Child mode: write one layer (`CNB_BENCH_RSS_CHILD` = `diffid` or a compression such as
@@ -128,23 +95,11 @@ fn main() -> io::Result<()> {
     ) {
         return rss_child(&what, &dir);
     }
-    let size_mb: u64 = std::env::var("CNB_BENCH_MB")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(400);
-    let runs: usize = std::env::var("CNB_BENCH_RUNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2);
+    let size_mb = env_num("CNB_BENCH_MB").unwrap_or(400);
+    let runs = env_num("CNB_BENCH_RUNS").map_or(2, |n| n as usize);
     let load_start = loadavg();
-    let base = match std::env::var_os("CNB_BENCH_DIR") {
-        Some(d) => tempfile::tempdir_in(d)?,
-        None => tempfile::tempdir()?,
-    };
-    let layers_dir = base.path().join("layers");
-    let layer = layers_dir.join("bp/layer");
-    fs::create_dir_all(layers_dir.join("bp"))?;
-    testtree::build_bench_tree(&layer, size_mb * 1_000_000)?;
+    let base = bench_dir()?;
+    let (layers_dir, layer) = bench_layer(base.path(), size_mb)?;
     let spec = LayerSpec::dir(&layer, Owner::new(1000, 1000));
     let to_err = |e: layers::LayerError| io::Error::other(e.to_string());
 
@@ -291,18 +246,7 @@ fn main() -> io::Result<()> {
         .filter_map(|_| {
             let _ = fs::remove_dir_all(&out);
             fs::create_dir_all(&out).ok()?;
-            let c = child_cpu_secs();
-            let t = Instant::now();
-            let st = Command::new("tar")
-                .args(["-xf"])
-                .arg(&tar_path)
-                .arg("-C")
-                .arg(&out)
-                .stderr(Stdio::null())
-                .status()
-                .ok()?;
-            let d = t.elapsed();
-            st.success().then(|| (d, child_cpu_secs() - c))
+            gnu_tar(&["-xf"], &tar_path, &out).ok()
         })
         .min_by(|a, b| a.0.cmp(&b.0));
     refs.push(("GNU tar -xf".to_string(), d));
@@ -363,16 +307,6 @@ fn main() -> io::Result<()> {
         }
     }
     Ok(())
-}
-
-/// The three load averages from /proc/loadavg.
-fn loadavg() -> String {
-    fs::read_to_string("/proc/loadavg")
-        .unwrap_or_default()
-        .split_whitespace()
-        .take(3)
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 fn walk_count(p: &Path) -> usize {

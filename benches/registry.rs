@@ -13,38 +13,19 @@
 //! `curl | sha256sum`, `sha256sum` and `openssl dgst -sha256` as separate processes; their peak
 //! RSS comes from `wait4`.
 
+mod support;
+
 use cnb::digest::{Digest, Hasher};
 use cnb::registry::{BlobSource, Client, ClientOptions, PushOptions, PushOutcome};
 use cnb::testing::{Registry, RegistryOptions};
 use futures_util::StreamExt;
 use rand::RngCore;
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn env_num(name: &str) -> Option<u64> {
-    std::env::var(name).ok().and_then(|v| v.parse().ok())
-}
-
-fn reset_peak_rss() {
-    // Writing 5 to clear_refs resets VmHWM (Linux ≥ 4.0).
-    let _ = fs::write("/proc/self/clear_refs", "5");
-}
-
-fn peak_rss_mb() -> f64 {
-    let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
-fn mb(n: u64) -> f64 {
-    n as f64 / 1e6
-}
+use support::{bench_dir, env_num, loadavg, mb, peak_rss_mb, reset_peak_rss};
 
 fn median(mut v: Vec<Duration>) -> Option<Duration> {
     v.sort();
@@ -102,10 +83,7 @@ fn main() -> io::Result<()> {
         .unwrap_or(if quick { 1 } else { 3 })
         .max(1) as usize;
     let chunk_mb = env_num("CNB_BENCH_CHUNK_MB").unwrap_or(8).max(1);
-    let base = match std::env::var_os("CNB_BENCH_DIR") {
-        Some(d) => tempfile::tempdir_in(d)?,
-        None => tempfile::tempdir()?,
-    };
+    let base = bench_dir()?;
     let size = size_mb * 1_000_000;
     let blob = base.path().join("blob");
     let digest = write_random_blob(&blob, size)?;
@@ -387,17 +365,13 @@ fn main() -> io::Result<()> {
         vs: Some(curl_down_hash),
     });
 
-    let load = fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
         "\nRegistry client benchmark: {:.0} MB random blob, docker-registry on {host} (storage in {}), \
          {} core(s), median of {runs}, load average {}\n",
         mb(size),
         std::env::temp_dir().display(),
         std::thread::available_parallelism().map_or(1, |n| n.get()),
-        load.split_whitespace()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" ")
+        loadavg()
     );
     println!("| operation | MB/s | seconds | ours / curl | peak RSS MB |");
     println!("|---|---:|---:|---:|---:|");

@@ -12,14 +12,17 @@
 //!
 //! `PROPTEST_CASES=N` overrides the number of cases of each property.
 
+mod common;
+
 use cnb::archive::{Compression, Expected, ExtractOptions, Owner, extract};
 use cnb::layers::{self, LayerSpec};
+use common::tree::{Node, describe, stays_inside};
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::fs;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 fn is_root() -> bool {
@@ -33,71 +36,6 @@ fn cases(default: u32) -> ProptestConfig {
         .and_then(|s| s.parse().ok())
         .unwrap_or(default);
     ProptestConfig::with_cases(n)
-}
-
-/// Relative path (bytes) → what is there: kind, mode, content hash or link target, uid, gid,
-/// mtime, inode.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Node {
-    what: String,
-    mode: u32,
-    uid: u32,
-    gid: u32,
-    mtime: i64,
-    ino: u64,
-    nlink: u64,
-}
-
-fn describe(root: &Path) -> BTreeMap<Vec<u8>, Node> {
-    let mut out = BTreeMap::new();
-    for e in walkdir::WalkDir::new(root).min_depth(1) {
-        let e = e.expect("walk");
-        let m = e.path().symlink_metadata().expect("lstat");
-        let ft = m.file_type();
-        let rel = e
-            .path()
-            .strip_prefix(root)
-            .expect("rel")
-            .as_os_str()
-            .as_bytes()
-            .to_vec();
-        let what = if ft.is_symlink() {
-            format!(
-                "link->{:?}",
-                fs::read_link(e.path()).expect("readlink").as_os_str()
-            )
-        } else if ft.is_file() {
-            format!(
-                "file {}",
-                cnb::digest::Digest::of(&fs::read(e.path()).expect("read"))
-            )
-        } else if ft.is_dir() {
-            "dir".into()
-        } else if ft.is_fifo() {
-            "fifo".into()
-        } else if ft.is_char_device() || ft.is_block_device() {
-            format!("device {}", m.rdev())
-        } else {
-            "other".into()
-        };
-        out.insert(
-            rel,
-            Node {
-                what,
-                mode: if ft.is_symlink() {
-                    0
-                } else {
-                    m.mode() & 0o7777
-                },
-                uid: m.uid(),
-                gid: m.gid(),
-                mtime: m.mtime(),
-                ino: m.ino(),
-                nlink: m.nlink(),
-            },
-        );
-    }
-    out
 }
 
 // ---------------------------------------------------------------------------------------
@@ -693,28 +631,6 @@ impl Sandbox {
         top.sort();
         (top, describe(&self.tmp.path().join("outside")))
     }
-}
-
-/// Lexically resolves `target` of a symlink at `rel` (below `/layers`): does it stay inside?
-fn stays_inside(rel: &[u8], target: &[u8]) -> bool {
-    let mut stack: Vec<&[u8]> = if target.first() == Some(&b'/') {
-        Vec::new()
-    } else {
-        let mut s: Vec<&[u8]> = vec![b"layers"];
-        s.extend(rel.split(|&b| b == b'/').filter(|c| !c.is_empty()));
-        s.pop();
-        s
-    };
-    for c in target.split(|&b| b == b'/') {
-        match c {
-            b"" | b"." => {}
-            b".." => {
-                stack.pop();
-            }
-            c => stack.push(c),
-        }
-    }
-    stack.first() == Some(&&b"layers"[..])
 }
 
 fn hostile(

@@ -57,33 +57,8 @@ fn creds() -> Option<String> {
 
 /// `CNB_REGISTRY_AUTH` when the registry needs credentials.
 fn auth_env() -> Option<String> {
-    let c = creds()?;
-    Some(format!(
-        r#"{{"{}":"Basic {}"}}"#,
-        ctx().host,
-        base64(c.as_bytes())
-    ))
-}
-
-fn base64(data: &[u8]) -> String {
-    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    let (u, p) = ctx().creds?;
+    Some(common::registry_auth_env(&ctx().host, &u, &p))
 }
 
 /// The environment of a rebaser run: Platform API, a layers directory in the test's temp dir
@@ -110,9 +85,21 @@ fn uniq(prefix: &str) -> String {
     format!("{prefix}{}", N.fetch_add(1, Ordering::SeqCst))
 }
 
-/// Builds a run image with umoci (one layer per file, the given labels) and pushes it with
-/// skopeo to `<host>/<repo_tag>`. Returns the manifest bytes the registry serves.
+/// Builds a run image for this machine's architecture with umoci (one layer per file, the
+/// given labels) and pushes it with skopeo to `<host>/<repo_tag>`. Returns the manifest bytes
+/// the registry serves.
 pub fn push_run_image(
+    host: &str,
+    repo_tag: &str,
+    files: &[(&str, &str)],
+    labels: &[(&str, &str)],
+) -> Vec<u8> {
+    push_run_image_for(cnb::files::target::go_arch(), host, repo_tag, files, labels)
+}
+
+/// [`push_run_image`] with the config naming `arch`.
+fn push_run_image_for(
+    arch: &str,
     host: &str,
     repo_tag: &str,
     files: &[(&str, &str)],
@@ -138,7 +125,7 @@ pub fn push_run_image(
     }
     let mut cfg = Command::new("umoci");
     cfg.args(["config", "--image", &image, "--os", "linux"]);
-    cfg.args(["--architecture", cnb::files::target::go_arch()]);
+    cfg.args(["--architecture", arch]);
     cfg.args([
         "--created",
         "2026-01-01T00:00:00Z",
@@ -168,6 +155,19 @@ pub fn push_run_image(
         .arg(format!("oci:{image}"))
         .arg(format!("docker://{reference}")));
     skopeo_inspect_raw(&reference, creds().as_deref())
+}
+
+/// [`push_run_image`] to a fresh repository `<host>/<prefix><n>:<tag>`; returns that reference.
+fn push_new_run_image(
+    host: &str,
+    prefix: &str,
+    tag: &str,
+    files: &[(&str, &str)],
+    labels: &[(&str, &str)],
+) -> String {
+    let repo_tag = format!("{}:{tag}", uniq(prefix));
+    push_run_image(host, &repo_tag, files, labels);
+    format!("{host}/{repo_tag}")
 }
 
 fn rt() -> tokio::runtime::Runtime {
@@ -252,6 +252,19 @@ struct AppSpec<'a> {
     label_mirrors: &'a [&'a str],
     extra_labels: &'a [(&'a str, &'a str)],
     platform_api: &'a str,
+}
+
+impl<'a> AppSpec<'a> {
+    /// An app on `run` whose label names `run` (no mirrors, no extra labels), Platform API 0.14.
+    fn on(run: &'a str) -> Self {
+        AppSpec {
+            run,
+            label_image: run,
+            label_mirrors: &[],
+            extra_labels: &[],
+            platform_api: "0.14",
+        }
+    }
 }
 
 /// Builds an app image on `spec.run` (read with our client) with two uncompressed app layers
@@ -405,16 +418,22 @@ fn push_app(reference: &str, spec: &AppSpec) -> App {
 
 /// `rebaser` (a symlink to the binary) with Platform API 0.14.
 fn rebaser(dir: &Path, args: &[&str]) -> common::Run {
+    run_rebaser(
+        Path::new(common::BIN),
+        dir,
+        &env_refs(&rebaser_env("0.14", dir)),
+        args,
+    )
+}
+
+/// Runs `<dir>/rebaser`, made a symlink to `bin` if missing, with exactly `env` and `args`.
+fn run_rebaser(bin: &Path, dir: &Path, env: &[(&str, &str)], args: &[&str]) -> common::Run {
     let link = dir.join("rebaser");
     if !link.exists() {
-        std::os::unix::fs::symlink(common::BIN, &link).unwrap();
+        std::fs::create_dir_all(dir).unwrap();
+        std::os::unix::fs::symlink(bin, &link).unwrap();
     }
-    common::finish(
-        common::command(&link, &env_refs(&rebaser_env("0.14", dir)))
-            .args(args)
-            .output()
-            .unwrap(),
-    )
+    common::finish(common::command(&link, env).args(args).output().unwrap())
 }
 
 fn manifest(reference: &str) -> (Vec<u8>, Value) {
@@ -447,6 +466,16 @@ fn config(reference: &str) -> Value {
     serde_json::from_slice(&config_bytes(reference)).unwrap()
 }
 
+/// The `io.buildpacks.lifecycle.metadata` label of an image config, parsed.
+fn lifecycle_metadata(cfg: &Value) -> Value {
+    serde_json::from_str(
+        cfg["config"]["Labels"]["io.buildpacks.lifecycle.metadata"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap()
+}
+
 fn layer_digests(m: &Value) -> Vec<String> {
     m["layers"]
         .as_array()
@@ -470,6 +499,12 @@ const BASE_LABELS_2: &[(&str, &str)] = &[
     ("io.buildpacks.base.maintainer", "two"),
     ("io.buildpacks.base.homepage", "https://example.test"),
     ("io.buildpacks.stack.id", "io.test.stack"),
+];
+
+/// A base whose target (distro) differs from [`BASE_LABELS_1`] / [`BASE_LABELS_2`].
+const ALPINE_LABELS: &[(&str, &str)] = &[
+    ("io.buildpacks.base.distro.name", "alpine"),
+    ("io.buildpacks.base.distro.version", "3.20"),
 ];
 
 struct Scenario {
@@ -501,11 +536,8 @@ fn scenario_on(reg: &'static Registry, extra_labels: &[(&str, &str)]) -> Scenari
     let app = push_app(
         &format!("{host}/{}:latest", uniq("app")),
         &AppSpec {
-            run: &run_latest,
-            label_image: &run_latest,
-            label_mirrors: &[],
             extra_labels,
-            platform_api: "0.14",
+            ..AppSpec::on(&run_latest)
         },
     );
     let run2_manifest = push_run_image(
@@ -591,8 +623,7 @@ fn rebases_onto_the_updated_run_image_keeping_app_layers() {
         "old base label removed"
     );
     assert_eq!(labels["io.test.app"], "kept");
-    let md: Value =
-        serde_json::from_str(labels["io.buildpacks.lifecycle.metadata"].as_str().unwrap()).unwrap();
+    let md = lifecycle_metadata(&cfg);
     let run2_ids = run2_cfg["rootfs"]["diff_ids"].as_array().unwrap();
     assert_eq!(md["runImage"]["topLayer"], *run2_ids.last().unwrap());
     assert_eq!(
@@ -710,15 +741,12 @@ fn refuses_not_rebasable_unless_forced() {
 fn refuses_a_target_mismatch_and_an_unlisted_base_unless_forced() {
     let s = scenario(&[]);
     let host = &s.host;
-    let other = format!("{host}/{}:alpine", uniq("other"));
-    push_run_image(
+    let other = push_new_run_image(
         host,
-        other.trim_start_matches(&format!("{host}/")),
+        "other",
+        "alpine",
         &[("/etc/x", "alpine")],
-        &[
-            ("io.buildpacks.base.distro.name", "alpine"),
-            ("io.buildpacks.base.distro.version", "3.20"),
-        ],
+        ALPINE_LABELS,
     );
     let arch = cnb::files::target::go_arch();
     let r = rebaser(s.dir.path(), &["-run-image", &other, short_app(&s)]);
@@ -729,13 +757,7 @@ fn refuses_a_target_mismatch_and_an_unlisted_base_unless_forced() {
     assert!(r.stdout.contains(&want), "{}", r.stdout);
 
     // a compatible image that the label does not list
-    let unlisted = format!("{host}/{}:u", uniq("unlisted"));
-    push_run_image(
-        host,
-        unlisted.trim_start_matches(&format!("{host}/")),
-        &[("/etc/u", "u")],
-        BASE_LABELS_2,
-    );
+    let unlisted = push_new_run_image(host, "unlisted", "u", &[("/etc/u", "u")], BASE_LABELS_2);
     let r = rebaser(s.dir.path(), &["-run-image", &unlisted, short_app(&s)]);
     assert_eq!(r.code, 72, "{}", r.stdout);
     let listed = format!("{host}/{}:latest", s.run_repo);
@@ -762,12 +784,7 @@ fn refuses_a_target_mismatch_and_an_unlisted_base_unless_forced() {
     // without -report: <CNB_LAYERS_DIR>/report.toml
     assert!(s.dir.path().join("layers/report.toml").is_file());
     let cfg = config(short_app(&s));
-    let md: Value = serde_json::from_str(
-        cfg["config"]["Labels"]["io.buildpacks.lifecycle.metadata"]
-            .as_str()
-            .unwrap(),
-    )
-    .unwrap();
+    let md = lifecycle_metadata(&cfg);
     assert_eq!(md["runImage"]["image"], unlisted.as_str());
     assert!(md["runImage"].get("mirrors").is_none());
     assert_eq!(md["stack"], json!({"runImage": {"image": unlisted}}));
@@ -791,11 +808,10 @@ fn prefers_the_mirror_on_the_app_registry_and_errors_like_go() {
     let app = push_app(
         &format!("{host}/{}:latest", uniq("mapp")),
         &AppSpec {
-            run: &mirror,
             label_image: &primary,
             label_mirrors: &[&mirror],
-            extra_labels: &[],
             platform_api: "0.13",
+            ..AppSpec::on(&mirror)
         },
     );
     push_run_image(
@@ -811,12 +827,7 @@ fn prefers_the_mirror_on_the_app_registry_and_errors_like_go() {
     let dir = tempfile::tempdir().unwrap();
     let r = rebaser(dir.path(), &["-report", "/dev/null", &app.reference]);
     assert_eq!(r.code, 0, "{}", r.stdout);
-    let md: Value = serde_json::from_str(
-        config(&app.reference)["config"]["Labels"]["io.buildpacks.lifecycle.metadata"]
-            .as_str()
-            .unwrap(),
-    )
-    .unwrap();
+    let md = lifecycle_metadata(&config(&app.reference));
     assert!(
         md["runImage"]["reference"]
             .as_str()
@@ -830,11 +841,8 @@ fn prefers_the_mirror_on_the_app_registry_and_errors_like_go() {
     let bare = push_app(
         &format!("{host}/{}:latest", uniq("bare")),
         &AppSpec {
-            run: &mirror,
             label_image: "",
-            label_mirrors: &[],
-            extra_labels: &[],
-            platform_api: "0.14",
+            ..AppSpec::on(&mirror)
         },
     );
     let r = rebaser(dir.path(), &[&bare.reference]);
@@ -880,15 +888,10 @@ fn go_lifecycle() -> Option<PathBuf> {
 
 /// Runs the Go rebaser (a `rebaser` symlink to `go`) with `args`.
 fn go_rebaser(go: &Path, dir: &Path, env: &[(&str, &str)], args: &[&str]) -> common::Run {
-    let link = dir.join("go").join("rebaser");
-    if !link.exists() {
-        std::fs::create_dir_all(link.parent().unwrap()).unwrap();
-        std::os::unix::fs::symlink(go, &link).unwrap();
-    }
     let base = rebaser_env("0.14", dir);
     let mut all = env_refs(&base);
     all.extend_from_slice(env);
-    common::finish(common::command(&link, &all).args(args).output().unwrap())
+    run_rebaser(go, &dir.join("go"), &all, args)
 }
 
 fn copy_image(from: &str, to: &str) {
@@ -942,11 +945,7 @@ fn compare_with_go_to(
         let r = if side == "go" {
             go_rebaser(go, dir.path(), &env, &all)
         } else {
-            let link = dir.path().join("rebaser");
-            if !link.exists() {
-                std::os::unix::fs::symlink(common::BIN, &link).unwrap();
-            }
-            common::finish(common::command(&link, &env).args(&all).output().unwrap())
+            run_rebaser(Path::new(common::BIN), dir.path(), &env, &all)
         };
         let report = std::fs::read_to_string(&report).ok();
         outs.push((r, name, extra, report));
@@ -993,13 +992,7 @@ fn same_results_as_the_go_rebaser() {
     let (r, _) = compare_with_go(&go, &s.app.reference, &[], "0.14");
     assert_eq!(r.code, 0);
     let host = &s.host;
-    let unlisted = format!("{host}/{}:u", uniq("gounlisted"));
-    push_run_image(
-        host,
-        unlisted.trim_start_matches(&format!("{host}/")),
-        &[("/etc/u", "u")],
-        BASE_LABELS_2,
-    );
+    let unlisted = push_new_run_image(host, "gounlisted", "u", &[("/etc/u", "u")], BASE_LABELS_2);
     let (r, out) = compare_with_go(&go, &s.app.reference, &["-run-image", &unlisted], "0.14");
     assert_eq!(r.code, 72, "{out}");
     let (r, _) = compare_with_go(
@@ -1010,15 +1003,12 @@ fn same_results_as_the_go_rebaser() {
     );
     assert_eq!(r.code, 0);
     // target mismatch
-    let other = format!("{host}/{}:alpine", uniq("goother"));
-    push_run_image(
+    let other = push_new_run_image(
         host,
-        other.trim_start_matches(&format!("{host}/")),
+        "goother",
+        "alpine",
         &[("/etc/x", "alpine")],
-        &[
-            ("io.buildpacks.base.distro.name", "alpine"),
-            ("io.buildpacks.base.distro.version", "3.20"),
-        ],
+        ALPINE_LABELS,
     );
     let (r, out) = compare_with_go(&go, &s.app.reference, &["-run-image", &other], "0.14");
     assert_eq!(r.code, 72, "{out}");
@@ -1052,9 +1042,6 @@ fn same_results_as_the_go_rebaser() {
     let legacy = push_app(
         &format!("{host}/{}:latest", uniq("legacyapp")),
         &AppSpec {
-            run: &run,
-            label_image: &run,
-            label_mirrors: &[],
             extra_labels: &[
                 ("io.buildpacks.stack.id", "io.test.stack"),
                 (
@@ -1063,12 +1050,13 @@ fn same_results_as_the_go_rebaser() {
                 ),
             ],
             platform_api: "0.11",
+            ..AppSpec::on(&run)
         },
     );
-    let mixin_less = format!("{host}/{}:m", uniq("nomixins"));
-    push_run_image(
+    let mixin_less = push_new_run_image(
         host,
-        mixin_less.trim_start_matches(&format!("{host}/")),
+        "nomixins",
+        "m",
         &[("/etc/l", "l2")],
         &[
             ("io.buildpacks.stack.id", "io.test.stack"),
@@ -1077,10 +1065,10 @@ fn same_results_as_the_go_rebaser() {
     );
     let (r, out) = compare_with_go(&go, &legacy.reference, &["-run-image", &mixin_less], "0.14");
     assert_eq!(r.code, 72, "{out}");
-    let other_stack = format!("{host}/{}:s", uniq("otherstack"));
-    push_run_image(
+    let other_stack = push_new_run_image(
         host,
-        other_stack.trim_start_matches(&format!("{host}/")),
+        "otherstack",
+        "s",
         &[("/etc/l", "l3")],
         &[("io.buildpacks.stack.id", "other.stack")],
     );
@@ -1118,11 +1106,8 @@ fn same_results_as_the_go_rebaser() {
     let bare = push_app(
         &format!("{host}/{}:latest", uniq("gobare")),
         &AppSpec {
-            run: &run,
             label_image: "",
-            label_mirrors: &[],
-            extra_labels: &[],
-            platform_api: "0.14",
+            ..AppSpec::on(&run)
         },
     );
     let (r, _) = compare_with_go(&go, &bare.reference, &[], "0.14");
@@ -1139,11 +1124,9 @@ fn same_results_as_the_go_rebaser() {
     let unlabelled = push_app(
         &format!("{host}/{}:latest", uniq("gonolabel")),
         &AppSpec {
-            run: &run,
             label_image: "",
-            label_mirrors: &[],
             extra_labels: &[("io.buildpacks.lifecycle.metadata", "")],
-            platform_api: "0.14",
+            ..AppSpec::on(&run)
         },
     );
     let (r, out) = compare_with_go(&go, &unlabelled.reference, &["-run-image", &run], "0.14");
@@ -1226,11 +1209,7 @@ fn docker_schema2_images_and_a_run_image_on_another_registry() {
 /// app image cannot be read.
 #[test]
 fn reads_and_writes_with_registry_credentials() {
-    let reg: &'static Registry =
-        Box::leak(Box::new(Registry::start(cnb::testing::RegistryOptions {
-            htpasswd: Some(("cnb".into(), "s3cret".into())),
-            ..Default::default()
-        })));
+    let reg: &'static Registry = Box::leak(Box::new(common::basic_auth_registry("cnb", "s3cret")));
     set_ctx(Ctx {
         host: reg.host(),
         creds: Some(("cnb".into(), "s3cret".into())),
@@ -1396,40 +1375,13 @@ fn a_multi_platform_run_image_resolves_to_this_platform() {
         BASE_LABELS_2,
     );
     // the other platform's image: same labels, config says the other architecture
-    let theirs = {
-        let work = tempfile::tempdir().unwrap();
-        let l = work.path().join("l");
-        let l = l.to_str().unwrap();
-        let image = format!("{l}:x");
-        sh(Command::new("umoci").args(["init", "--layout", l]));
-        sh(Command::new("umoci").args(["new", "--image", &image]));
-        std::fs::write(work.path().join("f"), "theirs").unwrap();
-        sh(Command::new("umoci").args([
-            "insert",
-            "--rootless",
-            "--image",
-            &image,
-            work.path().join("f").to_str().unwrap(),
-            "/etc/theirs",
-        ]));
-        sh(Command::new("umoci").args([
-            "config",
-            "--image",
-            &image,
-            "--os",
-            "linux",
-            "--architecture",
-            other_arch,
-        ]));
-        let reference = format!("{host}/{}:theirs", s.run_repo);
-        sh(skopeo().args([
-            "copy",
-            "--dest-tls-verify=false",
-            &format!("oci:{image}"),
-            &format!("docker://{reference}"),
-        ]));
-        skopeo_inspect_raw(&reference, None)
-    };
+    let theirs = push_run_image_for(
+        other_arch,
+        host,
+        &format!("{}:theirs", s.run_repo),
+        &[("/etc/theirs", "theirs")],
+        BASE_LABELS_2,
+    );
     let entry = |raw: &[u8], arch: &str| {
         json!({
             "mediaType": "application/vnd.oci.image.manifest.v1+json",
@@ -1463,12 +1415,7 @@ fn a_multi_platform_run_image_resolves_to_this_platform() {
     let r = rebaser(s.dir.path(), &[&s.app.reference]);
     assert_eq!(r.code, 0, "{}", r.stdout);
     let cfg = config(&s.app.reference);
-    let md: Value = serde_json::from_str(
-        cfg["config"]["Labels"]["io.buildpacks.lifecycle.metadata"]
-            .as_str()
-            .unwrap(),
-    )
-    .unwrap();
+    let md = lifecycle_metadata(&cfg);
     assert_eq!(
         md["runImage"]["reference"],
         format!("{host}/{}@{}", s.run_repo, Digest::of(&mine))
@@ -1542,19 +1489,16 @@ fn insecure_registries_allow_a_self_signed_registry() {
     );
     assert_eq!(r.code, 0, "{}", r.stdout);
     let layers = s.dir.path().join("layers");
-    let r = common::finish(
-        common::command(
-            &s.dir.path().join("rebaser"),
-            &[
-                ("CNB_PLATFORM_API", "0.13"),
-                ("CNB_INSECURE_REGISTRIES", s.host.as_str()),
-                ("CNB_RUN_IMAGE", run.as_str()),
-                ("CNB_LAYERS_DIR", layers.to_str().unwrap()),
-            ],
-        )
-        .arg(&s.app.reference)
-        .output()
-        .unwrap(),
+    let r = run_rebaser(
+        Path::new(common::BIN),
+        s.dir.path(),
+        &[
+            ("CNB_PLATFORM_API", "0.13"),
+            ("CNB_INSECURE_REGISTRIES", s.host.as_str()),
+            ("CNB_RUN_IMAGE", run.as_str()),
+            ("CNB_LAYERS_DIR", layers.to_str().unwrap()),
+        ],
+        &[&s.app.reference],
     );
     assert_eq!(r.code, 0, "{}", r.stdout);
 }

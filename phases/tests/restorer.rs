@@ -60,6 +60,13 @@ fn fixture() -> Fixture {
     fixture_with(|_| {})
 }
 
+/// [`fixture`] with group.toml and analyzed.toml written (the app image remembers jdk).
+fn fixture_with_inputs() -> Fixture {
+    let f = fixture();
+    f.write_inputs(false);
+    f
+}
+
 /// [`fixture`] with `extra` adding entries to the buildpack directory before tarring.
 fn fixture_with(extra: impl Fn(&Path)) -> Fixture {
     let tmp = tempfile::tempdir().unwrap();
@@ -158,6 +165,20 @@ impl Fixture {
         analyzed.write(&self.path("analyzed.toml")).unwrap();
     }
 
+    /// Records `run_image` as the selected run image in analyzed.toml and writes a run.toml
+    /// listing it; returns the run.toml path.
+    fn select_run_image(&self, run_image: &str) -> PathBuf {
+        let analyzed = fs::read_to_string(self.path("analyzed.toml")).unwrap();
+        fs::write(
+            self.path("analyzed.toml"),
+            format!("{analyzed}\n[run-image]\n  reference = \"\"\n  image = \"{run_image}\"\n"),
+        )
+        .unwrap();
+        let run = self.path("run.toml");
+        fs::write(&run, format!("[[images]]\n  image = \"{run_image}\"\n")).unwrap();
+        run
+    }
+
     fn volume_cache(&self) -> PathBuf {
         let dir = self.path("cache");
         fs::create_dir_all(&dir).unwrap();
@@ -221,6 +242,25 @@ impl Fixture {
             out: strip_ansi(&String::from_utf8_lossy(&o.stdout))
                 + &strip_ansi(&String::from_utf8_lossy(&o.stderr)),
         }
+    }
+
+    /// The restorer at Platform API `api` with `-cache-dir <cache>`.
+    fn restore_from_dir(&self, api: &str, cache: &Path) -> Out {
+        self.restorer(api, &[], &["-cache-dir", cache.to_str().unwrap()])
+    }
+
+    /// A clean full restore: every layer, the store and the SBOMs, and the log says so.
+    fn assert_everything_restored(&self, out: &Out) {
+        out.ok()
+            .has("Restoring data for SBOM from cache")
+            .lacks("Warning");
+        for l in RESTORE_LINES {
+            out.has(l);
+        }
+        self.assert_store_toml();
+        self.assert_m2_restored();
+        self.assert_jdk_restored();
+        self.assert_sboms_restored();
     }
 
     fn assert_store_toml(&self) {
@@ -341,46 +381,24 @@ const RESTORE_LINES: [&str; 4] = [
 #[test]
 fn restores_everything_from_a_cache_dir_into_empty_layers() {
     for api in ["0.12", "0.13", "0.14", "0.15"] {
-        let f = fixture();
-        f.write_inputs(false);
+        let f = fixture_with_inputs();
         let cache = f.volume_cache();
-        let out = f.restorer(api, &[], &["-cache-dir", cache.to_str().unwrap()]);
-        out.ok()
-            .has("Restoring data for SBOM from cache")
-            .lacks("Warning");
-        for l in RESTORE_LINES {
-            out.has(l);
-        }
-        f.assert_store_toml();
-        f.assert_m2_restored();
-        f.assert_jdk_restored();
-        f.assert_sboms_restored();
+        f.assert_everything_restored(&f.restore_from_dir(api, &cache));
     }
 }
 
 #[test]
 fn restores_everything_from_a_cache_image() {
     let reg = shared_registry();
-    let f = fixture();
-    f.write_inputs(false);
+    let f = fixture_with_inputs();
     let name = format!("{}/restorer/cache:full", reg.host());
     f.image_cache(&name, Keychain::anonymous());
     let out = f.restorer("0.14", &[], &["-cache-image", &name]);
-    out.ok()
-        .has("Restoring data for SBOM from cache")
-        .lacks("Warning");
-    for l in RESTORE_LINES {
-        out.has(l);
-    }
-    f.assert_store_toml();
-    f.assert_m2_restored();
-    f.assert_jdk_restored();
-    f.assert_sboms_restored();
+    f.assert_everything_restored(&out);
 
     // By digest reference, `-cache-image` winning over a `-cache-dir` that does not exist.
     // (A fresh fixture: cached tars name the absolute paths of the tree they were made from.)
-    let h = fixture();
-    h.write_inputs(false);
+    let h = fixture_with_inputs();
     let name_h = format!("{}/restorer/cache-h:1", reg.host());
     h.image_cache(&name_h, Keychain::anonymous());
     let raw = cnb::testing::skopeo_inspect_raw(&name_h, None);
@@ -405,22 +423,27 @@ fn restores_everything_from_a_cache_image() {
 #[test]
 fn no_cache_and_missing_cache_image() {
     let reg = shared_registry();
-    let f = fixture();
-    f.write_inputs(false);
+    let f = fixture_with_inputs();
     f.restorer("0.14", &[], &[])
         .ok()
         .has("No cached data will be used, no cache specified.");
     f.assert_store_toml();
     f.assert_no_layers();
 
-    let g = fixture();
-    g.write_inputs(false);
+    let g = fixture_with_inputs();
     let missing = format!("{}/restorer/never-pushed:latest", reg.host());
     g.restorer("0.14", &[], &["-cache-image", &missing])
         .ok()
         .has("Layer cache not found");
     g.assert_store_toml();
     g.assert_no_layers();
+}
+
+/// The digest of the first layer of the image `name` (as the registry serves its manifest).
+fn first_layer_digest(name: &str) -> String {
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&cnb::testing::skopeo_inspect_raw(name, None)).unwrap();
+    manifest["layers"][0]["digest"].as_str().unwrap().to_owned()
 }
 
 /// Registry API: DELETE /v2/<repo>/blobs/<digest>.
@@ -445,15 +468,11 @@ fn delete_blob(reg: &Registry, repo: &str, digest: &str) {
 #[test]
 fn cache_image_with_a_deleted_blob_is_ignored() {
     let reg = shared_registry();
-    let f = fixture();
-    f.write_inputs(false);
+    let f = fixture_with_inputs();
     let name = format!("{}/restorer/broken:1", reg.host());
     f.image_cache(&name, Keychain::anonymous());
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&cnb::testing::skopeo_inspect_raw(&name, None)).unwrap();
     // Layers are in the order added: maven_m2 first.
-    let m2_blob = manifest["layers"][0]["digest"].as_str().unwrap();
-    delete_blob(reg, "restorer/broken", m2_blob);
+    delete_blob(reg, "restorer/broken", &first_layer_digest(&name));
     let out = f.restorer("0.14", &[], &["-cache-image", &name]);
     out.ok().has(&format!(
         "Ignoring cache image \"{name}\" because it was corrupt"
@@ -464,8 +483,7 @@ fn cache_image_with_a_deleted_blob_is_ignored() {
 
 #[test]
 fn corrupt_or_missing_cached_layer_is_a_warning_and_leaves_no_layer_dir() {
-    let f = fixture();
-    f.write_inputs(false);
+    let f = fixture_with_inputs();
     let cache = f.volume_cache();
     let m2_tar = cache.join("committed").join(format!("{}.tar", f.m2));
     // Same size, one byte changed inside file data: extraction succeeds, the diffID fails.
@@ -475,7 +493,7 @@ fn corrupt_or_missing_cached_layer_is_a_warning_and_leaves_no_layer_dir() {
     fs::write(&m2_tar, &bytes).unwrap();
     let jdk_tar = cache.join("committed").join(format!("{}.tar", f.jdk));
     fs::remove_file(&jdk_tar).unwrap();
-    let out = f.restorer("0.14", &[], &["-cache-dir", cache.to_str().unwrap()]);
+    let out = f.restore_from_dir("0.14", &cache);
     out.ok()
         .has(&format!(
             "Warning: Skipping restore for layer samples/java-maven:maven_m2: expected layer contents to have SHA '{}'; found '",
@@ -492,8 +510,7 @@ fn corrupt_or_missing_cached_layer_is_a_warning_and_leaves_no_layer_dir() {
 
 #[test]
 fn skip_layers_writes_only_store_toml() {
-    let f = fixture();
-    f.write_inputs(false);
+    let f = fixture_with_inputs();
     let cache = f.volume_cache();
     let out = f.restorer(
         "0.14",
@@ -513,7 +530,7 @@ fn launch_cache_layer_missing_from_app_metadata_needs_api_0_14() {
     let f = fixture();
     f.write_inputs(true);
     let cache = f.volume_cache();
-    f.restorer("0.13", &[], &["-cache-dir", cache.to_str().unwrap()])
+    f.restore_from_dir("0.13", &cache)
         .ok()
         .lacks("samples/java-maven:jdk");
     assert!(!f.bp().join("jdk.toml").exists());
@@ -523,7 +540,7 @@ fn launch_cache_layer_missing_from_app_metadata_needs_api_0_14() {
     let g = fixture();
     g.write_inputs(true);
     let cache = g.volume_cache();
-    g.restorer("0.14", &[], &["-cache-dir", cache.to_str().unwrap()])
+    g.restore_from_dir("0.14", &cache)
         .ok()
         .has("Restoring metadata for \"samples/java-maven:jdk\" from cache")
         .has("Restoring data for \"samples/java-maven:jdk\" from cache");
@@ -532,8 +549,7 @@ fn launch_cache_layer_missing_from_app_metadata_needs_api_0_14() {
 
 #[test]
 fn wrong_sha_removes_the_layer() {
-    let f = fixture();
-    f.write_inputs(false);
+    let f = fixture_with_inputs();
     let cache = f.volume_cache();
     // The app image remembers another jdk than the cache holds.
     let analyzed = fs::read_to_string(f.path("analyzed.toml")).unwrap();
@@ -543,7 +559,7 @@ fn wrong_sha_removes_the_layer() {
         analyzed.replace(f.jdk.as_str(), other.as_str()),
     )
     .unwrap();
-    f.restorer("0.14", &[], &["-cache-dir", cache.to_str().unwrap()])
+    f.restore_from_dir("0.14", &cache)
         .ok()
         .has("Removing \"samples/java-maven:jdk\", wrong sha");
     assert!(!f.bp().join("jdk").exists());
@@ -553,8 +569,7 @@ fn wrong_sha_removes_the_layer() {
 
 #[test]
 fn layer_already_on_a_reused_volume_is_not_downloaded() {
-    let f = fixture();
-    f.write_inputs(false);
+    let f = fixture_with_inputs();
     let cache = f.volume_cache();
     let arg = ["-cache-dir", cache.to_str().unwrap()];
     f.restorer("0.14", &[], &arg).ok();
@@ -571,35 +586,37 @@ fn layer_already_on_a_reused_volume_is_not_downloaded() {
     f.assert_jdk_restored();
 }
 
+/// A registry of its own that needs user/pass (basic auth).
+fn basic_auth_registry() -> Registry {
+    common::basic_auth_registry("user", "pass")
+}
+
+fn basic_auth_keychain(reg: &Registry) -> Keychain {
+    Keychain::anonymous().with(&reg.host(), Credential::basic("user", "pass"))
+}
+
+/// `CNB_REGISTRY_AUTH` for [`basic_auth_registry`].
+fn basic_auth_env(reg: &Registry) -> String {
+    common::registry_auth_env(&reg.host(), "user", "pass")
+}
+
 #[test]
 fn basic_auth_registry_with_cnb_registry_auth() {
-    let reg = Registry::start(RegistryOptions {
-        htpasswd: Some(("user".into(), "pass".into())),
-        ..RegistryOptions::default()
-    });
-    let f = fixture();
-    f.write_inputs(false);
+    let reg = basic_auth_registry();
+    let f = fixture_with_inputs();
     let name = format!("{}/restorer/private:1", reg.host());
-    f.image_cache(
-        &name,
-        Keychain::anonymous().with(&reg.host(), Credential::basic("user", "pass")),
-    );
+    f.image_cache(&name, basic_auth_keychain(&reg));
     // Without credentials the image cannot be read: Go treats 401 as "not found".
     f.restorer("0.14", &[], &["-cache-image", &name])
         .ok()
         .has("Layer cache not found");
     f.assert_no_layers();
 
-    let g = fixture();
-    g.write_inputs(false);
+    let g = fixture_with_inputs();
     // g has its own paths, so push g's tars to another tag.
     let name_g = format!("{}/restorer/private:2", reg.host());
-    g.image_cache(
-        &name_g,
-        Keychain::anonymous().with(&reg.host(), Credential::basic("user", "pass")),
-    );
-    // base64("user:pass")
-    let auth = format!("{{\"{}\":\"Basic dXNlcjpwYXNz\"}}", reg.host());
+    g.image_cache(&name_g, basic_auth_keychain(&reg));
+    let auth = basic_auth_env(&reg);
     g.restorer(
         "0.14",
         &[("CNB_REGISTRY_AUTH", &auth)],
@@ -615,22 +632,11 @@ fn basic_auth_registry_with_cnb_registry_auth() {
 #[test]
 fn selected_run_image_must_be_readable_from_0_14() {
     let reg = shared_registry();
-    let f = fixture();
-    f.write_inputs(false);
+    let f = fixture_with_inputs();
     let run_image = format!("{}/restorer/no-such-run:latest", reg.host());
-    let analyzed = fs::read_to_string(f.path("analyzed.toml")).unwrap();
-    fs::write(
-        f.path("analyzed.toml"),
-        format!("{analyzed}\n[run-image]\n  reference = \"\"\n  image = \"{run_image}\"\n"),
-    )
-    .unwrap();
-    fs::write(
-        f.path("run.toml"),
-        format!("[[images]]\n  image = \"{run_image}\"\n"),
-    )
-    .unwrap();
+    let run = f.select_run_image(&run_image);
     // A 404 counts as readable (Go's check only fails on 401/403 or transport errors).
-    f.restorer("0.14", &[], &["-run", f.path("run.toml").to_str().unwrap()])
+    f.restorer("0.14", &[], &["-run", run.to_str().unwrap()])
         .ok();
     f.assert_store_toml();
 }
@@ -639,8 +645,7 @@ fn selected_run_image_must_be_readable_from_0_14() {
 fn build_image_digest_goes_to_analyzed_toml() {
     let reg = shared_registry();
     let build = cnb::testing::push_busybox_fixture(&reg.host(), "restorer/build:1");
-    let f = fixture();
-    f.write_inputs(false);
+    let f = fixture_with_inputs();
     f.restorer("0.14", &[], &["-build-image", &build.reference])
         .ok();
     let analyzed = fs::read_to_string(f.path("analyzed.toml")).unwrap();
@@ -663,14 +668,11 @@ fn build_image_digest_goes_to_analyzed_toml() {
 #[test]
 fn corrupt_blob_in_the_registry_is_a_warning_and_leaves_no_layer_dir() {
     let reg = shared_registry();
-    let f = fixture();
-    f.write_inputs(false);
+    let f = fixture_with_inputs();
     let name = format!("{}/restorer/corrupt:1", reg.host());
     f.image_cache(&name, Keychain::anonymous());
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&cnb::testing::skopeo_inspect_raw(&name, None)).unwrap();
     // Layers are in the order added: maven_m2 first. Damage its stored gzip bytes in place.
-    let blob = reg.blob_data_path(manifest["layers"][0]["digest"].as_str().unwrap());
+    let blob = reg.blob_data_path(&first_layer_digest(&name));
     let mut bytes = fs::read(&blob).unwrap();
     let mid = bytes.len() / 2;
     for b in &mut bytes[mid..mid + 8] {
@@ -687,25 +689,10 @@ fn corrupt_blob_in_the_registry_is_a_warning_and_leaves_no_layer_dir() {
 
 #[test]
 fn unreadable_selected_run_image_fails_from_0_14_but_not_with_layout() {
-    let reg = Registry::start(RegistryOptions {
-        htpasswd: Some(("user".into(), "pass".into())),
-        ..RegistryOptions::default()
-    });
-    let f = fixture();
-    f.write_inputs(false);
+    let reg = basic_auth_registry();
+    let f = fixture_with_inputs();
     let run_image = format!("{}/restorer/private-run:latest", reg.host());
-    let analyzed = fs::read_to_string(f.path("analyzed.toml")).unwrap();
-    fs::write(
-        f.path("analyzed.toml"),
-        format!("{analyzed}\n[run-image]\n  reference = \"\"\n  image = \"{run_image}\"\n"),
-    )
-    .unwrap();
-    fs::write(
-        f.path("run.toml"),
-        format!("[[images]]\n  image = \"{run_image}\"\n"),
-    )
-    .unwrap();
-    let run = f.path("run.toml");
+    let run = f.select_run_image(&run_image);
     let run = run.to_str().unwrap();
     // No credentials: 401 → not readable.
     let out = f.restorer("0.14", &[], &["-run", run]);
@@ -730,20 +717,18 @@ fn unreadable_selected_run_image_fails_from_0_14_but_not_with_layout() {
     )
     .ok();
     // With credentials it is readable.
-    let auth = format!("{{\"{}\":\"Basic dXNlcjpwYXNz\"}}", reg.host());
+    let auth = basic_auth_env(&reg);
     f.restorer("0.14", &[("CNB_REGISTRY_AUTH", &auth)], &["-run", run])
         .ok();
 }
 
 #[test]
 fn cache_of_another_layers_dir_is_a_warning() {
-    let f = fixture();
-    f.write_inputs(false);
+    let f = fixture_with_inputs();
     let cache = f.volume_cache();
     // g restores f's cache: its tars name f's layers directory.
-    let g = fixture();
-    g.write_inputs(false);
-    let out = g.restorer("0.14", &[], &["-cache-dir", cache.to_str().unwrap()]);
+    let g = fixture_with_inputs();
+    let out = g.restore_from_dir("0.14", &cache);
     out.ok()
         .has("Warning: Skipping restore for layer samples/java-maven:maven_m2: failed to extract layer 'samples/java-maven:maven_m2': entry '")
         .has("Removing \"samples/java-maven:jdk\", wrong sha")
@@ -763,7 +748,7 @@ fn device_node_in_a_cached_layer_fails_the_restore_with_42() {
     });
     f.write_inputs(false);
     let cache = f.volume_cache();
-    let out = f.restorer("0.14", &[], &["-cache-dir", cache.to_str().unwrap()]);
+    let out = f.restore_from_dir("0.14", &cache);
     assert_eq!(out.code, 42, "{}", out.out);
     out.has(
         "ERROR: failed to restore: restoring data: restoring layer samples/java-maven:maven_m2: ",
@@ -778,8 +763,7 @@ fn cache_image_on_a_self_signed_tls_registry_needs_insecure_registry() {
         tls: true,
         ..RegistryOptions::default()
     });
-    let f = fixture();
-    f.write_inputs(false);
+    let f = fixture_with_inputs();
     let name = format!("{}/restorer/tls:1", reg.host());
     f.image_cache_with(&name, Keychain::anonymous(), vec![reg.host()]);
     // Without -insecure-registry the certificate is refused: like Go ("connect to repo
@@ -840,15 +824,13 @@ fn perf_big_layer() {
     fs::create_dir(&f.layers).unwrap();
     let cache = f.volume_cache();
     let t = std::time::Instant::now();
-    f.restorer("0.14", &[], &["-cache-dir", cache.to_str().unwrap()])
-        .ok()
-        .lacks("Warning");
+    f.restore_from_dir("0.14", &cache).ok().lacks("Warning");
     eprintln!(
         "restore {mb} MiB + 5000 files from the cache dir: {:?}",
         t.elapsed()
     );
     let t = std::time::Instant::now();
-    f.restorer("0.14", &[], &["-cache-dir", cache.to_str().unwrap()])
+    f.restore_from_dir("0.14", &cache)
         .ok()
         .has("already present");
     eprintln!(

@@ -99,6 +99,7 @@ pub fn two_arch_fixtures(
 
 pub mod jwt;
 pub mod proxy;
+pub mod tree;
 
 /// An open registry behind a fault-injecting proxy: (registry, proxy).
 pub fn faulty_registry() -> (cnb::testing::Registry, proxy::Proxy) {

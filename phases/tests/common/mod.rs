@@ -84,3 +84,41 @@ pub fn inputs(env: &[(&str, &str)], args: &[&str]) -> (serde_json::Value, String
         .unwrap_or_else(|e| panic!("no JSON inputs in stdout ({e}):\n{}", r.stdout));
     (json, r.stdout)
 }
+
+/// A `docker-registry` of its own on 127.0.0.1 that needs `user`/`pass` (basic auth).
+pub fn basic_auth_registry(user: &str, pass: &str) -> cnb::testing::Registry {
+    cnb::testing::Registry::start(cnb::testing::RegistryOptions {
+        htpasswd: Some((user.into(), pass.into())),
+        ..Default::default()
+    })
+}
+
+/// A `CNB_REGISTRY_AUTH` value giving `host` the basic credentials `user`/`pass`.
+pub fn registry_auth_env(host: &str, user: &str, pass: &str) -> String {
+    format!(
+        r#"{{"{host}":"Basic {}"}}"#,
+        base64(format!("{user}:{pass}").as_bytes())
+    )
+}
+
+/// Standard base64 with padding (the test crate has no base64 dependency of its own).
+pub fn base64(data: &[u8]) -> String {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
