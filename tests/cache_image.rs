@@ -218,6 +218,55 @@ fn reuse_add_drop_without_double_add_and_previous_deleted() {
     );
 }
 
+/// zstd cache layers compress on the writing thread beside other work, on every core when
+/// the cache is alone (`Cache::set_alone`): each mode's own bytes, the same tar.
+#[test]
+fn zstd_layers_use_every_core_only_when_alone() {
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let big: Vec<u8> = (0..3 << 20)
+        .map(|i| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            if i % 3 == 0 { b'a' } else { x as u8 }
+        })
+        .collect();
+    let mut blobs = Vec::new();
+    for alone in [false, true] {
+        let spool = tempfile::tempdir().unwrap();
+        let cache = ImageCache::new(
+            previous(None, &[]),
+            CacheCompression::Zstd,
+            spool.path(),
+            true,
+        )
+        .unwrap();
+        cache.set_alone(alone);
+        cache.add_layer(&Digest::of(&big), &mut &big[..]).unwrap();
+        cache.set_metadata(b"{}").unwrap();
+        cache.commit().unwrap();
+        let pushed = cache.backend().pushed.lock().unwrap();
+        let blob = pushed[0].1[0].clone();
+        assert_eq!(unpack(&blob), big, "alone={alone}");
+        blobs.push(blob);
+    }
+    let encode = |enc: cnb::archive::Encoder<Vec<u8>>| {
+        let mut enc = enc;
+        enc.write_all(&big).unwrap();
+        enc.finish().unwrap()
+    };
+    use cnb::archive::compress;
+    assert_eq!(
+        blobs[0],
+        encode(compress::zstd_encoder_inline(Vec::new(), 3).unwrap())
+    );
+    assert_eq!(
+        blobs[1],
+        encode(compress::zstd_encoder(Vec::new(), 3, 2).unwrap())
+    );
+    assert_ne!(blobs[0], blobs[1]);
+}
+
 #[test]
 fn nothing_cached_pushes_the_empty_layer_and_keeps_previous_when_deletion_disabled() {
     let a = tar_with("a");

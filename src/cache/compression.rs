@@ -92,7 +92,15 @@ impl CacheCompression {
     /// image's, which already keep the cores busy, and a worker's job buffers would only add
     /// to the peak memory.
     pub fn encoder<W: Write>(self, w: W) -> io::Result<LayerEncoder<W>> {
+        self.encoder_on(w, false)
+    }
+
+    /// [`encoder`](Self::encoder), or with `all_cores` (nothing else is compressing) zstd on
+    /// the engine's workers, one per core (other bytes than on the writing thread: libzstd's
+    /// two modes differ; both decode to the same tar).
+    pub fn encoder_on<W: Write>(self, w: W, all_cores: bool) -> io::Result<LayerEncoder<W>> {
         match self.archive() {
+            c @ crate::archive::Compression::Zstd(_) if all_cores => c.encoder(w),
             crate::archive::Compression::Zstd(level) => {
                 crate::archive::compress::zstd_encoder_inline(w, level)
             }

@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 struct Inner {
@@ -29,6 +30,8 @@ pub struct ImageCache<B: CacheImageBackend> {
     compression: CacheCompression,
     spool: PathBuf,
     delete_previous: bool,
+    /// See [`Cache::set_alone`].
+    alone: AtomicBool,
     inner: Arc<Mutex<Inner>>,
 }
 
@@ -60,6 +63,7 @@ impl<B: CacheImageBackend> ImageCache<B> {
             compression,
             spool,
             delete_previous,
+            alone: AtomicBool::new(false),
             inner: Arc::new(Mutex::new(inner)),
         })
     }
@@ -152,16 +156,19 @@ impl<B: CacheImageBackend> Cache for ImageCache<B> {
 
     fn layer_writer(&self) -> Result<Box<dyn LayerWriter>, CacheError> {
         drop(self.lock_open()?);
+        let alone = self.alone.load(Ordering::Relaxed);
         if let Some(upload) = self.backend.blob_upload() {
             return Ok(Box::new(UploadWriter::create(
                 upload?,
                 self.compression,
+                alone,
                 Arc::clone(&self.inner),
             )?));
         }
         Ok(Box::new(SpoolWriter::create(
             &self.spool,
             self.compression,
+            alone,
             Arc::clone(&self.inner),
         )?))
     }
@@ -201,6 +208,10 @@ impl<B: CacheImageBackend> Cache for ImageCache<B> {
 
     fn reuse_layer(&self, diff_id: &Digest) -> Result<(), CacheError> {
         self.lock_open()?.plan.reuse(diff_id).map(|_| ())
+    }
+
+    fn set_alone(&self, alone: bool) {
+        self.alone.store(alone, Ordering::Relaxed);
     }
 
     fn order_layers(&self, diff_ids: &[Digest]) -> Result<(), CacheError> {
@@ -280,13 +291,17 @@ impl SpoolWriter {
     fn create(
         dir: &Path,
         c: CacheCompression,
+        alone: bool,
         inner: Arc<Mutex<Inner>>,
     ) -> Result<SpoolWriter, CacheError> {
         fs::create_dir_all(dir).map_err(|e| CacheError::io(op_path("mkdir", dir), e))?;
         let tmp = dir.join(format!(".partial-{:016x}", rand::random::<u64>()));
         let f = File::create_new(&tmp).map_err(|e| CacheError::io(op_path("open", &tmp), e))?;
         let enc = c
-            .encoder(HashingWriter::new(BufWriter::with_capacity(256 * 1024, f)))
+            .encoder_on(
+                HashingWriter::new(BufWriter::with_capacity(256 * 1024, f)),
+                alone,
+            )
             .map_err(|e| CacheError::io("creating layer compressor", e))?;
         Ok(SpoolWriter {
             out: Some(HashingWriter::new(enc)),
@@ -378,10 +393,11 @@ impl UploadWriter {
     fn create(
         upload: Box<dyn BlobUpload>,
         c: CacheCompression,
+        alone: bool,
         inner: Arc<Mutex<Inner>>,
     ) -> Result<UploadWriter, CacheError> {
         let enc = c
-            .encoder(HashingWriter::new(upload))
+            .encoder_on(HashingWriter::new(upload), alone)
             .map_err(|e| CacheError::io("creating layer compressor", e))?;
         Ok(UploadWriter {
             out: Some(HashingWriter::new(enc)),

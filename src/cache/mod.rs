@@ -150,6 +150,13 @@ pub trait Cache: Send + Sync {
     /// error "expected layer contents to have SHA 'X'; found 'Y'"). No-op for a cache image.
     fn verify_layer(&self, diff_id: &Digest) -> Result<(), CacheError>;
 
+    /// Whether the cache is the only one making layers from now on (the exporter's app image
+    /// has none to make): its compression may then use every core. By default it assumes it
+    /// runs beside other work.
+    fn set_alone(&self, alone: bool) {
+        let _ = alone;
+    }
+
     /// Lists the cache's layers in the order of `diff_ids` when it has an order (a cache
     /// image's manifest; layers added or reused in another order, e.g. while one waited on
     /// another's blob, still come out in the caller's order). A volume cache has none.

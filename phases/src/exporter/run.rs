@@ -141,6 +141,10 @@ impl Job2<'_> {
                 .map(|_| prepared.new_ids())
                 .unwrap_or_default(),
         );
+        // Nothing new for the image: the cache's layers may take every core.
+        if let Some(c) = &cache {
+            c.set_alone(prepared.new_ids().is_empty());
+        }
         let (gate_tx, gate_rx) = std::sync::mpsc::channel::<bool>();
         let gate = (!inputs.parallel_export).then_some(gate_rx);
         let hashed = &hashed;
