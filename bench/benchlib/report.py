@@ -11,6 +11,7 @@ from .limits import DESCRIPTIONS
 WORKLOAD_LIMITS = {
     "W1": ["gzip1", "upload"],
     "W1z": ["zstd3_cache", "gzip1"],
+    "W1zc": ["zstd3_cache"],
     "W2": ["sha256"],
     "W3": ["restore"],
     "W3d": ["untar"],
@@ -82,7 +83,11 @@ def summarize(results, limit_runs):
         for tool, s in out.items():
             s["best_peer"] = best
             s["x_best_peer"] = (s["median_s"] / out[best]["median_s"]) if best else None
-            s["x_limits"] = {l: s["median_s"] / lim[l]["median_s"]
+            # W1zc is judged by the exporter's own timer of its cache part
+            cache = [r["cache_s"] for r in tools[tool] if r["ok"] and "cache_s" in r]
+            s["cache_s"] = median(cache) if cache else None
+            timed = s["cache_s"] if wl == "W1zc" and s["cache_s"] is not None else s["median_s"]
+            s["x_limits"] = {l: timed / lim[l]["median_s"]
                              for l in lims if l in lim and lim[l]["median_s"]}
         summary[wl] = out
     return summary, lim
@@ -110,16 +115,16 @@ def targets(summary, lim):
             t.append((f"W1 ≤ {bound}× {peer}", verdict(x <= bound), f"{x:.2f}×"))
         else:
             t.append((f"W1 ≤ {bound}× {peer}", "n/a", f"{peer} not run"))
-    z = get("W1z", WL.OURS_ZSTD)
-    if z and "zstd3_cache" in lim and w1:
-        # The exporter's cache part is not timed apart: bound it by the whole export with
-        # zstd cache layers minus the same export's app part is not measurable here, so
-        # compare the whole W1z export with zstd -3 of the cache bytes (an upper bound).
-        x = z["median_s"] / lim["zstd3_cache"]["median_s"]
+    zc = get("W1zc", WL.OURS_ZSTD)
+    if zc and zc.get("cache_s") is not None and "zstd3_cache" in lim:
+        x = zc["cache_s"] / lim["zstd3_cache"]["median_s"]
         t.append(("W1 cache part (zstd) no slower than zstd -3 of the same bytes",
-                  "met" if x <= 1 else "not shown",
-                  f"whole W1z export = {x:.2f}× zstd -3 -T0 of the cache bytes "
-                  "(upper bound on the cache part; not timed apart)"))
+                  verdict(x <= 1),
+                  f"{x:.2f}× zstd -3 -T0 of the cache bytes: cache export {zc['cache_s']:.2f} s "
+                  "(W1zc, the exporter's own timer; cache alone, app image reused)"))
+    else:
+        t.append(("W1 cache part (zstd) no slower than zstd -3 of the same bytes", "n/a",
+                  "W1zc not run"))
     w2 = get("W2", WL.OURS)
     if w2 and "sha256" in lim:
         x = w2["median_s"] / lim["sha256"]["median_s"]
@@ -175,7 +180,10 @@ def markdown(meta, summary, lim, tgt):
             first = WORKLOAD_LIMITS[wl][0] if WORKLOAD_LIMITS[wl] else None
             lims = ", ".join(f"{_ratio(v)} {k}" for k, v in xl.items()) if xl else "–"
             ok = "yes" if not s["failed_runs"] else f"{s['failed_runs']}/{s['runs']} failed"
-            L.append(f"| {wl} | {tool} | {s['median_s']:.2f} | {s['cpu_s']:.1f} | {_ratio(s['x_best_peer'])} | {lims} | "
+            med = f"{s['median_s']:.2f}"
+            if wl == "W1zc" and s.get("cache_s") is not None:
+                med += f" (cache {s['cache_s']:.2f})"
+            L.append(f"| {wl} | {tool} | {med} | {s['cpu_s']:.1f} | {_ratio(s['x_best_peer'])} | {lims} | "
                      f"{s['peak_rss_mb']:.0f} | {s['up_mb']:.1f} ({s['up_layer_mb']:.1f}) | "
                      f"{s['down_mb']:.1f} | {s['tmp_mb']:.1f} | "
                      f"{'/'.join(f'{x:.1f}' for x in s['load1'])} | {ok} |")

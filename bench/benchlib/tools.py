@@ -74,14 +74,14 @@ class Lifecycle:
             args += ["-cache-image", cache_image]
         self._phase(step, "analyzer", args, w, host, app)
 
-    def export(self, step, w, host, app, cache_image=None, cache_dir=None):
+    def export(self, step, w, host, app, cache_image=None, cache_dir=None, extra=()):
         args = ["-layers", w.layers, "-app", w.app, "-launcher", self.launcher,
                 "-run", w.run_toml, "-report", os.path.join(w.root, "report.toml")]
         if cache_image:
             args += ["-cache-image", cache_image]
         if cache_dir:
             args += ["-cache-dir", cache_dir]
-        self._phase(step, "exporter", args, w, host, app)
+        return self._phase(step, "exporter", list(extra) + args, w, host, app)
 
     def restore(self, step, w, host, cache_image=None, cache_dir=None):
         args = ["-layers", w.layers]

@@ -1,6 +1,7 @@
 """The workloads W1–W5, run for each tool, with the correctness checks of each."""
 
 import os
+import re
 import shutil
 
 from . import corpus as C
@@ -15,6 +16,8 @@ BUILDAH = "buildah (vfs)"
 WORKLOADS = {
     "W1": "cold export: analyzer + exporter -cache-image, empty registry repos",
     "W1z": "W1 with zstd cache layers (CNB_RS_CACHE_COMPRESSION=zstd)",
+    "W1zc": "the zstd cache part alone: W1z's app image again (every app layer reused) with a "
+            "new cache image; timed by the exporter's own 'Timer: Cache ran for' line",
     "W2": "warm re-export of a fresh copy of the same layers",
     "W3": "fresh-machine restore: analyzer + restorer -cache-image into an empty layers dir",
     "W3d": "the same restore from a -cache-dir",
@@ -49,6 +52,19 @@ class Workspace:
             shutil.rmtree(d, ignore_errors=True)
             os.makedirs(d)
             C.chown_dir(d)
+
+
+_GO_DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s|µs|us|ns)")
+_UNIT_S = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "µs": 1e-6, "us": 1e-6, "ns": 1e-9}
+
+
+def cache_timer(output):
+    """Seconds of the exporter's "Timer: Cache ran for <Go duration> and ended at …" line."""
+    m = re.search(r"Timer: Cache ran for (\S+) and ended", output)
+    if not m:
+        return None
+    parts = _GO_DURATION.findall(m.group(1))
+    return sum(float(n) * _UNIT_S[u] for n, u in parts) if parts else None
 
 
 def restored_ok(layers_root, corpus_desc):
@@ -168,6 +184,40 @@ class Runner:
 
         return self.measure(workload, tool, i, body,
                             lambda w, r: self.images_exist(app_repo, cache_repo))
+
+    def w1zc(self, tool, i):
+        """The cache part of a zstd export, apart: the app image of W1z run i is the previous
+        image (every app layer reused, nothing else to make), the cache image is new. The
+        exporter runs at debug level for its "Timer: Cache ran for <duration>" line, which
+        times the cache export alone (at debug level every layer is hashed first, before
+        that timer starts)."""
+        w = self.ws(tool)
+        C.make_layers(self.corpus, w.layers)
+        C.make_app(self.corpus, w.app)
+        app_repo, _ = self.repos(w, i)
+        cache_repo = f"bench/{w.slug}-cachez-{i}"
+        app, cache = f"{self.host}/{app_repo}", f"{self.host}/{cache_repo}"
+        out = {}
+
+        def body(step, w):
+            tool.analyze(step, w, self.host, app, self.run_image, cache)
+            out["export"] = tool.export(step, w, self.host, app, cache_image=cache,
+                                        extra=["-log-level", "debug"])
+
+        def check(w, r):
+            p = self.images_exist(app_repo, cache_repo)
+            text = out["export"].output if out.get("export") else ""
+            secs = cache_timer(text)
+            if secs is None:
+                p.append("no 'Timer: Cache ran for' line in the exporter's output")
+            else:
+                r["cache_s"] = secs
+            app_up = [x for x in r["up_layers"] if x[0] == app_repo]
+            if app_up:
+                p.append(f"{len(app_up)} app layer(s) uploaded, want 0 (all reused)")
+            return p
+
+        return self.measure("W1zc", tool, i, body, check)
 
     def w2(self, tool, i):
         # Same as W1 against the repos W1 run i filled: a fresh copy of the same layers.
