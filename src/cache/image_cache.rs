@@ -335,7 +335,7 @@ impl Drop for SpoolWriter {
 }
 
 impl LayerWriter for SpoolWriter {
-    fn finish(mut self: Box<Self>, expected: &Digest) -> Result<(), CacheError> {
+    fn finish_hashed(mut self: Box<Self>, expected: Option<&Digest>) -> Result<Digest, CacheError> {
         let out = self
             .out
             .take()
@@ -347,18 +347,13 @@ impl LayerWriter for SpoolWriter {
         let (buf, digest, size) = hashed.finish();
         buf.into_inner()
             .map_err(|e| CacheError::io(op_path("write", &self.tmp), e.into_error()))?;
-        if &diff_id != expected {
-            return Err(CacheError::DigestMismatch {
-                expected: expected.clone(),
-                found: diff_id,
-            });
-        }
+        super::check_expected(expected, &diff_id)?;
         let mut g = lock(&self.inner);
         if g.committed {
             return Err(CacheError::Committed);
         }
-        if g.plan.contains(expected) {
-            return Ok(());
+        if g.plan.contains(&diff_id) {
+            return Ok(diff_id);
         }
         let path = self.dir.join(format!("{}.blob", digest.hex()));
         fs::rename(&self.tmp, &path).map_err(|e| {
@@ -371,13 +366,14 @@ impl LayerWriter for SpoolWriter {
         add_blob(
             &mut g,
             SpooledBlob {
-                diff_id,
+                diff_id: diff_id.clone(),
                 digest,
                 size,
                 media_type: self.media_type,
                 path: Some(path),
             },
-        )
+        )?;
+        Ok(diff_id)
     }
 }
 
@@ -420,22 +416,17 @@ impl Write for UploadWriter {
 }
 
 impl LayerWriter for UploadWriter {
-    fn finish(mut self: Box<Self>, expected: &Digest) -> Result<(), CacheError> {
+    fn finish_hashed(mut self: Box<Self>, expected: Option<&Digest>) -> Result<Digest, CacheError> {
         let out = self
             .out
             .take()
             .ok_or_else(|| CacheError::Backend("layer upload already finished".into()))?;
         let (enc, diff_id, _) = out.finish();
-        if &diff_id != expected {
-            // Dropping the upload abandons it: nothing is committed for a wrong layer.
-            return Err(CacheError::DigestMismatch {
-                expected: expected.clone(),
-                found: diff_id,
-            });
-        }
+        // On a mismatch, dropping the upload abandons it: nothing is committed for it.
+        super::check_expected(expected, &diff_id)?;
         let hashed = enc
             .finish()
-            .map_err(|e| CacheError::io(format!("caching layer ({expected})"), e))?;
+            .map_err(|e| CacheError::io(format!("caching layer ({diff_id})"), e))?;
         let (upload, digest, size) = hashed.finish();
         upload.finish(&digest, size)?;
         let mut g = lock(&self.inner);
@@ -445,12 +436,13 @@ impl LayerWriter for UploadWriter {
         add_blob(
             &mut g,
             SpooledBlob {
-                diff_id,
+                diff_id: diff_id.clone(),
                 digest,
                 size,
                 media_type: self.media_type,
                 path: None,
             },
-        )
+        )?;
+        Ok(diff_id)
     }
 }

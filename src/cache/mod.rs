@@ -181,7 +181,25 @@ pub struct GzipBlob {
 /// without `finish` discards what was written.
 pub trait LayerWriter: Write + Send {
     /// Checks the written bytes against `diff_id` and adds them to the cache under it.
-    fn finish(self: Box<Self>, diff_id: &Digest) -> Result<(), CacheError>;
+    fn finish(self: Box<Self>, diff_id: &Digest) -> Result<(), CacheError> {
+        self.finish_hashed(Some(diff_id)).map(|_| ())
+    }
+
+    /// Adds the written bytes to the cache under the diffID they hash to (the writer hashes
+    /// them anyway, so a caller that needs the diffID need not hash them again) and returns
+    /// it; with `expected`, a different diffID is refused as by [`finish`](Self::finish).
+    fn finish_hashed(self: Box<Self>, expected: Option<&Digest>) -> Result<Digest, CacheError>;
+}
+
+/// [`CacheError::DigestMismatch`] unless `found` is what `expected` names (if anything).
+pub(crate) fn check_expected(expected: Option<&Digest>, found: &Digest) -> Result<(), CacheError> {
+    match expected {
+        Some(e) if e != found => Err(CacheError::DigestMismatch {
+            expected: e.clone(),
+            found: found.clone(),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Go's `json.Decoder.Decode` on the metadata file reads only the first JSON value; it

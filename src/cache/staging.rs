@@ -54,7 +54,13 @@ impl StagingWriter {
     /// `<dir>/<expected>.tar`. If that file already exists the new copy is discarded (same
     /// digest, same bytes). On mismatch the temporary file is removed and
     /// [`CacheError::DigestMismatch`] returned.
-    pub fn finish(mut self, expected: &Digest) -> Result<(), CacheError> {
+    pub fn finish(self, expected: &Digest) -> Result<(), CacheError> {
+        self.finish_hashed(Some(expected)).map(|_| ())
+    }
+
+    /// [`finish`](Self::finish) under the diffID the bytes hash to, checked against
+    /// `expected` if given; returns it.
+    pub fn finish_hashed(mut self, expected: Option<&Digest>) -> Result<Digest, CacheError> {
         let out = self
             .out
             .take()
@@ -62,15 +68,10 @@ impl StagingWriter {
         let (buf, found, _) = out.finish();
         buf.into_inner()
             .map_err(|e| CacheError::io(op_path("write", &self.tmp), e.into_error()))?;
-        if &found != expected {
-            return Err(CacheError::DigestMismatch {
-                expected: expected.clone(),
-                found,
-            });
-        }
-        let target = layer_path(&self.dir, expected);
+        super::check_expected(expected, &found)?;
+        let target = layer_path(&self.dir, &found);
         if target.exists() {
-            return Ok(()); // Drop removes the temporary copy.
+            return Ok(found); // Drop removes the temporary copy.
         }
         fs::rename(&self.tmp, &target).map_err(|e| {
             CacheError::io(
@@ -79,7 +80,7 @@ impl StagingWriter {
             )
         })?;
         self.tmp = PathBuf::new();
-        Ok(())
+        Ok(found)
     }
 }
 
@@ -109,8 +110,8 @@ impl Drop for StagingWriter {
 }
 
 impl LayerWriter for StagingWriter {
-    fn finish(self: Box<Self>, expected: &Digest) -> Result<(), CacheError> {
-        StagingWriter::finish(*self, expected)
+    fn finish_hashed(self: Box<Self>, expected: Option<&Digest>) -> Result<Digest, CacheError> {
+        StagingWriter::finish_hashed(*self, expected)
     }
 }
 
@@ -161,5 +162,11 @@ mod tests {
         w.write_all(b"abandoned").unwrap();
         drop(w);
         assert_eq!(entries(dir.path()).len(), 1);
+
+        // no diffID given: staged under the one the bytes hash to, which is returned
+        let mut w = StagingWriter::create(dir.path()).unwrap();
+        w.write_all(b"unhashed").unwrap();
+        assert_eq!(w.finish_hashed(None).unwrap(), Digest::of(b"unhashed"));
+        assert!(entries(dir.path()).contains(&format!("{}.tar", Digest::of(b"unhashed"))));
     }
 }

@@ -8,8 +8,10 @@ use super::produce::{self, Produced};
 use super::run::{Ctx, ProducedSet, SBOM_CACHE_ID};
 use super::shared::SharedBlobs;
 use cnb::cache::registry_backend::RegistryCacheBackend;
-use cnb::cache::{Cache, CacheChoice, CacheCompression, GzipBlob, ImageCache, VolumeCache};
-use cnb::digest::{Digest, HashingWriter};
+use cnb::cache::{
+    Cache, CacheChoice, CacheCompression, CacheError, GzipBlob, ImageCache, VolumeCache,
+};
+use cnb::digest::Digest;
 use cnb::exit::{ExitCode, LifecycleError};
 use cnb::files::{BuildpackLayerMetadata, BuildpackLayersMetadata, CacheMetadata};
 use cnb::registry::RemoteStore;
@@ -141,11 +143,12 @@ enum Step {
 }
 
 impl Step {
-    fn layer_id(&self) -> Option<&str> {
+    /// The layer to add or reuse: its id and its sha in the previous cache.
+    fn layer(&self) -> Option<(&str, &str)> {
         match self {
             Step::NoContents(_) => None,
-            Step::Layer { id, .. } => Some(id),
-            Step::Sbom { .. } => Some(SBOM_CACHE_ID),
+            Step::Layer { id, previous, .. } => Some((id, previous)),
+            Step::Sbom { previous, .. } => Some((SBOM_CACHE_ID, previous)),
         }
     }
 }
@@ -229,38 +232,25 @@ fn export_inner(
         steps.iter().map(|_| None).collect();
     for waits in [false, true] {
         for (n, step) in steps.iter().enumerate() {
-            let (id, previous) = match step {
-                Step::NoContents(_) => continue,
-                Step::Layer { id, previous, .. } => (id.as_str(), previous.as_str()),
-                Step::Sbom { previous, .. } => (SBOM_CACHE_ID, previous.as_str()),
-            };
-            if shared.expects(id) != waits {
+            let Some((id, previous)) = step.layer() else {
                 continue;
+            };
+            if shared.expects(id) == waits {
+                let mut own = Log::default();
+                let res = add_or_reuse(cache, produced, id, previous, &mut own, shared);
+                outcomes[n] = Some((own, res));
             }
-            let mut own = Log::default();
-            let res = add_or_reuse(cache, produced, id, previous, &mut own, shared);
-            outcomes[n] = Some((own, res));
         }
     }
+    let done = |o: Option<(Log, Result<String, String>)>, id: &str| {
+        o.ok_or_else(|| format!("cache layer '{id}' was not exported"))
+    };
     let mut order = Vec::new();
     for (step, outcome) in steps.into_iter().zip(outcomes) {
-        let (own, res) = match (&step, outcome) {
-            (Step::NoContents(id), _) => {
-                log.warn(format!(
-                    "Failed to cache layer '{id}' because it has no contents"
-                ));
-                continue;
-            }
-            (_, Some(o)) => o,
-            (_, None) => {
-                return Err(format!(
-                    "cache layer '{}' was not exported",
-                    step.layer_id().unwrap_or_default()
-                ));
-            }
-        };
         match step {
-            Step::NoContents(_) => {}
+            Step::NoContents(id) => log.warn(format!(
+                "Failed to cache layer '{id}' because it has no contents"
+            )),
             Step::Layer {
                 bp,
                 name,
@@ -268,6 +258,7 @@ fn export_inner(
                 mut md,
                 ..
             } => {
+                let (own, res) = done(outcome, &id)?;
                 log.append(own);
                 match res {
                     Ok(sha) => {
@@ -282,6 +273,7 @@ fn export_inner(
             }
             Step::Sbom { dir, .. } => {
                 log.debug(format!("Found SBOM of type cache for at {dir}"));
+                let (own, res) = done(outcome, SBOM_CACHE_ID)?;
                 log.append(own);
                 let sha = res?;
                 order.extend(Digest::parse(&sha).ok());
@@ -380,14 +372,17 @@ fn add_shared(cache: &dyn Cache, p: &Produced, shared: &SharedBlobs) -> Result<D
     add(cache, p)
 }
 
-/// Streams the tar of `p` straight into the cache (no temp file); the cache compresses it
-/// and, for a cache image, uploads it as it goes. Returns its diffID.
+/// Streams the tar of `p` straight into the cache (no temp file); the cache hashes and
+/// compresses it and, for a cache image, uploads it as it goes. Returns its diffID.
 fn add(cache: &dyn Cache, p: &Produced) -> Result<Digest, String> {
     let w = cache.layer_writer().map_err(|e| e.to_string())?;
-    let w = produce::write_source(&p.source, HashingWriter::new(w))
+    let w = produce::write_source(&p.source, w)
         .map_err(|e| format!("creating layer '{}': {e}", p.id))?;
-    let (w, diff_id, _) = w.finish();
-    produce::check_same(p, &diff_id)?;
-    w.finish(&diff_id).map_err(|e| e.to_string())?;
-    Ok(diff_id)
+    match w.finish_hashed(p.diff_id.as_ref()) {
+        Ok(diff_id) => Ok(diff_id),
+        Err(CacheError::DigestMismatch { found, .. }) => Err(produce::check_same(p, &found)
+            .err()
+            .unwrap_or_else(|| format!("creating layer '{}': diffID {found}", p.id))),
+        Err(e) => Err(e.to_string()),
+    }
 }
