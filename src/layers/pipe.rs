@@ -14,8 +14,9 @@ use std::io::{self, Write};
 
 /// Size of the blocks handed from the producer to the consumer.
 pub const CHUNK: usize = 1024 * 1024;
-/// Chunks that may wait in the channel.
-pub const DEPTH: usize = 4;
+/// Chunks that may wait in the channel: two keep both sides busy (each side also holds
+/// one); more only add 1 MiB each to every layer in flight (the exporter has up to three).
+pub const DEPTH: usize = 2;
 
 /// The single-threaded equivalent of the chunking: passes bytes on to `inner` in blocks of
 /// exactly [`CHUNK`] bytes (the last one, written by [`Blocks::finish`], shorter), so a
