@@ -129,14 +129,13 @@ mod tests {
     #[test]
     fn consumer_error_stops_the_producer() {
         let err = pipe(
-            |w| {
+            |w| -> Result<(), LayerError> {
                 loop {
                     w.write_all(&[1u8; 4096]).map_err(LayerError::Write)?;
                 }
             },
             |_| -> io::Result<()> { Err(io::Error::other("sink full")) },
         )
-        .map(|()| ())
         .expect_err("must fail");
         assert!(err.to_string().contains("sink full"), "{err}");
     }

@@ -176,6 +176,8 @@ pub struct Writes {
     layers: Vec<(Appended, Write)>,
 }
 
+// A few per export, moved once: their sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 enum Write {
     Reused { from: String, desc: Descriptor },
     New(Produced),
@@ -234,10 +236,13 @@ pub async fn write_layers<S: Dest>(
     writes: Writes,
     shared: &SharedBlobs,
 ) -> Result<BTreeMap<String, Digest>, String> {
+    #[allow(clippy::large_enum_variant)] // as `Write`
     enum Task {
         Copy(String, Descriptor),
         New(usize, Produced),
     }
+    /// A new layer's position, id and blob; `None` for a copied one.
+    type Written = Option<(usize, String, Blob)>;
     let mut tasks: Vec<Task> = base
         .image
         .layers()
@@ -263,28 +268,25 @@ pub async fn write_layers<S: Dest>(
     }
     let producers = tokio::sync::Semaphore::new(PRODUCERS);
     let producers = &producers;
-    let results: Vec<Result<Option<(usize, String, Blob)>, String>> =
-        futures_util::stream::iter(tasks)
-            .map(|t| async move {
-                match t {
-                    Task::Copy(from, desc) => {
-                        store.copy_in(&from, name, &desc).await.map(|()| None)
-                    }
-                    Task::New(n, p) => {
-                        let id = p.id.clone();
-                        let _slot = producers
-                            .acquire()
-                            .await
-                            .map_err(|e| format!("creating layer '{id}': {e}"))?;
-                        let b = stream_new(store, name, p).await?;
-                        shared.ready(&id, &b);
-                        Ok(Some((n, id, b)))
-                    }
+    let results: Vec<Result<Written, String>> = futures_util::stream::iter(tasks)
+        .map(|t| async move {
+            match t {
+                Task::Copy(from, desc) => store.copy_in(&from, name, &desc).await.map(|()| None),
+                Task::New(n, p) => {
+                    let id = p.id.clone();
+                    let _slot = producers
+                        .acquire()
+                        .await
+                        .map_err(|e| format!("creating layer '{id}': {e}"))?;
+                    let b = stream_new(store, name, p).await?;
+                    shared.ready(&id, &b);
+                    Ok(Some((n, id, b)))
                 }
-            })
-            .buffer_unordered(UPLOADS)
-            .collect()
-            .await;
+            }
+        })
+        .buffer_unordered(UPLOADS)
+        .collect()
+        .await;
     let mut written = BTreeMap::new();
     let mut diff_ids: Vec<Option<Digest>> = appended.iter().map(|a| a.diff_id.clone()).collect();
     for r in results {
