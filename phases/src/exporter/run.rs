@@ -133,17 +133,18 @@ impl Job2<'_> {
         let prepared = rt.block_on(ctx.prepare(store, &platform, &hashed))?;
         // A layer new to the image that the cache can take as the image's blob (a cache image
         // on the same registry, gzip) is compressed and uploaded once, for both.
+        let new_ids = prepared.new_ids();
         let shared = SharedBlobs::new(
             name,
             cache
                 .as_ref()
                 .filter(|c| c.can_add_blob_from(name))
-                .map(|_| prepared.new_ids())
+                .map(|_| new_ids.clone())
                 .unwrap_or_default(),
         );
         // Nothing new for the image: the cache's layers may take every core.
         if let Some(c) = &cache {
-            c.set_alone(prepared.new_ids().is_empty());
+            c.set_alone(new_ids.is_empty());
         }
         let (gate_tx, gate_rx) = std::sync::mpsc::channel::<bool>();
         let gate = (!inputs.parallel_export).then_some(gate_rx);
