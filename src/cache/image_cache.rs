@@ -82,8 +82,40 @@ impl<B: CacheImageBackend> ImageCache<B> {
     }
 }
 
-/// A layer writer's chain: diffID hash → compressor → digest hash → `S` (spool or upload).
-type Compressing<S> = HashingWriter<LayerEncoder<HashingWriter<S>>>;
+/// A layer writer's chain: diffID hash → compressor → digest hash → `S` (spool or upload),
+/// until it is taken to be finished; `what` names the writer in errors after that.
+struct Chain<S: Write> {
+    out: Option<HashingWriter<LayerEncoder<HashingWriter<S>>>>,
+    what: &'static str,
+}
+
+impl<S: Write> Chain<S> {
+    fn new(enc: LayerEncoder<HashingWriter<S>>, what: &'static str) -> Chain<S> {
+        Chain {
+            out: Some(HashingWriter::new(enc)),
+            what,
+        }
+    }
+
+    /// The chain, to finish it (once).
+    fn take(&mut self) -> Result<HashingWriter<LayerEncoder<HashingWriter<S>>>, CacheError> {
+        self.out
+            .take()
+            .ok_or_else(|| CacheError::Backend(format!("{} already finished", self.what)))
+    }
+}
+
+impl<S: Write> Write for Chain<S> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.out
+            .as_mut()
+            .ok_or_else(|| io::Error::other(format!("{} finished", self.what)))?
+            .write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.as_mut().map_or(Ok(()), |o| o.flush())
+    }
+}
 
 /// Puts a finished new layer into the plan (a no-op when its diffID is there already).
 fn add_blob(g: &mut Inner, blob: SpooledBlob) -> Result<(), CacheError> {
@@ -280,7 +312,7 @@ impl<B: CacheImageBackend> Cache for ImageCache<B> {
 
 /// Compresses into the spool while hashing both sides; registers the blob on `finish`.
 struct SpoolWriter {
-    out: Option<Compressing<BufWriter<File>>>,
+    out: Chain<BufWriter<File>>,
     tmp: PathBuf,
     dir: PathBuf,
     media_type: &'static str,
@@ -304,7 +336,7 @@ impl SpoolWriter {
             )
             .map_err(|e| CacheError::io("creating layer compressor", e))?;
         Ok(SpoolWriter {
-            out: Some(HashingWriter::new(enc)),
+            out: Chain::new(enc, "spool writer"),
             tmp,
             dir: dir.to_path_buf(),
             media_type: c.media_type(),
@@ -315,19 +347,16 @@ impl SpoolWriter {
 
 impl Write for SpoolWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.out
-            .as_mut()
-            .ok_or_else(|| io::Error::other("spool writer finished"))?
-            .write(buf)
+        self.out.write(buf)
     }
     fn flush(&mut self) -> io::Result<()> {
-        self.out.as_mut().map_or(Ok(()), |o| o.flush())
+        self.out.flush()
     }
 }
 
 impl Drop for SpoolWriter {
     fn drop(&mut self) {
-        self.out = None;
+        self.out.out = None;
         if !self.tmp.as_os_str().is_empty() {
             let _ = fs::remove_file(&self.tmp);
         }
@@ -336,10 +365,7 @@ impl Drop for SpoolWriter {
 
 impl LayerWriter for SpoolWriter {
     fn finish_hashed(mut self: Box<Self>, expected: Option<&Digest>) -> Result<Digest, CacheError> {
-        let out = self
-            .out
-            .take()
-            .ok_or_else(|| CacheError::Backend("spool writer already finished".into()))?;
+        let out = self.out.take()?;
         let (enc, diff_id, _) = out.finish();
         let hashed = enc
             .finish()
@@ -380,7 +406,7 @@ impl LayerWriter for SpoolWriter {
 /// Compresses straight into a backend upload while hashing both sides; registers the blob
 /// once the backend has stored it.
 struct UploadWriter {
-    out: Option<Compressing<Box<dyn BlobUpload>>>,
+    out: Chain<Box<dyn BlobUpload>>,
     media_type: &'static str,
     inner: Arc<Mutex<Inner>>,
 }
@@ -396,7 +422,7 @@ impl UploadWriter {
             .encoder_on(HashingWriter::new(upload), alone)
             .map_err(|e| CacheError::io("creating layer compressor", e))?;
         Ok(UploadWriter {
-            out: Some(HashingWriter::new(enc)),
+            out: Chain::new(enc, "layer upload"),
             media_type: c.media_type(),
             inner,
         })
@@ -405,22 +431,16 @@ impl UploadWriter {
 
 impl Write for UploadWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.out
-            .as_mut()
-            .ok_or_else(|| io::Error::other("layer upload finished"))?
-            .write(buf)
+        self.out.write(buf)
     }
     fn flush(&mut self) -> io::Result<()> {
-        self.out.as_mut().map_or(Ok(()), |o| o.flush())
+        self.out.flush()
     }
 }
 
 impl LayerWriter for UploadWriter {
     fn finish_hashed(mut self: Box<Self>, expected: Option<&Digest>) -> Result<Digest, CacheError> {
-        let out = self
-            .out
-            .take()
-            .ok_or_else(|| CacheError::Backend("layer upload already finished".into()))?;
+        let out = self.out.take()?;
         let (enc, diff_id, _) = out.finish();
         // On a mismatch, dropping the upload abandons it: nothing is committed for it.
         super::check_expected(expected, &diff_id)?;
