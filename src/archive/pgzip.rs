@@ -129,22 +129,22 @@ const SAMPLES: usize = 4;
 /// deflates to more than 95% of its size (already compressed data: jars, zips, images; fast
 /// deflate even makes it bigger). Such a block is stored instead: it costs a copy rather than
 /// a deflate pass, and comes out no bigger. A block with any compressible sample is deflated.
-fn incompressible(input: &[u8], level: u32) -> io::Result<bool> {
+/// `c` is the block's compressor at `level`, reset after each sample.
+fn incompressible(input: &[u8], c: &mut Compress, level: u32) -> io::Result<bool> {
     if level == 0 || input.len() < SAMPLES * SAMPLE * 2 {
         return Ok(false);
     }
-    let mut c = Compress::new(flate2::Compression::new(level), false);
     let mut out = Vec::with_capacity(SAMPLE * 2);
     for k in 0..SAMPLES {
         let start = k * (input.len() - SAMPLE) / (SAMPLES - 1);
         let sample = &input[start..start + SAMPLE];
-        c.reset();
         out.clear();
         let status = c
             .compress_vec(sample, &mut out, FlushCompress::Finish)
             .map_err(io::Error::other)?;
         // Out of room (it grew past twice the sample) counts as incompressible too.
         let done = matches!(status, Status::StreamEnd);
+        c.reset();
         if done && out.len() * 20 <= sample.len() * 19 {
             return Ok(false);
         }
@@ -175,10 +175,11 @@ fn stored_blocks(input: &[u8], last: bool) -> Vec<u8> {
 /// Raw deflate of one block, ended by a sync flush (or the end of the stream for the last);
 /// stored as is when it looks incompressible.
 fn deflate_block(input: &[u8], level: u32, last: bool) -> io::Result<Vec<u8>> {
-    if incompressible(input, level)? {
+    // One compressor per block, for the samples and then the block (reset in between).
+    let mut c = Compress::new(flate2::Compression::new(level), false);
+    if incompressible(input, &mut c, level)? {
         return Ok(stored_blocks(input, last));
     }
-    let mut c = Compress::new(flate2::Compression::new(level), false);
     let mut out = Vec::with_capacity(input.len() / 2 + 1024);
     let flush = if last {
         FlushCompress::Finish
@@ -262,7 +263,7 @@ mod tests {
         // deflated blocks, then a stored one
         let mut input = data(2 * BLOCK + 999);
         input.extend_from_slice(&noise(2 * BLOCK, 9));
-        assert!(incompressible(&input[3 * BLOCK..4 * BLOCK], 1).unwrap());
+        assert!(judged_incompressible(&input[3 * BLOCK..4 * BLOCK]));
         let bytes = gz(&input, 2, 100_000);
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("x.gz");
@@ -283,6 +284,12 @@ mod tests {
             .status()
             .unwrap();
         assert!(t.success(), "gzip -t accepts it");
+    }
+
+    /// [`incompressible`] at level 1 with a fresh compressor, as `deflate_block` calls it.
+    fn judged_incompressible(block: &[u8]) -> bool {
+        let mut c = Compress::new(flate2::Compression::new(1), false);
+        incompressible(block, &mut c, 1).unwrap()
     }
 
     fn noise(n: usize, seed: u64) -> Vec<u8> {
@@ -314,10 +321,10 @@ mod tests {
         mixed[second - SAMPLE..second + 2 * SAMPLE].fill(b'x');
         input.extend_from_slice(&mixed);
         input.extend_from_slice(&noise(10_000, 3));
-        assert!(incompressible(&input[..BLOCK], 1).unwrap());
-        assert!(!incompressible(&input[BLOCK..2 * BLOCK], 1).unwrap());
+        assert!(judged_incompressible(&input[..BLOCK]));
+        assert!(!judged_incompressible(&input[BLOCK..2 * BLOCK]));
         assert!(
-            !incompressible(&mixed, 1).unwrap(),
+            !judged_incompressible(&mixed),
             "one compressible sample suffices"
         );
         let bytes = gz(&input, 2, 65_536);
